@@ -1,0 +1,586 @@
+// Package config loads and validates O2O's one YAML configuration file: the
+// Oneserve systems O2O talks to and the links between them.
+//
+// Secrets never sit in the file. Each key ending in "Env" names the
+// environment variable that holds the value. Loading fails with an error that
+// names the key and the problem; see docs/configuration.md for every key and
+// o2o.example.yaml for an annotated example.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/o2o-sync/o2o/events"
+)
+
+// EnvConfigPath is the environment variable holding the config file's path.
+const EnvConfigPath = "O2O_CONFIG"
+
+// Config is the whole configuration.
+type Config struct {
+	// Systems are the Oneserve systems, keyed by the name used in
+	// POST /webhooks/{system}.
+	Systems map[string]*System `yaml:"systems"`
+	// Links pair a primary system with a secondary one.
+	Links []*Link `yaml:"links"`
+	// Webhook configures the webhook server.
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// System is one Oneserve tenant.
+type System struct {
+	// Name is the map key, filled in by Load.
+	Name string `yaml:"-"`
+	// BaseURL is the tenant's web-app URL; API calls go to BaseURL + "/rest/...".
+	BaseURL string `yaml:"baseURL"`
+	// AuthTokenEnv names the variable holding the OS-REST-AUTH-TOKEN.
+	AuthTokenEnv string `yaml:"authTokenEnv"`
+	// WebhookSecretsEnv names the variable holding the system's Standard
+	// Webhooks secrets, whsec_..., separated by spaces (several during rotation).
+	WebhookSecretsEnv string `yaml:"webhookSecretsEnv"`
+	// APIUser is the user name O2O acts as in this system. Events whose actor
+	// is this user are O2O's own writes coming back and are not sent on.
+	APIUser string `yaml:"apiUser"`
+	// Timeout bounds one API call (default 30s).
+	Timeout Duration `yaml:"timeout"`
+	// Paths overrides the endpoints that Oneserve does not document publicly.
+	Paths Paths `yaml:"paths"`
+
+	// AuthToken and WebhookSecrets are read from the environment by Load.
+	AuthToken      string          `yaml:"-"`
+	WebhookSecrets []events.Secret `yaml:"-"`
+}
+
+// Paths are the assumed (undocumented) Oneserve endpoints, relative to
+// BaseURL. {jobRef} and {documentId} are replaced per call. See
+// docs/oneserve-api.md, "Assumptions".
+type Paths struct {
+	JobRead          string `yaml:"jobRead"`
+	DocumentList     string `yaml:"documentList"`
+	DocumentDownload string `yaml:"documentDownload"`
+	DocumentUpload   string `yaml:"documentUpload"`
+}
+
+// DefaultPaths are used for any path a system does not override.
+var DefaultPaths = Paths{
+	JobRead:          "/rest/workflow/job/{jobRef}",
+	DocumentList:     "/rest/documents/job/{jobRef}",
+	DocumentDownload: "/rest/documents/{documentId}/content",
+	DocumentUpload:   "/rest/documents/job/{jobRef}",
+}
+
+// Webhook configures the webhook server.
+type Webhook struct {
+	// Addr is the listen address; O2O_WEBHOOK_ADDR overrides it (default ":8080").
+	Addr string `yaml:"addr"`
+	// MaxBodyBytes caps a webhook body (default 1 MiB).
+	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
+	// APITokenEnv names the variable holding the bearer token for the
+	// link-state and operator endpoints. Empty means those endpoints are open,
+	// which Load only allows when AllowOpenAPI is set.
+	APITokenEnv string `yaml:"apiTokenEnv"`
+
+	APIToken string `yaml:"-"`
+}
+
+// Ref is a configured item known by name in the Oneserve UI and by numeric
+// ID in the API.
+type Ref struct {
+	Name string `yaml:"name"`
+	ID   string `yaml:"id"`
+}
+
+func (r Ref) String() string { return fmt.Sprintf("%s (%s)", r.Name, r.ID) }
+
+// Link pairs a primary system with a secondary one.
+type Link struct {
+	// Name identifies the link in workflow ids, URLs and the Web UI.
+	Name      string    `yaml:"name"`
+	Primary   Primary   `yaml:"primary"`
+	Secondary Secondary `yaml:"secondary"`
+	// Priorities maps each primary priority to a secondary one. A job whose
+	// priority is not listed is not created; the link needs attention.
+	Priorities []PriorityMapping `yaml:"priorities"`
+	// DocumentCategories are the shared categories, mapped between systems.
+	DocumentCategories []CategoryMapping `yaml:"documentCategories"`
+	// StatusEvents map job statuses to the job event written on the other side.
+	StatusEvents StatusEvents `yaml:"statusEvents"`
+	// AppointmentEvents are the event codes written in the primary for the
+	// secondary's appointment changes.
+	AppointmentEvents AppointmentEvents `yaml:"appointmentEvents"`
+	// CloseAfter is how long a finished link waits for late events and
+	// documents before it closes (default 72h).
+	CloseAfter Duration `yaml:"closeAfter"`
+}
+
+// Primary is the primary side of a link.
+type Primary struct {
+	System string `yaml:"system"`
+	// Client is the client that owns the primary jobs (used to address them
+	// in addEventByClientRef).
+	Client Ref `yaml:"client"`
+	// Team is the team that represents the secondary; assigning an activity
+	// to it creates the linked job.
+	Team Ref `yaml:"team"`
+}
+
+// Secondary is the secondary side of a link: how linked jobs are created.
+type Secondary struct {
+	System      string `yaml:"system"`
+	WorkLogType Ref    `yaml:"workLogType"`
+	WorkType    Ref    `yaml:"workType"`
+	Workflow    Ref    `yaml:"workflow"`
+	Client      Ref    `yaml:"client"`
+	Service     Ref    `yaml:"service"`
+	// AcceptedStatus is the secondary job status that means the
+	// subcontractor accepted the job.
+	AcceptedStatus string `yaml:"acceptedStatus"`
+}
+
+// PriorityMapping maps one primary priority to a secondary priority.
+type PriorityMapping struct {
+	Primary   Ref `yaml:"primary"`
+	Secondary Ref `yaml:"secondary"`
+}
+
+// CategoryMapping names a shared document category in both systems.
+type CategoryMapping struct {
+	Primary   string `yaml:"primary"`
+	Secondary string `yaml:"secondary"`
+}
+
+// StatusEvents holds both directions of status mapping.
+type StatusEvents struct {
+	PrimaryToSecondary []StatusEvent `yaml:"primaryToSecondary"`
+	SecondaryToPrimary []StatusEvent `yaml:"secondaryToPrimary"`
+}
+
+// StatusEvent says: when the source job reaches Status, add a job event
+// with EventCode (and Note) to the other system's job.
+type StatusEvent struct {
+	Status    string `yaml:"status"`
+	EventCode string `yaml:"eventCode"`
+	Note      string `yaml:"note"`
+}
+
+// AppointmentEvents are job event codes for the secondary's appointment events.
+type AppointmentEvents struct {
+	Created     string `yaml:"created"`
+	Rescheduled string `yaml:"rescheduled"`
+	Cancelled   string `yaml:"cancelled"`
+	Completed   string `yaml:"completed"`
+}
+
+// Duration is a time.Duration written as "30s", "72h".
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration like 30s or 72h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Options change what Load requires.
+type Options struct {
+	// Getenv reads environment variables (default os.Getenv).
+	Getenv func(string) string
+	// SkipSecrets loads without reading tokens and webhook secrets, for tools
+	// that only need the shape of the configuration (the starter's state command).
+	SkipSecrets bool
+}
+
+// Load reads, decodes and validates the file at path.
+func Load(path string, opt Options) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b, opt)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// LoadFromEnv loads the file named by O2O_CONFIG.
+func LoadFromEnv(opt Options) (*Config, error) {
+	path := os.Getenv(EnvConfigPath)
+	if path == "" {
+		return nil, fmt.Errorf("config: %s is not set; it must name the configuration file (see o2o.example.yaml)", EnvConfigPath)
+	}
+	return Load(path, opt)
+}
+
+// Parse decodes and validates a configuration document. Unknown keys are errors.
+func Parse(b []byte, opt Options) (*Config, error) {
+	if opt.Getenv == nil {
+		opt.Getenv = os.Getenv
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, cleanYAMLError(err)
+	}
+	c.defaults()
+	if err := c.validate(opt); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func cleanYAMLError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	return errors.New(msg)
+}
+
+func (c *Config) defaults() {
+	for name, s := range c.Systems {
+		if s == nil {
+			continue
+		}
+		s.Name = name
+		if s.Timeout == 0 {
+			s.Timeout = Duration(30 * time.Second)
+		}
+		s.BaseURL = strings.TrimRight(s.BaseURL, "/")
+		if s.Paths.JobRead == "" {
+			s.Paths.JobRead = DefaultPaths.JobRead
+		}
+		if s.Paths.DocumentList == "" {
+			s.Paths.DocumentList = DefaultPaths.DocumentList
+		}
+		if s.Paths.DocumentDownload == "" {
+			s.Paths.DocumentDownload = DefaultPaths.DocumentDownload
+		}
+		if s.Paths.DocumentUpload == "" {
+			s.Paths.DocumentUpload = DefaultPaths.DocumentUpload
+		}
+	}
+	for _, l := range c.Links {
+		if l != nil && l.CloseAfter == 0 {
+			l.CloseAfter = Duration(72 * time.Hour)
+		}
+	}
+	if c.Webhook.Addr == "" {
+		c.Webhook.Addr = ":8080"
+	}
+	if c.Webhook.MaxBodyBytes == 0 {
+		c.Webhook.MaxBodyBytes = 1 << 20
+	}
+}
+
+// problems collects validation errors so that one run reports all of them.
+type problems []string
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	idRE     = regexp.MustCompile(`^[0-9]{1,18}$`)
+	envRE    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	eventRE  = regexp.MustCompile(`^[A-Za-z0-9_]{1,6}$`)
+	placeRE  = regexp.MustCompile(`\{[a-zA-Z]+\}`)
+	pathVars = map[string][]string{
+		"jobRead": {"{jobRef}"}, "documentList": {"{jobRef}"},
+		"documentDownload": {"{documentId}"}, "documentUpload": {"{jobRef}"},
+	}
+)
+
+func (c *Config) validate(opt Options) error {
+	var p problems
+	if len(c.Systems) == 0 {
+		p.add("systems", "at least two systems are required")
+	}
+	for _, name := range sortedKeys(c.Systems) {
+		s := c.Systems[name]
+		key := "systems." + name
+		if s == nil {
+			p.add(key, "is empty")
+			continue
+		}
+		if !nameRE.MatchString(name) {
+			p.add(key, "system names must be lower-case letters, digits and '-', at most 40 characters")
+		}
+		u, err := url.Parse(s.BaseURL)
+		switch {
+		case s.BaseURL == "":
+			p.add(key+".baseURL", "is required")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			p.add(key+".baseURL", "must be an absolute http(s) URL")
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			p.add(key+".baseURL", "must not carry a query, fragment or credentials")
+		}
+		c.validateEnv(&p, key+".authTokenEnv", s.AuthTokenEnv, true)
+		c.validateEnv(&p, key+".webhookSecretsEnv", s.WebhookSecretsEnv, true)
+		if s.APIUser == "" {
+			p.add(key+".apiUser", "is required (the user name O2O writes as, used to recognise its own changes)")
+		}
+		for k, v := range map[string]string{"jobRead": s.Paths.JobRead, "documentList": s.Paths.DocumentList,
+			"documentDownload": s.Paths.DocumentDownload, "documentUpload": s.Paths.DocumentUpload} {
+			if !strings.HasPrefix(v, "/") {
+				p.add(key+".paths."+k, "must start with /")
+			}
+			for _, want := range pathVars[k] {
+				if !strings.Contains(v, want) {
+					p.add(key+".paths."+k, "must contain %s", want)
+				}
+			}
+			for _, got := range placeRE.FindAllString(v, -1) {
+				if got != pathVars[k][0] {
+					p.add(key+".paths."+k, "unknown placeholder %s", got)
+				}
+			}
+		}
+		if opt.SkipSecrets || s.AuthTokenEnv == "" || s.WebhookSecretsEnv == "" {
+			continue
+		}
+		s.AuthToken = opt.Getenv(s.AuthTokenEnv)
+		if s.AuthToken == "" {
+			p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
+		}
+		secrets := opt.Getenv(s.WebhookSecretsEnv)
+		if strings.TrimSpace(secrets) == "" {
+			p.add(key+".webhookSecretsEnv", "environment variable %s is not set", s.WebhookSecretsEnv)
+		} else if s.WebhookSecrets, err = events.ParseSecrets(secrets); err != nil {
+			p.add(key+".webhookSecretsEnv", "%s: %v", s.WebhookSecretsEnv, err)
+		}
+	}
+	if len(c.Systems) == 1 {
+		p.add("systems", "at least two systems are required")
+	}
+	if len(c.Links) == 0 {
+		p.add("links", "at least one link is required")
+	}
+	seen := map[string]int{}
+	pairs := map[string]string{}
+	for i, l := range c.Links {
+		key := fmt.Sprintf("links[%d]", i)
+		if l == nil {
+			p.add(key, "is empty")
+			continue
+		}
+		if l.Name != "" {
+			key = fmt.Sprintf("links[%d] (%s)", i, l.Name)
+		}
+		switch {
+		case l.Name == "":
+			p.add(key+".name", "is required")
+		case !nameRE.MatchString(l.Name):
+			p.add(key+".name", "link names must be lower-case letters, digits and '-', at most 40 characters")
+		default:
+			if j, dup := seen[l.Name]; dup {
+				p.add(key+".name", "duplicate link: links[%d] has the same name", j)
+			}
+			seen[l.Name] = i
+		}
+		c.validateSystem(&p, key+".primary.system", l.Primary.System)
+		c.validateSystem(&p, key+".secondary.system", l.Secondary.System)
+		if l.Primary.System != "" && l.Primary.System == l.Secondary.System {
+			p.add(key+".secondary.system", "must differ from primary.system")
+		}
+		pair := l.Primary.System + "/" + l.Primary.Team.ID
+		if other, dup := pairs[pair]; dup && l.Primary.Team.ID != "" {
+			p.add(key+".primary.team", "duplicate link: %s already links team %s of %s", other, l.Primary.Team.ID, l.Primary.System)
+		}
+		pairs[pair] = l.Name
+		validateRef(&p, key+".primary.client", l.Primary.Client)
+		validateRef(&p, key+".primary.team", l.Primary.Team)
+		for k, r := range map[string]Ref{"workLogType": l.Secondary.WorkLogType, "workType": l.Secondary.WorkType,
+			"workflow": l.Secondary.Workflow, "client": l.Secondary.Client, "service": l.Secondary.Service} {
+			validateRef(&p, key+".secondary."+k, r)
+		}
+		if l.Secondary.AcceptedStatus == "" {
+			p.add(key+".secondary.acceptedStatus", "is required")
+		}
+		if len(l.Priorities) == 0 {
+			p.add(key+".priorities", "at least one priority mapping is required")
+		}
+		prio := map[string]bool{}
+		for j, m := range l.Priorities {
+			pk := fmt.Sprintf("%s.priorities[%d]", key, j)
+			validateRef(&p, pk+".primary", m.Primary)
+			validateRef(&p, pk+".secondary", m.Secondary)
+			if m.Primary.Name != "" && prio[m.Primary.Name] {
+				p.add(pk+".primary.name", "priority %q is mapped twice", m.Primary.Name)
+			}
+			prio[m.Primary.Name] = true
+		}
+		cats := map[string]bool{}
+		for j, m := range l.DocumentCategories {
+			ck := fmt.Sprintf("%s.documentCategories[%d]", key, j)
+			if m.Primary == "" {
+				p.add(ck+".primary", "is required")
+			}
+			if m.Secondary == "" {
+				p.add(ck+".secondary", "is required")
+			}
+			if cats["p:"+m.Primary] || cats["s:"+m.Secondary] {
+				p.add(ck, "category is mapped twice")
+			}
+			cats["p:"+m.Primary], cats["s:"+m.Secondary] = true, true
+		}
+		validateStatusEvents(&p, key+".statusEvents.primaryToSecondary", l.StatusEvents.PrimaryToSecondary)
+		validateStatusEvents(&p, key+".statusEvents.secondaryToPrimary", l.StatusEvents.SecondaryToPrimary)
+		if l.Secondary.AcceptedStatus != "" && l.StatusEvent(events.Secondary, l.Secondary.AcceptedStatus) == nil {
+			p.add(key+".statusEvents.secondaryToPrimary", "must map the accepted status %q (secondary.acceptedStatus), so that acceptance reaches the primary", l.Secondary.AcceptedStatus)
+		}
+		for k, v := range map[string]string{"created": l.AppointmentEvents.Created, "rescheduled": l.AppointmentEvents.Rescheduled,
+			"cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed} {
+			validateEventCode(&p, key+".appointmentEvents."+k, v)
+		}
+	}
+	if c.Webhook.MaxBodyBytes < 1024 || c.Webhook.MaxBodyBytes > 16<<20 {
+		p.add("webhook.maxBodyBytes", "must be between 1024 and 16777216")
+	}
+	if c.Webhook.APITokenEnv != "" {
+		c.validateEnv(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)
+		if !opt.SkipSecrets {
+			c.Webhook.APIToken = opt.Getenv(c.Webhook.APITokenEnv)
+			if c.Webhook.APIToken == "" {
+				p.add("webhook.apiTokenEnv", "environment variable %s is not set", c.Webhook.APITokenEnv)
+			} else if len(c.Webhook.APIToken) < 16 {
+				p.add("webhook.apiTokenEnv", "the token in %s must be at least 16 characters", c.Webhook.APITokenEnv)
+			}
+		}
+	}
+	if len(p) > 0 {
+		slices.Sort(p)
+		return fmt.Errorf("%d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
+	}
+	return nil
+}
+
+func (c *Config) validateEnv(p *problems, key, v string, required bool) {
+	switch {
+	case v == "" && required:
+		p.add(key, "is required (the name of an environment variable)")
+	case v != "" && !envRE.MatchString(v):
+		p.add(key, "must be an environment variable name like O2O_TOKEN, not the value itself")
+	}
+}
+
+func (c *Config) validateSystem(p *problems, key, name string) {
+	if name == "" {
+		p.add(key, "is required")
+		return
+	}
+	if _, ok := c.Systems[name]; !ok {
+		p.add(key, "unknown system %q (known: %s)", name, strings.Join(sortedKeys(c.Systems), ", "))
+	}
+}
+
+func validateRef(p *problems, key string, r Ref) {
+	if r.Name == "" {
+		p.add(key+".name", "is required")
+	}
+	if r.ID == "" {
+		p.add(key+".id", "is required (the numeric ID the Oneserve API uses)")
+	} else if !idRE.MatchString(r.ID) {
+		p.add(key+".id", "must be a whole number")
+	}
+}
+
+func validateStatusEvents(p *problems, key string, list []StatusEvent) {
+	seen := map[string]bool{}
+	for i, s := range list {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if s.Status == "" {
+			p.add(k+".status", "is required")
+		} else if seen[s.Status] {
+			p.add(k+".status", "status %q is mapped twice", s.Status)
+		}
+		seen[s.Status] = true
+		validateEventCode(p, k+".eventCode", s.EventCode)
+		if len(s.Note) > 1000 {
+			p.add(k+".note", "must be at most 1000 characters")
+		}
+	}
+}
+
+func validateEventCode(p *problems, key, code string) {
+	if code == "" {
+		p.add(key, "is required (a job event code configured in the target system)")
+	} else if !eventRE.MatchString(code) {
+		p.add(key, "must be 1-6 letters or digits (Oneserve's sigEventCode)")
+	}
+}
+
+// System returns the named system, or nil.
+func (c *Config) System(name string) *System { return c.Systems[name] }
+
+// Link returns the named link, or nil.
+func (c *Config) Link(name string) *Link {
+	for _, l := range c.Links {
+		if l.Name == name {
+			return l
+		}
+	}
+	return nil
+}
+
+// StatusEvent returns the mapping for a status change reported by side, or
+// nil when that status is not mapped.
+func (l *Link) StatusEvent(side events.Side, status string) *StatusEvent {
+	list := l.StatusEvents.PrimaryToSecondary
+	if side == events.Secondary {
+		list = l.StatusEvents.SecondaryToPrimary
+	}
+	for i := range list {
+		if strings.EqualFold(list[i].Status, status) {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// Priority returns the secondary priority for a primary priority name, or false.
+func (l *Link) Priority(primary string) (Ref, bool) {
+	for _, m := range l.Priorities {
+		if strings.EqualFold(m.Primary.Name, primary) {
+			return m.Secondary, true
+		}
+	}
+	return Ref{}, false
+}
+
+// Category maps a document category reported by side to the other side's
+// category, or returns false when the category is not shared.
+func (l *Link) Category(side events.Side, category string) (string, bool) {
+	for _, m := range l.DocumentCategories {
+		if side == events.Primary && strings.EqualFold(m.Primary, category) {
+			return m.Secondary, true
+		}
+		if side == events.Secondary && strings.EqualFold(m.Secondary, category) {
+			return m.Primary, true
+		}
+	}
+	return "", false
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,173 @@
+// Package activities holds the LinkedJob workflow's side effects: every call
+// O2O makes to a Oneserve system. Activities are methods on Activities, which
+// holds the configuration and one Oneserve client per system.
+//
+// Every activity is idempotent: Temporal runs it at least once, so it first
+// looks for the result of an earlier attempt (for a job: a secondary job at
+// the same site whose client ref is the primary job ref) before writing.
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/oneserve"
+	"github.com/o2o-sync/o2o/rules"
+)
+
+// Activities are the LinkedJob workflow's activities.
+type Activities struct {
+	cfg     *config.Config
+	clients map[string]*oneserve.Client
+}
+
+// New builds the activities and one Oneserve client per configured system.
+func New(cfg *config.Config) (*Activities, error) {
+	clients := make(map[string]*oneserve.Client, len(cfg.Systems))
+	for name, s := range cfg.Systems {
+		c, err := oneserve.New(oneserve.Options{
+			BaseURL: s.BaseURL,
+			Token:   s.AuthToken,
+			Timeout: s.Timeout.D(),
+			Paths:   s.Paths,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("system %s: %w", name, err)
+		}
+		clients[name] = c
+	}
+	return &Activities{cfg: cfg, clients: clients}, nil
+}
+
+// link returns a link's configuration and both systems' clients.
+func (a *Activities) link(name string) (*config.Link, *oneserve.Client, *oneserve.Client, error) {
+	l := a.cfg.Link(name)
+	if l == nil {
+		return nil, nil, nil, configMissing("link %q is not in the configuration", name)
+	}
+	return l, a.clients[l.Primary.System], a.clients[l.Secondary.System], nil
+}
+
+// LoadLink returns the rules' view of a link's current configuration. The
+// workflow runs it as a local activity, so a changed configuration reaches
+// running links when they next load it.
+func (a *Activities) LoadLink(_ context.Context, name string) (rules.Link, error) {
+	l := a.cfg.Link(name)
+	if l == nil {
+		return rules.Link{}, configMissing("link %q is not in the configuration", name)
+	}
+	return rules.Link{
+		Config:           *l,
+		PrimaryAPIUser:   a.cfg.Systems[l.Primary.System].APIUser,
+		SecondaryAPIUser: a.cfg.Systems[l.Secondary.System].APIUser,
+	}, nil
+}
+
+// CreateJobInput asks for the linked job of one primary job.
+type CreateJobInput struct {
+	Link          string   `json:"link"`
+	PrimaryJobRef string   `json:"primaryJobRef"`
+	ActivityIDs   []string `json:"activityIds"`
+}
+
+// CreateJobResult describes the linked job.
+type CreateJobResult struct {
+	SecondaryJobRef string `json:"secondaryJobRef"`
+	// ActivityIDs are the primary activities now on the linked job.
+	ActivityIDs []string `json:"activityIds"`
+	// Existed is true when an earlier attempt had already created the job.
+	Existed bool `json:"existed"`
+	// Skipped explains why no job was created (the assignment is no longer
+	// true at the source); empty otherwise.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// CreateLinkedJob creates the secondary job for a primary job whose
+// activities were assigned to the link's team. It re-reads the job and the
+// activities from the primary rather than trusting the event, checks that the
+// site exists in the secondary, and finds a job created by an earlier attempt
+// before creating one, so it never creates two.
+func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (CreateJobResult, error) {
+	l, primary, secondary, err := a.link(in.Link)
+	if err != nil {
+		return CreateJobResult{}, err
+	}
+	log := activity.GetLogger(ctx)
+	pSys, sSys := l.Primary.System, l.Secondary.System
+
+	job, err := primary.Job(ctx, in.PrimaryJobRef)
+	if err != nil {
+		return CreateJobResult{}, classify(pSys, err)
+	}
+
+	// The assignment that triggered us must still hold at the source.
+	acts, err := primary.Activities(ctx, in.ActivityIDs)
+	if err != nil {
+		return CreateJobResult{}, classify(pSys, err)
+	}
+	var confirmed []string
+	for _, act := range acts {
+		if act.SupplierID == l.Primary.Team.ID && !act.IsDeleted {
+			confirmed = append(confirmed, act.ID)
+		}
+	}
+	if len(confirmed) == 0 {
+		return CreateJobResult{Skipped: fmt.Sprintf("activities %v are no longer assigned to team %s in %s", in.ActivityIDs, l.Primary.Team.ID, pSys)}, nil
+	}
+
+	// Every line of the job assigned to the team goes to the secondary, so a
+	// job whose activities were assigned together becomes one linked job.
+	pj := rules.PrimaryJob{
+		JobRef: job.JobRef, SiteRef: job.SiteRef, ContactRef: job.ContactRef,
+		Priority: job.Priority, Description: job.Description, ReportedDate: job.ReportedDate,
+	}
+	for _, line := range job.Activities {
+		if line.SupplierID == l.Primary.Team.ID || slices.Contains(confirmed, line.ID) {
+			pj.Lines = append(pj.Lines, rules.Line{ActivityID: line.ID, Code: line.Code, Quantity: line.Quantity})
+		}
+	}
+	spec, problems := rules.LinkedJobSpec(*l, pj)
+	if len(problems) > 0 {
+		return CreateJobResult{}, misaligned("cannot create the linked job: %s", strings.Join(problems, "; "))
+	}
+
+	site, err := secondary.Site(ctx, spec.ClientID, spec.SiteRef)
+	if oneserve.IsNotFound(err) {
+		return CreateJobResult{}, misaligned("site %s of primary job %s does not exist in %s for client %s; create it there, then retry",
+			spec.SiteRef, in.PrimaryJobRef, sSys, l.Secondary.Client)
+	}
+	if err != nil {
+		return CreateJobResult{}, classify(sSys, err)
+	}
+	lineIDs := make([]string, 0, len(spec.Lines))
+	for _, line := range spec.Lines {
+		lineIDs = append(lineIDs, line.ActivityID)
+	}
+	for _, j := range site.Jobs {
+		if j.ClientRef == in.PrimaryJobRef {
+			log.Info("Linked job already exists; not creating another", "secondaryJobRef", j.JobRef)
+			return CreateJobResult{SecondaryJobRef: j.JobRef, ActivityIDs: lineIDs, Existed: true}, nil
+		}
+	}
+
+	req := oneserve.CreateJobRequest{
+		ClientRef: spec.ClientRef, SiteRef: spec.SiteRef, ReportedDate: spec.ReportedDate,
+		ContactRef: spec.ContactRef, ClientID: spec.ClientID, WorkLogTypeID: spec.WorkLogTypeID,
+		WorkTypeID: spec.WorkTypeID, WorkflowID: spec.WorkflowID, ServiceID: spec.ServiceID,
+		PriorityID: spec.PriorityID, Description: spec.Description,
+	}
+	for _, line := range spec.Lines {
+		req.Activities = append(req.Activities, oneserve.JobActivity{Code: line.Code, Quantity: line.Quantity})
+	}
+	ref, err := secondary.CreateJob(ctx, req)
+	if err != nil {
+		return CreateJobResult{}, classify(sSys, err)
+	}
+	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
+	return CreateJobResult{SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+}

@@ -1,0 +1,236 @@
+// Command devstack runs the whole of O2O on one machine for `make run`: the
+// Temporal dev server (with its Web UI), two simulated Oneserve systems, the
+// worker and the webhook server, each as its own process. It prints where to
+// look, prefixes each process's output with its name, and on Ctrl-C stops
+// them in the right order: webhook first (no new events), then the worker,
+// the simulators and finally Temporal.
+//
+// It is a development tool: the tokens and secrets it sets are fixed,
+// public, development-only values.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Development-only credentials, shared by O2O and the simulator.
+var devEnv = []string{
+	"O2O_ACME_TOKEN=dev-acme-token",
+	"O2O_FIXIT_TOKEN=dev-fixit-token",
+	"O2O_ACME_WEBHOOK_SECRETS=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"O2O_FIXIT_WEBHOOK_SECRETS=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"SIM_ACME_WEBHOOK_SECRET=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"SIM_FIXIT_WEBHOOK_SECRET=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"O2O_API_TOKEN=dev-operator-token-0001",
+}
+
+// SearchAttributes are registered on the dev server at start, so links are
+// filterable in the Web UI from the first workflow.
+var searchAttributes = []string{"O2OLink", "O2OPrimaryJobRef", "O2OSecondaryJobRef", "O2OState"}
+
+func main() {
+	bin := flag.String("bin", "bin", "directory holding the built binaries and the temporal CLI")
+	dataDir := flag.String("data", ".run", "directory for the Temporal database and logs")
+	cfgPath := flag.String("config", "o2o.example.yaml", "O2O configuration file")
+	seed := flag.String("seed", "dev/simulator.yaml", "simulator seed file")
+	flag.Parse()
+	if err := run(*bin, *dataDir, *cfgPath, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func run(bin, dataDir, cfgPath, seed string) error {
+	for _, addr := range []string{":7233", ":8233", ":9100", ":8080"} {
+		if inUse(addr) {
+			return fmt.Errorf("port %s is already in use; stop whatever holds it (an earlier make run?) and try again", addr)
+		}
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	env := append(os.Environ(), devEnv...)
+	env = append(env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS=localhost:7233", "TEMPORAL_NAMESPACE=default", "O2O_LOG_FORMAT=console")
+
+	var started []*proc
+	stopAll := func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			p := started[i]
+			_ = p.cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-p.done:
+			case <-time.After(35 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
+			fmt.Printf("devstack: %s stopped\n", p.name)
+		}
+	}
+	defer stopAll()
+
+	temporalArgs := []string{"server", "start-dev",
+		"--db-filename", filepath.Join(dataDir, "temporal.db"),
+		"--port", "7233", "--ui-port", "8233", "--log-level", "warn",
+	}
+	for _, sa := range searchAttributes {
+		temporalArgs = append(temporalArgs, "--search-attribute", sa+"=Keyword")
+	}
+	steps := []struct {
+		name  string
+		path  string
+		args  []string
+		ready string // URL or host:port that answers once the process is up
+	}{
+		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "localhost:7233"},
+		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", ":9100"}, "http://localhost:9100/"},
+		{"worker", filepath.Join(bin, "worker"), nil, ""},
+		{"webhook", filepath.Join(bin, "webhook"), nil, "http://localhost:8080/readyz"},
+	}
+	for _, s := range steps {
+		p, err := start(s.name, s.path, s.args, env)
+		if err != nil {
+			return err
+		}
+		started = append(started, p)
+		if s.ready != "" {
+			if err := waitReady(ctx, s.ready, p); err != nil {
+				return fmt.Errorf("%s did not start: %w", s.name, err)
+			}
+		}
+	}
+
+	fmt.Print(banner)
+	select {
+	case <-ctx.Done():
+		fmt.Println("\ndevstack: stopping (webhook, worker, simulator, Temporal)...")
+		return nil
+	case err := <-firstExit(started):
+		return err
+	}
+}
+
+const banner = `
+────────────────────────────────────────────────────────────────────────────
+ O2O is running.
+
+   Temporal Web UI     http://localhost:8233   (filter: O2OState="Linked")
+   Simulated systems   http://localhost:9100   (acme = primary, fixit = secondary)
+   Webhook server      http://localhost:8080   (POST /webhooks/{system})
+
+ Try the flow (see README, "Try it by hand"):
+   curl -s localhost:9100/acme/sim/jobs -d '{"clientId":"28","siteRef":"SITE-001",
+     "contactRef":"CON-001","priority":"Emergency","description":"Dripping tap",
+     "activities":[{"code":"PLB001","quantity":"1","description":"Replace tap washer"}]}'
+   curl -s -X POST localhost:9100/acme/sim/activities/<activity id>/assign -d '{"teamId":"7"}'
+   curl -s -H 'Authorization: Bearer dev-operator-token-0001' localhost:8080/links/acme-fixit/<job ref>
+
+ Ctrl-C stops everything.
+────────────────────────────────────────────────────────────────────────────
+`
+
+func start(name, path string, args, env []string) (*proc, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %s is missing; run `make build` first", name, path)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	// Own process group: Ctrl-C in the terminal reaches devstack only, which
+	// then stops the children in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan error, 1)}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); prefix(name, stdout) }()
+	go func() { wg.Wait(); p.done <- cmd.Wait() }()
+	return p, nil
+}
+
+func prefix(name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Printf("%-9s | %s\n", name, sc.Text())
+	}
+}
+
+func waitReady(ctx context.Context, target string, p *proc) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-p.done:
+			p.done <- err
+			return fmt.Errorf("exited: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if strings.HasPrefix(target, "http") {
+			resp, err := http.Get(target)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode < 500 {
+					return nil
+				}
+			}
+			continue
+		}
+		if conn, err := net.DialTimeout("tcp", target, time.Second); err == nil {
+			conn.Close()
+			return nil
+		}
+	}
+	return errors.New("not ready after 60s")
+}
+
+func firstExit(ps []*proc) <-chan error {
+	ch := make(chan error, len(ps))
+	for _, p := range ps {
+		go func() {
+			err := <-p.done
+			p.done <- err
+			ch <- fmt.Errorf("%s exited unexpectedly: %v", p.name, err)
+		}()
+	}
+	return ch
+}
+
+func inUse(addr string) bool {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return true
+	}
+	l.Close()
+	return false
+}

@@ -1,0 +1,108 @@
+// Package platform is the process plumbing the worker, the webhook server and
+// the starter share: structured logging, the one Temporal client per process,
+// search-attribute registration and shutdown on a signal.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+// NewLogger returns the process logger: JSON lines on stderr, or a readable
+// console format when O2O_LOG_FORMAT=console. O2O_LOG_LEVEL sets the level
+// (debug, info, warn, error; default info).
+func NewLogger(process string) (*zap.Logger, error) {
+	cfg := zap.NewProductionConfig()
+	if os.Getenv("O2O_LOG_FORMAT") == "console" {
+		cfg = zap.NewDevelopmentConfig()
+		cfg.DisableStacktrace = true
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+	}
+	cfg.EncoderConfig.TimeKey = "time"
+	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	if lvl := os.Getenv("O2O_LOG_LEVEL"); lvl != "" {
+		l, err := zapcore.ParseLevel(lvl)
+		if err != nil {
+			return nil, fmt.Errorf("O2O_LOG_LEVEL: %w", err)
+		}
+		cfg.Level = zap.NewAtomicLevelAt(l)
+	}
+	log, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	return log.With(zap.String("process", process)), nil
+}
+
+// Dial connects the process's one Temporal client. The address, namespace,
+// TLS and API key come from Temporal's standard environment variables
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)
+// or a temporal.toml profile, through the SDK's envconfig package.
+func Dial(ctx context.Context, log *zap.Logger) (client.Client, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return nil, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	opts.Logger = NewTemporalLogger(log.Named("temporal"))
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+// RegisterSearchAttributes makes sure O2O's custom search attributes exist
+// in the client's namespace. It is idempotent and safe to run from several
+// processes at once.
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	if namespace == "" {
+		namespace = client.DefaultNamespace
+	}
+	list, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range workflows.SearchAttributes {
+		if _, ok := list.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
+
+// SignalContext returns a context cancelled on SIGINT or SIGTERM.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// ShutdownTimeout bounds graceful shutdown of each part of a process.
+const ShutdownTimeout = 30 * time.Second

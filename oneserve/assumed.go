@@ -1,0 +1,349 @@
+// Assumed endpoints: Job, Documents, DownloadDocument and UploadDocument call
+// endpoints that Oneserve's public documentation does not describe. Their
+// paths, fields and behaviour are ASSUMPTIONS, the smallest sensible shape,
+// written down in docs/oneserve-api.md ("Assumed endpoints") and mirrored by
+// the simulator. The paths are configurable (config.Paths, per system) so
+// that they can be pointed at the real endpoints once Oneserve confirms them;
+// if the real field names differ, this file is the one place to change.
+
+package oneserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Job reads a job by its reference (ASSUMPTION: GET paths.jobRead). An
+// unknown job is an error for which IsNotFound holds.
+func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
+	const op = "job"
+	if jobRef == "" {
+		return nil, invalid(op, "jobRef is required")
+	}
+	var out struct {
+		JobRef       flexString `json:"jobRef"`
+		ClientRef    flexString `json:"clientRef"`
+		ClientID     flexString `json:"clientId"`
+		SiteRef      flexString `json:"siteRef"`
+		ContactRef   flexString `json:"contactRef"`
+		Priority     flexString `json:"priority"`
+		PriorityID   flexString `json:"priorityId"`
+		Description  flexString `json:"description"`
+		ReportedDate flexString `json:"reportedDate"`
+		Status       flexString `json:"status"`
+		StatusID     flexString `json:"statusId"`
+		Activities   []struct {
+			ID          flexString `json:"id"`
+			Code        flexString `json:"code"`
+			Description flexString `json:"description"`
+			Quantity    flexString `json:"quantity"`
+			SupplierID  flexString `json:"supplierId"`
+			Status      flexString `json:"status"`
+		} `json:"activities"`
+	}
+	if err := c.doJSON(ctx, op, http.MethodGet, expand(c.paths.JobRead, "{jobRef}", jobRef), "", nil, &out); err != nil {
+		return nil, err
+	}
+	reported, err := parseDate(string(out.ReportedDate), c.loc, jobReadDateLayouts...)
+	if err != nil {
+		return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent, Message: c.clean("reportedDate: " + err.Error()), Err: err}
+	}
+	j := &Job{
+		JobRef: string(out.JobRef), ClientRef: string(out.ClientRef), ClientID: string(out.ClientID),
+		SiteRef: string(out.SiteRef), ContactRef: string(out.ContactRef), Priority: string(out.Priority),
+		PriorityID: string(out.PriorityID), Description: string(out.Description), Status: string(out.Status),
+		StatusID: string(out.StatusID), ReportedDate: reported,
+	}
+	for _, a := range out.Activities {
+		j.Activities = append(j.Activities, JobLine{
+			ID: string(a.ID), Code: string(a.Code), Description: string(a.Description),
+			Quantity: string(a.Quantity), SupplierID: string(a.SupplierID), Status: string(a.Status),
+		})
+	}
+	return j, nil
+}
+
+// documentWire is one document as the list and upload answers carry it.
+type documentWire struct {
+	DocumentID  flexString `json:"documentId"`
+	FileName    flexString `json:"fileName"`
+	Category    flexString `json:"category"`
+	Size        flexString `json:"size"`
+	SHA256      flexString `json:"sha256"`
+	ContentType flexString `json:"contentType"`
+	ClientRef   flexString `json:"clientRef"`
+}
+
+func (d documentWire) document() Document {
+	return Document{
+		DocumentID: string(d.DocumentID), FileName: string(d.FileName), Category: string(d.Category),
+		ContentType: string(d.ContentType), SHA256: string(d.SHA256), ClientRef: string(d.ClientRef),
+		Size: sizeOf(d.Size),
+	}
+}
+
+// Documents lists a job's documents (ASSUMPTION: GET paths.documentList).
+func (c *Client) Documents(ctx context.Context, jobRef string) ([]Document, error) {
+	const op = "documents"
+	if jobRef == "" {
+		return nil, invalid(op, "jobRef is required")
+	}
+	var out struct {
+		Documents []documentWire `json:"documents"`
+	}
+	if err := c.doJSON(ctx, op, http.MethodGet, expand(c.paths.DocumentList, "{jobRef}", jobRef), "", nil, &out); err != nil {
+		return nil, err
+	}
+	docs := make([]Document, 0, len(out.Documents))
+	for _, d := range out.Documents {
+		docs = append(docs, d.document())
+	}
+	return docs, nil
+}
+
+// DownloadDocument opens a document's content (ASSUMPTION: GET
+// paths.documentDownload) and streams it: nothing is buffered, so any size
+// can be copied. An offset > 0 asks for the rest of the document only
+// (Range: bytes=offset-), to resume an interrupted copy; the answer's Offset
+// says where Body really starts. The per-call timeout covers only the wait
+// for the headers; reading Body is bounded by ctx. The caller must close Body.
+func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset int64) (*Download, error) {
+	const op = "downloadDocument"
+	switch {
+	case documentID == "":
+		return nil, invalid(op, "documentID is required")
+	case offset < 0:
+		return nil, invalid(op, "offset %d is negative", offset)
+	}
+	callCtx, cancel, timer := c.callContext(ctx)
+	ok := false
+	defer func() {
+		if !ok {
+			timer.Stop()
+			cancel(nil)
+		}
+	}()
+	req, err := c.newRequest(callCtx, http.MethodGet, expand(c.paths.DocumentDownload, "{documentId}", documentID), "", nil)
+	if err != nil {
+		return nil, &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
+	}
+	// The body is the document, not JSON (errors still come as JSON).
+	req.Header.Set("Accept", "*/*")
+	// Offsets, sizes and the checksum refer to the stored bytes, so the
+	// transport must not negotiate a compressed encoding.
+	req.Header.Set("Accept-Encoding", "identity")
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(op, ctx, callCtx, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// The timer still runs: a stalled error body must not hang the call.
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+		if err != nil {
+			return nil, c.transportError(op, ctx, callCtx, err)
+		}
+		return nil, c.statusError(op, resp, b)
+	}
+	if !timer.Stop() {
+		// The timeout fired just as the headers arrived; callCtx is gone.
+		resp.Body.Close()
+		return nil, c.transportError(op, ctx, callCtx, errCallTimeout)
+	}
+	d := &Download{
+		Size:        resp.ContentLength,
+		ContentType: resp.Header.Get("Content-Type"),
+		SHA256:      strings.TrimSpace(resp.Header.Get("X-Checksum-SHA256")),
+	}
+	if d.Size < 0 {
+		d.Size = -1
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		start, total, err := parseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil {
+			resp.Body.Close()
+			return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent, Message: c.clean(err.Error()), Err: err}
+		}
+		d.Offset, d.Size = start, total
+	}
+	d.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	ok = true
+	return d, nil
+}
+
+// parseContentRange reads "bytes start-end/total" (total may be "*",
+// unknown, reported as -1).
+func parseContentRange(v string) (start, total int64, err error) {
+	bad := fmt.Errorf("206 answer with unreadable Content-Range %q", v)
+	rest, found := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
+	if !found {
+		return 0, 0, bad
+	}
+	span, size, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, bad
+	}
+	first, last, found := strings.Cut(span, "-")
+	if !found {
+		return 0, 0, bad
+	}
+	start, err1 := strconv.ParseInt(strings.TrimSpace(first), 10, 64)
+	end, err2 := strconv.ParseInt(strings.TrimSpace(last), 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < start {
+		return 0, 0, bad
+	}
+	if strings.TrimSpace(size) == "*" {
+		return start, -1, nil
+	}
+	total, err = strconv.ParseInt(strings.TrimSpace(size), 10, 64)
+	if err != nil || total <= end {
+		return 0, 0, bad
+	}
+	return start, total, nil
+}
+
+// cancelOnClose releases the download's context when the caller closes Body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+// Close closes the body and releases its context.
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
+}
+
+// UploadDocument stores a document against a job (ASSUMPTION: POST
+// paths.documentUpload?fileName=..&category=..&clientRef=..) and returns it
+// as stored. u.Body is streamed as the raw request body. The per-call timeout
+// does not limit the whole upload, only a stalled target: it fires when the
+// system has taken no body bytes for that long, or has not answered that long
+// after the last one. Otherwise the upload is bounded by ctx. A Read blocked
+// inside u.Body itself is not interrupted (net/http waits for it), so u.Body
+// should end with ctx, as a Download's Body does.
+func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (*Document, error) {
+	const op = "uploadDocument"
+	switch {
+	case jobRef == "":
+		return nil, invalid(op, "jobRef is required")
+	case u.FileName == "":
+		return nil, invalid(op, "FileName is required")
+	case u.Body == nil:
+		return nil, invalid(op, "Body is required")
+	}
+	q := url.Values{}
+	q.Set("fileName", u.FileName)
+	q.Set("category", u.Category)
+	if u.ClientRef != "" {
+		q.Set("clientRef", u.ClientRef)
+	}
+	callCtx, cancel, timer := c.callContext(ctx)
+	defer cancel(nil)
+	defer timer.Stop()
+	body := &progressReader{ctx: callCtx, r: u.Body, timer: timer, timeout: c.timeout}
+	// Once UploadDocument returns, the transport may still hold the body for
+	// a moment; stop it starting reads of the caller's reader, which the
+	// caller may close.
+	defer body.stop()
+	req, err := c.newRequest(callCtx, http.MethodPost, expand(c.paths.DocumentUpload, "{jobRef}", jobRef), q.Encode(), body)
+	if err != nil {
+		return nil, &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
+	}
+	switch {
+	case u.Size > 0:
+		req.ContentLength = u.Size
+	case u.Size < 0:
+		req.ContentLength = -1 // unknown: sent chunked
+	} // 0: net/http checks whether the body is really empty
+	ct := u.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	req.Header.Set("Content-Type", ct)
+	if u.SHA256 != "" {
+		req.Header.Set("X-Checksum-SHA256", u.SHA256)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(op, ctx, callCtx, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, c.transportError(op, ctx, callCtx, err)
+	}
+	if e := c.statusError(op, resp, b); e != nil {
+		return nil, e
+	}
+	var out documentWire
+	if err := c.decode(op, resp.StatusCode, b, &out); err != nil {
+		return nil, err
+	}
+	if out.DocumentID == "" {
+		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent, Message: "answer has no documentId"}
+	}
+	d := Document{
+		DocumentID: string(out.DocumentID), FileName: u.FileName, Category: u.Category,
+		ContentType: ct, SHA256: string(out.SHA256), ClientRef: u.ClientRef, Size: sizeOf(out.Size),
+	}
+	if d.SHA256 == "" {
+		d.SHA256 = u.SHA256
+	} else if u.SHA256 != "" && !strings.EqualFold(d.SHA256, u.SHA256) {
+		// The system is meant to refuse a mismatch with 400; a stored copy
+		// with another checksum is a corrupted copy and needs a person.
+		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent,
+			Message: c.clean(fmt.Sprintf("document %s stored with sha256 %s, sent %s", d.DocumentID, d.SHA256, u.SHA256))}
+	}
+	if d.Size < 0 && u.Size > 0 {
+		d.Size = u.Size
+	}
+	return &d, nil
+}
+
+// errUploadFinished is what the transport reads from an upload body after
+// UploadDocument has returned.
+var errUploadFinished = errors.New("oneserve: upload finished")
+
+// progressReader re-arms the per-call timer on every chunk read, so that the
+// timeout measures a stall rather than the length of the whole upload, and
+// stops reading the caller's reader once the call is over.
+type progressReader struct {
+	ctx     context.Context
+	r       io.Reader
+	timer   *time.Timer
+	timeout time.Duration
+	done    atomic.Bool
+}
+
+// Read implements io.Reader.
+func (p *progressReader) Read(b []byte) (int, error) {
+	if p.done.Load() {
+		return 0, errUploadFinished
+	}
+	if err := p.ctx.Err(); err != nil {
+		return 0, err // the call is over; do not take more of the caller's data
+	}
+	n, err := p.r.Read(b)
+	if n > 0 && !p.done.Load() {
+		p.timer.Reset(p.timeout)
+	}
+	return n, err
+}
+
+// stop refuses later reads. It does not wait for a read in progress: that
+// read may be blocked on the caller's reader, and waiting could hang the
+// call after it has already failed.
+func (p *progressReader) stop() { p.done.Store(true) }

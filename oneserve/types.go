@@ -1,0 +1,222 @@
+package oneserve
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CreateJobRequest is one createJob call: a new job in the secondary system
+// for a primary job. Every ID is sent as a JSON string, as Oneserve's
+// examples do.
+type CreateJobRequest struct {
+	// ClientRef is the primary job ref; it becomes the new job's Client Job
+	// Ref, which is how O2O finds the job again (documented "clientRef").
+	ClientRef string
+	// SiteRef is the site's reference; the site must exist in the target.
+	SiteRef string
+	// ReportedDate is sent as dd/mm/yyyy hh:mm in the client's Location.
+	ReportedDate time.Time
+	// ContactRef, when non-empty, is sent with contactMode "2" (use this
+	// contact); when empty, contactMode is "0" (no contact).
+	ContactRef string
+	// ClientID, WorkLogTypeID, WorkTypeID, WorkflowID, ServiceID and
+	// PriorityID are the target system's numeric IDs (field names are an
+	// ASSUMPTION: the documented table is cut off). Empty ones are omitted.
+	ClientID, WorkLogTypeID, WorkTypeID, WorkflowID, ServiceID, PriorityID string
+	// Description is the job description.
+	Description string
+	// Activities are the job's SOR lines; omitted when empty.
+	Activities []JobActivity
+}
+
+// JobActivity is one SOR line of a new job.
+type JobActivity struct {
+	// Code is the SOR (activity library) code in the target system.
+	Code string
+	// Quantity is a decimal, kept as text so that no precision is lost.
+	Quantity string
+}
+
+// JobEvent is one addEventByClientRef call: an entry in a job's history.
+type JobEvent struct {
+	// JobRef addresses the job when non-empty; otherwise JobClientRef
+	// (the job's Client Job Ref) with ClientID does. Only the one used is sent.
+	JobRef, JobClientRef, ClientID string
+	// EventCode is the event's code (≤ 6 characters) configured in the
+	// target system, sent as "sigEventCode".
+	EventCode string
+	// AppointmentID is the appointment the event relates to; optional.
+	AppointmentID string
+	// NoteID is a configured Note's ID; optional.
+	NoteID string
+	// Note is the event text (≤ 1000 characters; mandatory for Oneserve).
+	Note string
+	// Date is when the event happened, sent as dd-mm-yyyy HH:mm:ss in the
+	// client's Location.
+	Date time.Time
+}
+
+// Site is the answer of the site lookup.
+type Site struct {
+	ClientID, SiteRef, SiteID, Name, Postcode string
+	// Contacts are the site's contacts.
+	Contacts []SiteContact
+	// Jobs are the site's jobs; O2O finds a job it already created here by
+	// its ClientRef, which makes job creation idempotent.
+	Jobs []SiteJob
+}
+
+// SiteContact is one contact linked to a site.
+type SiteContact struct {
+	ContactRef string
+}
+
+// SiteJob is one job at a site.
+type SiteJob struct {
+	// JobRef is the job's Oneserve reference.
+	JobRef string
+	// ClientRef is the job's Client Job Ref.
+	ClientRef string
+	// Status is the job's status as the system reports it.
+	Status string
+}
+
+// Activity is one activity (SOR line) as the activities read returns it.
+// SupplierID is the team assigned to the activity: O2O compares it with the
+// link's team to confirm an assignment at the source rather than trusting an
+// event's payload.
+type Activity struct {
+	ID, JobID, SupplierID, Quantity, CompletedQuantity, Description, Ref, LibraryActivityID, ServiceID, Status string
+	// IsDeleted is true for a deleted activity.
+	IsDeleted bool
+}
+
+// Job is a job as the assumed job read returns it.
+type Job struct {
+	JobRef, ClientRef, ClientID, SiteRef, ContactRef, Priority, PriorityID, Description, Status, StatusID string
+	// ReportedDate is read from dd/mm/yyyy hh:mm in the client's Location;
+	// zero when the system sent none.
+	ReportedDate time.Time
+	// Activities are the job's lines.
+	Activities []JobLine
+}
+
+// JobLine is one activity of a job read.
+type JobLine struct {
+	ID, Code, Description, Quantity, SupplierID, Status string
+}
+
+// Document is a job document as the assumed document list and upload return it.
+type Document struct {
+	DocumentID, FileName, Category, ContentType, SHA256 string
+	// ClientRef is the free text stored with the document; O2O writes
+	// "o2o:<link>:<system>:<document id>" to recognise its own copies.
+	ClientRef string
+	// Size is the document's size in bytes, or -1 when unknown.
+	Size int64
+}
+
+// Download is an open document download. The caller must close Body; until
+// then the connection stays open.
+type Download struct {
+	// Body streams the document's bytes from Offset.
+	Body io.ReadCloser
+	// Size is the whole document's size in bytes (for a 206, taken from
+	// Content-Range), or -1 when unknown.
+	Size int64
+	// ContentType and SHA256 are the Content-Type and X-Checksum-SHA256
+	// headers (SHA256 empty when the system sent none).
+	ContentType, SHA256 string
+	// Offset is where Body starts in the document: the offset asked for when
+	// the system honoured the Range header, 0 when it sent the whole document.
+	// Callers resuming a copy must check it.
+	Offset int64
+}
+
+// Upload is one document to store against a job.
+type Upload struct {
+	// FileName and Category are sent as query parameters; Category must exist
+	// in the target system.
+	FileName, Category string
+	// ClientRef is stored with the document; sent only when non-empty.
+	ClientRef string
+	// ContentType is the document's type (default application/octet-stream).
+	ContentType string
+	// SHA256 is the hex checksum, sent as X-Checksum-SHA256 when non-empty so
+	// that the system can refuse a corrupted copy.
+	SHA256 string
+	// Size is the body's length in bytes, sent as Content-Length when > 0.
+	// -1 means unknown: the body is sent chunked. 0 is treated as unknown
+	// too, so that a forgotten Size can never truncate a document.
+	Size int64
+	// Body is streamed as the raw request body. The client never closes it,
+	// and does not start reading it after UploadDocument returns.
+	Body io.Reader
+}
+
+// flexString decodes a JSON string, number or boolean as text, because
+// Oneserve sends IDs and quantities sometimes as strings and sometimes as
+// bare numbers. Numbers keep their exact JSON text ("2.50" stays "2.50").
+type flexString string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*s = ""
+	case b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+	case b[0] == '{' || b[0] == '[':
+		return fmt.Errorf("expected a string or a number, got %s", kindOfJSON(b[0]))
+	default: // number, true, false: already validated by the decoder
+		*s = flexString(b)
+	}
+	return nil
+}
+
+// flexBool decodes true/false, "true"/"false", 1/0 and "1"/"0" (and null or
+// "" as false): Oneserve writes booleans all these ways.
+type flexBool bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *flexBool) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(string(s))) {
+	case "", "false", "0", "n", "no":
+		*v = false
+	case "true", "1", "y", "yes":
+		*v = true
+	default:
+		return fmt.Errorf("%q is not a boolean", string(s))
+	}
+	return nil
+}
+
+func kindOfJSON(c byte) string {
+	if c == '{' {
+		return "an object"
+	}
+	return "an array"
+}
+
+// sizeOf reads a byte count; anything empty or unreadable is -1 (unknown).
+func sizeOf(s flexString) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}

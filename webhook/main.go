@@ -1,0 +1,84 @@
+// Command webhook is O2O's front door: it receives the Oneserve systems'
+// signed Integration Events at POST /webhooks/{system}, hands each to the
+// LinkedJob workflow it concerns, and serves the link state at
+// GET /links/{link}/{primaryJobRef}.
+//
+// Configuration: O2O_CONFIG (the YAML file), O2O_WEBHOOK_ADDR (listen
+// address, default from the file, else ":8080") and Temporal's standard
+// client variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/internal/platform"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "webhook:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.LoadFromEnv(config.Options{})
+	if err != nil {
+		return err
+	}
+	log, err := platform.NewLogger("webhook")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := platform.SignalContext()
+	defer stop()
+
+	tc, err := platform.Dial(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	addr := cfg.Webhook.Addr
+	if v := os.Getenv("O2O_WEBHOOK_ADDR"); v != "" {
+		addr = v
+	}
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           newServer(cfg, tc, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("Webhook server listening", zap.String("addr", addr))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	// Stop taking new requests, let in-flight ones finish, then close the
+	// Temporal client (deferred).
+	log.Info("Shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), platform.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("Stopped")
+	return nil
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+// deliverTimeout bounds the wait for Temporal to accept an event. Senders
+// give up on a request after 10-30 s; answering 503 first lets them retry.
+const deliverTimeout = 8 * time.Second
+
+// retryAfterSeconds is sent with 503 so the sender redelivers soon.
+const retryAfterSeconds = "5"
+
+type server struct {
+	cfg      *config.Config
+	temporal client.Client
+	log      *zap.Logger
+	now      func() time.Time
+}
+
+// newServer returns the HTTP handler: the webhook routes, the link-state API
+// and health checks.
+func newServer(cfg *config.Config, tc client.Client, log *zap.Logger) *echo.Echo {
+	s := &server{cfg: cfg, temporal: tc, log: log, now: time.Now}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.Recover())
+
+	e.POST("/webhooks/:system", s.webhook)
+	e.GET("/links/:link/:primaryJobRef", s.linkState, s.requireToken)
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+	return e
+}
+
+type reply struct {
+	Status string   `json:"status"`
+	Reason string   `json:"reason,omitempty"`
+	Links  []string `json:"links,omitempty"`
+}
+
+func errorReply(c echo.Context, code int, msg string) error {
+	return c.JSON(code, map[string]string{"error": msg})
+}
+
+// webhook receives one Integration Event. It answers 202 only once Temporal
+// has durably accepted the event for every link it concerns; anything short
+// of that is a 5xx so that the sender redelivers.
+func (s *server) webhook(c echo.Context) error {
+	name := c.Param("system")
+	sys := s.cfg.System(name)
+	if sys == nil {
+		return errorReply(c, http.StatusNotFound, "unknown system")
+	}
+	r := c.Request()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.Webhook.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
+		}
+		return errorReply(c, http.StatusBadRequest, "could not read the body")
+	}
+	id := r.Header.Get(events.HeaderID)
+	log := s.log.With(zap.String("system", name), zap.String("eventId", sanitize(id)))
+	if err := events.Verify(sys.WebhookSecrets, id, r.Header.Get(events.HeaderTimestamp),
+		r.Header.Get(events.HeaderSignature), body, s.now()); err != nil {
+		log.Warn("Webhook rejected", zap.Error(err))
+		return errorReply(c, http.StatusUnauthorized, err.Error())
+	}
+
+	ev, err := events.Decode(body, id, name)
+	if errors.Is(err, events.ErrUnhandledType) {
+		log.Info("Webhook ignored: event type not handled", zap.String("eventType", string(ev.Type)))
+		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "event type " + string(ev.Type) + " is not handled by O2O"})
+	}
+	if err != nil {
+		log.Warn("Webhook rejected: malformed", zap.Error(err))
+		return errorReply(c, http.StatusBadRequest, err.Error())
+	}
+	log = log.With(zap.String("eventType", string(ev.Type)), zap.String("jobRef", ev.JobRef))
+
+	targets := route(s.cfg, ev)
+	if len(targets) == 0 {
+		log.Info("Webhook ignored: concerns no link")
+		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "the event concerns no link"})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), deliverTimeout)
+	defer cancel()
+	var accepted, closed []string
+	for _, t := range targets {
+		ev.Side = t.side
+		err := workflows.Deliver(ctx, s.temporal, t.link, t.primaryJobRef, ev, t.start)
+		switch {
+		case err == nil:
+			accepted = append(accepted, t.link.Name)
+		case errors.Is(err, workflows.ErrNoLink):
+		case errors.Is(err, workflows.ErrLinkClosed):
+			closed = append(closed, t.link.Name)
+		default:
+			log.Error("Temporal did not accept the event; asking the sender to retry", zap.String("link", t.link.Name), zap.Error(err))
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
+			return errorReply(c, http.StatusServiceUnavailable, "O2O cannot store events right now; retry later")
+		}
+	}
+	switch {
+	case len(accepted) > 0:
+		log.Info("Webhook accepted", zap.Strings("links", accepted))
+		return c.JSON(http.StatusAccepted, reply{Status: "accepted", Links: accepted})
+	case len(closed) > 0:
+		log.Info("Webhook for a closed link; not reviving it", zap.Strings("links", closed))
+		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "the link for this job has closed", Links: closed})
+	default:
+		log.Info("Webhook ignored: no running link for this job")
+		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "no running link for this job"})
+	}
+}
+
+// target is one link an event must reach.
+type target struct {
+	link          *config.Link
+	side          events.Side
+	primaryJobRef string
+	start         bool
+}
+
+// route finds the links an event concerns. An assignment to a link's team in
+// its primary starts the link; every other event only reaches a link that
+// already runs. Secondary events find their link through the job's client
+// ref, which O2O set to the primary job ref when it created the job.
+func route(cfg *config.Config, ev events.Event) []target {
+	var out []target
+	for _, l := range cfg.Links {
+		switch ev.System {
+		case l.Primary.System:
+			if ev.Type == events.ActivityAssigned {
+				if ev.Assignment.TeamID != l.Primary.Team.ID {
+					continue
+				}
+				out = append(out, target{link: l, side: events.Primary, primaryJobRef: ev.JobRef, start: true})
+				continue
+			}
+			out = append(out, target{link: l, side: events.Primary, primaryJobRef: ev.JobRef})
+		case l.Secondary.System:
+			if ev.JobClientRef == "" || ev.Type == events.ActivityAssigned {
+				continue
+			}
+			out = append(out, target{link: l, side: events.Secondary, primaryJobRef: ev.JobClientRef})
+		}
+	}
+	return out
+}
+
+// linkState answers GET /links/{link}/{primaryJobRef} with the workflow's
+// linkState query result.
+func (s *server) linkState(c echo.Context) error {
+	link, ref := c.Param("link"), c.Param("primaryJobRef")
+	if s.cfg.Link(link) == nil {
+		return errorReply(c, http.StatusNotFound, "unknown link")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 10*time.Second)
+	defer cancel()
+	st, err := workflows.QueryState(ctx, s.temporal, link, ref)
+	if errors.Is(err, workflows.ErrNoLink) {
+		return errorReply(c, http.StatusNotFound, "no link for this job")
+	}
+	if err != nil {
+		s.log.Warn("Link state query failed", zap.String("link", link), zap.String("primaryJobRef", sanitize(ref)), zap.Error(err))
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+		return errorReply(c, http.StatusServiceUnavailable, "the link state is not available right now (is a worker running?)")
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// requireToken guards operator endpoints with the configured bearer token.
+func (s *server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		want := s.cfg.Webhook.APIToken
+		if want == "" {
+			return next(c)
+		}
+		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="o2o"`)
+			return errorReply(c, http.StatusUnauthorized, "a valid bearer token is required")
+		}
+		return next(c)
+	}
+}
+
+func (s *server) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return errorReply(c, http.StatusServiceUnavailable, "Temporal is not reachable")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// errorHandler answers echo's own errors (unknown route, wrong method) in the
+// same JSON shape as ours.
+func (s *server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, "internal error"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		msg = strings.ToLower(http.StatusText(code))
+	} else {
+		s.log.Error("Request failed", zap.Error(err))
+	}
+	_ = errorReply(c, code, msg)
+}
+
+// sanitize bounds a caller-supplied value before it goes into a log line.
+func sanitize(s string) string {
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}

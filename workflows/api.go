@@ -1,0 +1,132 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
+)
+
+// Names that other processes and operators depend on (contract: DESIGN.md §3).
+const (
+	// TaskQueue is the one task queue O2O's workers poll.
+	TaskQueue = "o2o"
+	// WorkflowName is the registered name of the LinkedJob workflow.
+	WorkflowName = "LinkedJob"
+	// SignalEvent delivers one events.Event to a link.
+	SignalEvent = "event"
+	// QueryLinkState returns the link's LinkState.
+	QueryLinkState = "linkState"
+	// UpdateRetry asks a link that needs attention to try its blocked event again.
+	UpdateRetry = "retry"
+)
+
+const idPrefix = "LinkedJob:"
+
+// WorkflowID is the id of the workflow for one link and primary job:
+// "LinkedJob:{link}:{primaryJobRef}". Webhook, starter and operators all
+// derive it the same way, which makes starting a link idempotent.
+func WorkflowID(link, primaryJobRef string) string {
+	return idPrefix + link + ":" + primaryJobRef
+}
+
+// ParseWorkflowID splits a LinkedJob workflow id into link and primary job ref.
+func ParseWorkflowID(id string) (link, primaryJobRef string, ok bool) {
+	rest, found := strings.CutPrefix(id, idPrefix)
+	if !found {
+		return "", "", false
+	}
+	link, primaryJobRef, ok = strings.Cut(rest, ":")
+	return link, primaryJobRef, ok && link != "" && primaryJobRef != ""
+}
+
+// Search attributes (Keyword) that make links findable in the Web UI,
+// e.g. O2OState="NeedsAttention". They never carry personal data.
+var (
+	AttrLink            = temporal.NewSearchAttributeKeyKeyword("O2OLink")
+	AttrPrimaryJobRef   = temporal.NewSearchAttributeKeyKeyword("O2OPrimaryJobRef")
+	AttrSecondaryJobRef = temporal.NewSearchAttributeKeyKeyword("O2OSecondaryJobRef")
+	AttrState           = temporal.NewSearchAttributeKeyKeyword("O2OState")
+)
+
+// SearchAttributes lists the custom search attributes O2O needs registered.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	AttrLink.GetName():            enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrPrimaryJobRef.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrSecondaryJobRef.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrState.GetName():           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// Delivery outcomes returned by Deliver.
+var (
+	// ErrNoLink means the event concerns no running link (for example a
+	// status change of a job that was never linked).
+	ErrNoLink = errors.New("no running link for this job")
+	// ErrLinkClosed means the link for this job has finished; it is not revived.
+	ErrLinkClosed = errors.New("the link for this job has closed")
+)
+
+// Deliver hands one event to the link's workflow and returns once Temporal
+// has durably accepted it. With start set (an assignment of the link's team),
+// the workflow is started if it does not exist yet (SignalWithStart, atomic);
+// otherwise an event for a job without a running link returns ErrNoLink.
+// Any other error means Temporal did not take the event and the caller must
+// not acknowledge it.
+func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef string, ev events.Event, start bool) error {
+	id := WorkflowID(l.Name, primaryJobRef)
+	if !start {
+		err := c.SignalWorkflow(ctx, id, "", SignalEvent, ev)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return ErrNoLink
+		}
+		return err
+	}
+	opts := client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: TaskQueue,
+		// A link that closed on purpose stays closed: a late assignment must
+		// not quietly start a second linked job.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrLink.ValueSet(l.Name),
+			AttrPrimaryJobRef.ValueSet(primaryJobRef),
+			AttrState.ValueSet(string(StateLinking)),
+		),
+		StaticSummary: fmt.Sprintf("Link %s: job %s in %s → %s", l.Name, primaryJobRef, l.Primary.System, l.Secondary.System),
+		StaticDetails: fmt.Sprintf("**Link** `%s`\n\n**Primary** %s, job `%s`\n\n**Secondary** %s (client %s)\n\nQuery `%s` for the live state.",
+			l.Name, l.Primary.System, primaryJobRef, l.Secondary.System, l.Secondary.Client.Name, QueryLinkState),
+	}
+	_, err := c.SignalWithStartWorkflow(ctx, id, SignalEvent, ev, opts, WorkflowName, Input{Link: l.Name, PrimaryJobRef: primaryJobRef})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return ErrLinkClosed
+	}
+	return err
+}
+
+// QueryState asks a link's workflow for its state. It returns ErrNoLink when
+// no such workflow exists.
+func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string) (*LinkState, error) {
+	v, err := c.QueryWorkflow(ctx, WorkflowID(link, primaryJobRef), "", QueryLinkState)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, ErrNoLink
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s LinkState
+	if err := v.Get(&s); err != nil {
+		return nil, fmt.Errorf("decode link state: %w", err)
+	}
+	return &s, nil
+}

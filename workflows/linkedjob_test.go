@@ -1,0 +1,266 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+const testConfig = `
+systems:
+  acme: {baseURL: "http://acme.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
+  fixit: {baseURL: "http://fixit.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
+links:
+  - name: acme-fixit
+    primary: {system: acme, client: {name: Acme, id: 28}, team: {name: Fixit, id: 7}}
+    secondary:
+      system: fixit
+      workLogType: {name: R, id: 3}
+      workType: {name: P, id: 12}
+      workflow: {name: S, id: 4}
+      client: {name: Acme, id: 41}
+      service: {name: P, id: 9}
+      acceptedStatus: Accepted
+    priorities: [{primary: {name: Emergency, id: 1}, secondary: {name: P1, id: 11}}]
+    statusEvents:
+      secondaryToPrimary: [{status: Accepted, eventCode: SACC}]
+    appointmentEvents: {created: APPT, rescheduled: RESCH, cancelled: APCAN, completed: APCOM}
+`
+
+type linkedJobSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env  *testsuite.TestWorkflowEnvironment
+	acts *activities.Activities
+}
+
+func TestLinkedJob(t *testing.T) { suite.Run(t, new(linkedJobSuite)) }
+
+func (s *linkedJobSuite) SetupTest() {
+	cfg, err := config.Parse([]byte(testConfig), config.Options{Getenv: func(k string) string {
+		if k == "S" {
+			return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		}
+		return "token"
+	}})
+	s.Require().NoError(err)
+	s.acts, err = activities.New(cfg)
+	s.Require().NoError(err)
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.RegisterWorkflowWithOptions(workflows.LinkedJob, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	s.env.RegisterActivity(s.acts)
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+}
+
+func (s *linkedJobSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+func assigned(id, activityID, team string) events.Event {
+	return events.Event{ID: id, System: "acme", Side: events.Primary, Type: events.ActivityAssigned,
+		OccurredAt: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), JobRef: "AC000001",
+		Assignment: &events.Assignment{ActivityID: activityID, TeamID: team}}
+}
+
+func (s *linkedJobSuite) signal(at time.Duration, ev events.Event) {
+	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(workflows.SignalEvent, ev) }, at)
+}
+
+func (s *linkedJobSuite) query() workflows.LinkState {
+	v, err := s.env.QueryWorkflow(workflows.QueryLinkState)
+	s.Require().NoError(err)
+	var st workflows.LinkState
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+// run executes the workflow until end, then cancels it: a link never ends on its own.
+func (s *linkedJobSuite) run(in workflows.Input, end time.Duration) {
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, end)
+	s.env.ExecuteWorkflow(workflows.WorkflowName, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+}
+
+var input = workflows.Input{Link: "acme-fixit", PrimaryJobRef: "AC000001"}
+
+func (s *linkedJobSuite) TestCreatesLinkedJobOnceAndAnswersQueryBeforeAndAfter() {
+	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, activities.CreateJobInput{
+		Link: "acme-fixit", PrimaryJobRef: "AC000001", ActivityIDs: []string{"137001"},
+	}).Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001", "137002"}}, nil).Once()
+
+	var before, after workflows.LinkState
+	s.env.RegisterDelayedCallback(func() { before = s.query() }, time.Second)
+	s.signal(2*time.Second, assigned("msg_1", "137001", "7"))
+	s.env.RegisterDelayedCallback(func() { after = s.query() }, 3*time.Second)
+	s.run(input, time.Minute)
+
+	s.Equal(workflows.StateLinking, before.State)
+	s.Empty(before.SecondaryJobRef)
+	s.Empty(before.Events)
+	s.Equal("acme-fixit", before.Link)
+	s.Equal("AC000001", before.PrimaryJobRef)
+
+	s.Equal(workflows.StateLinked, after.State)
+	s.Equal("FX000001", after.SecondaryJobRef)
+	s.Equal([]string{"137001", "137002"}, after.LinkedActivities)
+	s.Require().Len(after.Events, 1)
+	s.Equal(workflows.OutcomeApplied, after.Events[0].Outcome)
+	s.Equal("primaryToSecondary", after.Events[0].Direction)
+	s.Contains(after.Events[0].Detail, "FX000001")
+}
+
+func (s *linkedJobSuite) TestRetriesAFailedCreateWithoutASecondJob() {
+	calls := 0
+	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.CreateJobInput) (activities.CreateJobResult, error) {
+			calls++
+			if calls < 3 {
+				return activities.CreateJobResult{}, temporal.NewApplicationError("fixit: HTTP 503", "TargetUnavailable")
+			}
+			return activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}, Existed: true}, nil
+		})
+	var st workflows.LinkState
+	s.signal(0, assigned("msg_1", "137001", "7"))
+	s.env.RegisterDelayedCallback(func() { st = s.query() }, 10*time.Minute)
+	s.run(input, 11*time.Minute)
+
+	s.Equal(3, calls, "transient failures are retried by Temporal")
+	s.Equal(workflows.StateLinked, st.State)
+	s.Equal("FX000001", st.SecondaryJobRef)
+	s.Require().Len(st.Events, 1, "one event, applied once")
+	s.Contains(st.Events[0].Detail, "earlier attempt")
+}
+
+func (s *linkedJobSuite) TestPermanentFailureNeedsAttentionUntilRetried() {
+	calls := 0
+	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.CreateJobInput) (activities.CreateJobResult, error) {
+			calls++
+			if calls == 1 {
+				return activities.CreateJobResult{}, temporal.NewNonRetryableApplicationError(
+					"site SITE-003 of primary job AC000001 does not exist in fixit", activities.ErrTypeMisaligned, nil)
+			}
+			return activities.CreateJobResult{SecondaryJobRef: "FX000002", ActivityIDs: []string{"137001"}}, nil
+		})
+	var blocked, resumed workflows.LinkState
+	var rejected error
+	s.signal(0, assigned("msg_1", "137001", "7"))
+	s.env.RegisterDelayedCallback(func() { blocked = s.query() }, time.Minute)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(workflows.UpdateRetry, "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err },
+			OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, workflows.RetryRequest{By: "ops@example"})
+	}, 2*time.Minute)
+	s.env.RegisterDelayedCallback(func() { resumed = s.query() }, 3*time.Minute)
+	s.run(input, 4*time.Minute)
+
+	s.Equal(workflows.StateNeedsAttention, blocked.State)
+	s.Contains(blocked.LastError, "SITE-003")
+	s.Empty(blocked.Events, "the blocked event is not recorded until it is resolved")
+	s.Equal(1, blocked.Pending)
+	s.NoError(rejected)
+	s.Equal(workflows.StateLinked, resumed.State)
+	s.Empty(resumed.LastError)
+	s.Equal("FX000002", resumed.SecondaryJobRef)
+	s.Equal(2, calls)
+}
+
+func (s *linkedJobSuite) TestRetryIsRejectedWhenNothingIsBlocked() {
+	var rejected error
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(workflows.UpdateRetry, "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, workflows.RetryRequest{By: "ops"})
+	}, time.Second)
+	s.run(input, time.Minute)
+	s.Require().Error(rejected)
+	s.Contains(rejected.Error(), "nothing to retry")
+}
+
+func (s *linkedJobSuite) TestDuplicatesAndOtherTeamsAreRecordedNotApplied() {
+	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
+		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+	s.signal(0, assigned("msg_1", "137001", "7"))
+	s.signal(time.Second, assigned("msg_1", "137001", "7"))   // redelivery
+	s.signal(2*time.Second, assigned("msg_2", "137001", "7")) // same activity, new event
+	s.signal(3*time.Second, assigned("msg_3", "137009", "8")) // another team
+	var st workflows.LinkState
+	s.env.RegisterDelayedCallback(func() { st = s.query() }, time.Minute)
+	s.run(input, 2*time.Minute)
+
+	s.Require().Len(st.Events, 4)
+	outcomes := []workflows.Outcome{st.Events[0].Outcome, st.Events[1].Outcome, st.Events[2].Outcome, st.Events[3].Outcome}
+	s.Equal([]workflows.Outcome{workflows.OutcomeApplied, workflows.OutcomeDuplicate, workflows.OutcomeSkipped, workflows.OutcomeSkipped}, outcomes)
+	s.Contains(st.Events[2].Detail, "already on the linked job")
+	s.Contains(st.Events[3].Detail, "not to the link's team")
+}
+
+func (s *linkedJobSuite) TestEventsBeforeTheLinkedJobWaitForIt() {
+	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
+		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+	status := events.Event{ID: "msg_s", System: "acme", Side: events.Primary, Type: events.JobStatusChanged,
+		JobRef: "AC000001", Status: &events.StatusChange{Status: "On Hold"}}
+	var early, late workflows.LinkState
+	s.signal(0, status)
+	s.env.RegisterDelayedCallback(func() { early = s.query() }, time.Second)
+	s.signal(2*time.Second, assigned("msg_1", "137001", "7"))
+	s.env.RegisterDelayedCallback(func() { late = s.query() }, time.Minute)
+	s.run(input, 2*time.Minute)
+
+	s.Empty(early.Events)
+	s.Equal(1, early.Pending, "the status change waits for the linked job")
+	s.Require().Len(late.Events, 2)
+	s.Equal("msg_1", late.Events[0].ID, "the assignment creates the job first")
+	s.Equal("msg_s", late.Events[1].ID)
+	s.Equal(0, late.Pending)
+}
+
+func (s *linkedJobSuite) TestContinuesAsNewKeepingStateAndDedupeMemory() {
+	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
+		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+	in := input
+	in.ContinueAsNewAfter = 2
+	// All three arrive before the run has processed any.
+	s.signal(0, assigned("msg_1", "137001", "7"))
+	s.signal(0, assigned("msg_2", "137001", "7"))
+	s.signal(0, assigned("msg_3", "137002", "8"))
+	s.env.ExecuteWorkflow(workflows.WorkflowName, in)
+
+	err := s.env.GetWorkflowError()
+	s.Require().Error(err)
+	var can *workflow.ContinueAsNewError
+	s.Require().True(errors.As(err, &can), "want continue-as-new, got %v", err)
+	var next workflows.Input
+	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	s.Require().NotNil(next.Carry)
+	s.Equal("FX000001", next.Carry.State.SecondaryJobRef)
+	s.Equal(workflows.StateLinked, next.Carry.State.State)
+	s.Len(next.Carry.State.Events, 2)
+	s.Equal([]string{"msg_1", "msg_2"}, next.Carry.Seen)
+	s.Require().Len(next.Carry.Queue, 1, "the unprocessed event travels with the state")
+	s.Equal("msg_3", next.Carry.Queue[0].ID)
+}
+
+func TestWorkflowIDRoundTrip(t *testing.T) {
+	id := workflows.WorkflowID("acme-fixit", "AC:0001")
+	require.Equal(t, "LinkedJob:acme-fixit:AC:0001", id)
+	link, ref, ok := workflows.ParseWorkflowID(id)
+	require.True(t, ok)
+	require.Equal(t, "acme-fixit", link)
+	require.Equal(t, "AC:0001", ref)
+	_, _, ok = workflows.ParseWorkflowID("Other:x:y")
+	require.False(t, ok)
+}

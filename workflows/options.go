@@ -1,0 +1,27 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// writeOptions are the options of activities that write to a Oneserve system.
+//
+// There is no attempt limit: while a system is down (5xx, timeouts, 429) the
+// event waits and is applied when it recovers, and later events of the link
+// wait behind it, which keeps them in order. Failures that retrying cannot fix
+// are non-retryable errors from the activity and put the link into
+// NeedsAttention instead.
+func writeOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    2 * time.Minute,
+		},
+		Summary: summary,
+	}
+}

@@ -1,0 +1,253 @@
+//go:build integration
+
+// Package e2e runs O2O end to end: a real Temporal dev server (the pinned
+// CLI), the real worker and webhook binaries as processes, and the simulated
+// Oneserve systems, all talking over HTTP and gRPC. Run with `make integration`.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/o2o-sync/o2o/simulator"
+)
+
+// Development-only credentials, the same values make run uses.
+var devEnv = map[string]string{
+	"O2O_ACME_TOKEN":            "dev-acme-token",
+	"O2O_FIXIT_TOKEN":           "dev-fixit-token",
+	"O2O_ACME_WEBHOOK_SECRETS":  "whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"O2O_FIXIT_WEBHOOK_SECRETS": "whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"SIM_ACME_WEBHOOK_SECRET":   "whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"SIM_FIXIT_WEBHOOK_SECRET":  "whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"O2O_API_TOKEN":             "dev-operator-token-0001",
+}
+
+var (
+	devServer *testsuite.DevServer
+	binDir    string
+)
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	cli := os.Getenv("O2O_TEMPORAL_CLI")
+	if cli == "" {
+		cli = "../bin/temporal"
+	}
+	if _, err := os.Stat(cli); err != nil {
+		return 1, fmt.Errorf("the Temporal CLI is not at %s: run `make integration` (it builds the pinned CLI) or set O2O_TEMPORAL_CLI", cli)
+	}
+	for k, v := range devEnv {
+		os.Setenv(k, v)
+	}
+	dir, err := os.MkdirTemp("", "o2o-e2e-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	build := exec.Command("go", "build", "-o", dir+"/", "../worker", "../webhook", "../starter")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return 1, fmt.Errorf("build binaries: %w", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
+	for _, sa := range []string{"O2OLink", "O2OPrimaryJobRef", "O2OSecondaryJobRef", "O2OState"} {
+		args = append(args, "--search-attribute", sa+"=Keyword")
+	}
+	devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		LogLevel:      "error",
+		ExtraArgs:     args,
+		ClientOptions: &client.Options{Namespace: "default"},
+	})
+	if err != nil {
+		return 1, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	defer devServer.Stop()
+	return m.Run(), nil
+}
+
+// stack is one O2O deployment under test: simulated acme (primary) and
+// fixit (secondary), a worker and a webhook server.
+type stack struct {
+	t          *testing.T
+	sim        *simulator.Simulator
+	simURL     string
+	webhookURL string
+	configPath string
+	worker     *process
+	webhook    *process
+}
+
+// newStack starts everything. prefix makes this test's job refs (and so its
+// workflow ids) unique on the shared Temporal server.
+func newStack(t *testing.T, prefix string) *stack {
+	t.Helper()
+	s := &stack{t: t}
+	webhookAddr := freeAddr(t)
+	s.webhookURL = "http://" + webhookAddr
+
+	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
+	require.NoError(t, err)
+	for i := range seed.Systems {
+		sys := &seed.Systems[i]
+		sys.WebhookURL = s.webhookURL + "/webhooks/" + sys.Name
+		sys.JobRefPrefix = prefix + sys.JobRefPrefix
+	}
+	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.sim.Handler())
+	s.simURL = srv.URL
+	t.Cleanup(func() { srv.Close(); s.sim.Close() })
+
+	cfg, err := os.ReadFile("../o2o.example.yaml")
+	require.NoError(t, err)
+	cfg = bytes.ReplaceAll(cfg, []byte("http://localhost:9100"), []byte(s.simURL))
+	s.configPath = filepath.Join(t.TempDir(), "o2o.yaml")
+	require.NoError(t, os.WriteFile(s.configPath, cfg, 0o600))
+
+	s.worker = s.start("worker")
+	s.webhook = s.start("webhook", "O2O_WEBHOOK_ADDR="+webhookAddr)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(s.webhookURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "webhook server did not become ready")
+	return s
+}
+
+func (s *stack) env(extra ...string) []string {
+	env := append(os.Environ(),
+		"O2O_CONFIG="+s.configPath,
+		"TEMPORAL_ADDRESS="+devServer.FrontendHostPort(),
+		"TEMPORAL_NAMESPACE=default",
+	)
+	return append(env, extra...)
+}
+
+func (s *stack) start(name string, extraEnv ...string) *process {
+	p := startProcess(s.t, filepath.Join(binDir, name), nil, s.env(extraEnv...))
+	s.t.Cleanup(func() {
+		p.stop(s.t)
+		if s.t.Failed() {
+			s.t.Logf("---- %s output ----\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+// process is a running binary whose output is kept for failure reports.
+type process struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan error
+}
+
+func startProcess(t *testing.T, path string, args, env []string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(path, args...), done: make(chan error, 1)}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	return p
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// stop asks for a graceful shutdown (SIGTERM) and waits for it.
+func (p *process) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(40 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("%s did not stop within 40s of SIGTERM", p.cmd.Path)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// do sends a JSON request and decodes a JSON answer into out (if non-nil).
+func do(t *testing.T, method, url string, header map[string]string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if out != nil && len(b) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		require.NoError(t, json.Unmarshal(b, out), string(b))
+	}
+	return resp.StatusCode
+}
+
+func (s *stack) operator() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + devEnv["O2O_API_TOKEN"]}
+}

@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
+)
+
+func testLink() Link {
+	return Link{
+		Config: config.Link{
+			Name:      "acme-fixit",
+			Primary:   config.Primary{System: "acme", Client: config.Ref{Name: "Acme", ID: "28"}, Team: config.Ref{Name: "Fixit", ID: "7"}},
+			Secondary: config.Secondary{System: "fixit", Client: config.Ref{Name: "Acme", ID: "41"}, WorkLogType: config.Ref{ID: "3"}, WorkType: config.Ref{ID: "12"}, Workflow: config.Ref{ID: "4"}, Service: config.Ref{ID: "9"}},
+			Priorities: []config.PriorityMapping{{Primary: config.Ref{Name: "Emergency", ID: "1"}, Secondary: config.Ref{Name: "P1", ID: "11"}}},
+		},
+		PrimaryAPIUser: "o2o-api", SecondaryAPIUser: "o2o-fixit",
+	}
+}
+
+func assignment(team, activity string) events.Event {
+	return events.Event{ID: "m", System: "acme", Side: events.Primary, Type: events.ActivityAssigned, JobRef: "AC1",
+		Assignment: &events.Assignment{ActivityID: activity, TeamID: team}}
+}
+
+func TestDecideAssignments(t *testing.T) {
+	l := testLink()
+	cases := []struct {
+		name   string
+		facts  Facts
+		ev     events.Event
+		action Action
+		reason string
+	}{
+		{"first assignment creates the job", Facts{}, assignment("7", "1"), CreateJob, ""},
+		{"later assignment adds to the job", Facts{SecondaryJobRef: "FX1", LinkedActivities: []string{"1"}}, assignment("7", "2"), AddActivities, ""},
+		{"same activity again is skipped", Facts{SecondaryJobRef: "FX1", LinkedActivities: []string{"1"}}, assignment("7", "1"), Skip, "already on the linked job"},
+		{"another team is skipped", Facts{}, assignment("8", "1"), Skip, "not to the link's team 7"},
+		{"closed link records, does not act", Facts{Closed: true}, assignment("7", "1"), Skip, "closed"},
+		{"secondary assignments stay there", Facts{SecondaryJobRef: "FX1"}, func() events.Event {
+			e := assignment("7", "1")
+			e.Side, e.System = events.Secondary, "fixit"
+			return e
+		}(), Skip, "stay in the secondary"},
+		{"O2O's own write is an echo", Facts{}, func() events.Event { e := assignment("7", "1"); e.Actor = "o2o-api"; return e }(), Skip, "echo"},
+		{"another user's change is not an echo", Facts{}, func() events.Event { e := assignment("7", "1"); e.Actor = "j.smith"; return e }(), CreateJob, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := Decide(l, c.facts, c.ev)
+			require.Equal(t, c.action, cmd.Action, cmd.Reason)
+			require.Contains(t, cmd.Reason, c.reason)
+			if c.action == CreateJob || c.action == AddActivities {
+				require.Equal(t, []string{c.ev.Assignment.ActivityID}, cmd.ActivityIDs)
+				require.Equal(t, events.Secondary, cmd.Target)
+			}
+		})
+	}
+}
+
+func TestNeedsLinkedJob(t *testing.T) {
+	require.False(t, NeedsLinkedJob(assignment("7", "1")))
+	require.True(t, NeedsLinkedJob(events.Event{Type: events.JobStatusChanged}))
+	require.True(t, NeedsLinkedJob(events.Event{Type: events.DocumentUploaded}))
+}
+
+func TestLinkedJobSpec(t *testing.T) {
+	l := testLink().Config
+	reported := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+	spec, problems := LinkedJobSpec(l, PrimaryJob{JobRef: "AC1", SiteRef: "SITE-001", ContactRef: "CON-001",
+		Priority: "emergency", Description: " Dripping tap ", ReportedDate: reported,
+		Lines: []Line{{ActivityID: "1", Code: "PLB001", Quantity: "2"}}})
+	require.Empty(t, problems)
+	require.Equal(t, JobSpec{ClientRef: "AC1", SiteRef: "SITE-001", ContactRef: "CON-001", ReportedDate: reported,
+		ClientID: "41", WorkLogTypeID: "3", WorkTypeID: "12", WorkflowID: "4", ServiceID: "9", PriorityID: "11",
+		Description: "Dripping tap", Lines: []Line{{ActivityID: "1", Code: "PLB001", Quantity: "2"}}}, spec)
+
+	_, problems = LinkedJobSpec(l, PrimaryJob{JobRef: "AC2", Priority: "Whenever"})
+	require.Len(t, problems, 3)
+	require.Contains(t, problems[0], `priority "Whenever" of primary job AC2 has no mapping in link acme-fixit`)
+	require.Contains(t, problems[1], "no site reference")
+	require.Contains(t, problems[2], "no activities assigned to team Fixit (7)")
+}
+
+func TestDirection(t *testing.T) {
+	require.Equal(t, "primaryToSecondary", Direction(events.Primary))
+	require.Equal(t, "secondaryToPrimary", Direction(events.Secondary))
+}

@@ -1,0 +1,123 @@
+package simulator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// This file stores uploaded document bytes on disk. Bodies are streamed to
+// a file while being hashed, so documents of hundreds of megabytes cost no
+// memory.
+
+// maxDocumentBytes bounds one upload.
+const maxDocumentBytes = 2 << 30
+
+// upload is a document upload, from the API or from /sim.
+type upload struct {
+	jobRef    string
+	fileName  string
+	category  string
+	clientRef string
+	actor     string
+}
+
+// storeDocument validates an upload, streams the request body to disk,
+// checks X-Checksum-SHA256 when sent, and records the document. It returns
+// a copy of the document and the id of the DOCUMENT_UPLOADED event emitted.
+func (s *Simulator) storeDocument(sys *system, w http.ResponseWriter, r *http.Request, up upload) (doc *Document, eventID string, _ *apiError) {
+	switch {
+	case strings.TrimSpace(up.fileName) == "":
+		return nil, "", badRequest("fileName is required")
+	case strings.ContainsAny(up.fileName, "/\\\x00"):
+		return nil, "", badRequest("fileName %q must be a plain file name, without path separators", up.fileName)
+	}
+	if err := maxLen("fileName", up.fileName, 255); err != nil {
+		return nil, "", err
+	}
+	if up.category == "" {
+		return nil, "", badRequest("category is required")
+	}
+	if err := maxLen("clientRef", up.clientRef, 255); err != nil {
+		return nil, "", err
+	}
+	want := strings.ToLower(strings.TrimSpace(r.Header.Get(ChecksumHeader)))
+	if want != "" && !isHex64(want) {
+		return nil, "", badRequest("%s must be 64 hexadecimal characters", ChecksumHeader)
+	}
+	contentType := r.Header.Get("Content-Type")
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	if err := maxLen("Content-Type", contentType, 255); err != nil {
+		return nil, "", err
+	}
+
+	// Check the job and category before reading a possibly large body.
+	s.mu.Lock()
+	_, jobErr := sys.job(up.jobRef)
+	knownCategory := sys.categories[up.category]
+	s.mu.Unlock()
+	if jobErr != nil {
+		return nil, "", jobErr
+	}
+	if !knownCategory {
+		return nil, "", badRequest("category %q is not a document category of this system", up.category)
+	}
+
+	f, err := os.CreateTemp(s.docDir, sys.seed.Name+"-*.bin")
+	if err != nil {
+		return nil, "", &apiError{http.StatusInternalServerError, "cannot store the document"}
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), http.MaxBytesReader(w, r.Body, maxDocumentBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, "", &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("document must be at most %d bytes", mbe.Limit)}
+		}
+		return nil, "", badRequest("reading the document body: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, "", &apiError{http.StatusInternalServerError, "cannot store the document"}
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if want != "" && want != sum {
+		return nil, "", badRequest("%s does not match the body (body hashes to %s)", ChecksumHeader, sum)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	job, jobErr := sys.job(up.jobRef) // jobs are never deleted; this cannot fail
+	if jobErr != nil {
+		return nil, "", jobErr
+	}
+	keep = true
+	stored := sys.addDocument(job, &Document{
+		FileName: up.fileName, Category: up.category, Size: strconv.FormatInt(n, 10), SHA256: sum,
+		ContentType: contentType, ClientRef: up.clientRef, path: f.Name(),
+	}, up.actor)
+	c := *stored
+	return &c, sys.lastEventID(), nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}

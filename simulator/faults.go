@@ -1,0 +1,142 @@
+package simulator
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/o2o-sync/o2o/events"
+)
+
+// This file injects faults into the REST API, so that clients' retry,
+// timeout and error handling can be exercised on demand.
+
+// Fault makes matching /rest requests fail or slow down. It is set with
+// POST /{system}/sim/faults and cleared with DELETE /{system}/sim/faults.
+type Fault struct {
+	// Op is the REST operation name (OpCreateJob, ...) or "*" for all.
+	Op string `json:"op"`
+	// Status is the HTTP status answered, with the error envelope. 0 means
+	// the request is only delayed and then served normally. A 2xx status
+	// answers result "error" inside a success status.
+	Status int `json:"status"`
+	// Count is how many more requests this fault applies to; -1 means until
+	// cleared.
+	Count int `json:"count"`
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter string `json:"retryAfter,omitempty"`
+	// Delay is how long the handler waits before answering, to provoke
+	// client timeouts.
+	Delay string `json:"delay,omitempty"`
+	// Message is the result_msg (default "simulated fault").
+	Message string `json:"message,omitempty"`
+
+	delay time.Duration
+}
+
+// faultRequest is the JSON of POST /sim/faults. Numbers may be sent as
+// strings or bare numbers.
+type faultRequest struct {
+	Op         events.Text `json:"op"`
+	Status     events.Text `json:"status"`
+	Count      events.Text `json:"count"`
+	RetryAfter events.Text `json:"retryAfter"`
+	Delay      events.Text `json:"delay"`
+	Message    events.Text `json:"message"`
+}
+
+func (in faultRequest) fault() (*Fault, *apiError) {
+	f := &Fault{Op: text(in.Op), RetryAfter: text(in.RetryAfter), Delay: text(in.Delay), Message: string(in.Message), Count: 1}
+	if f.Op != "*" && !slices.Contains(allOps, f.Op) {
+		return nil, badRequest("op %q must be * or one of %s", f.Op, strings.Join(allOps, ", "))
+	}
+	if v := text(in.Status); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n != 0 && (n < 100 || n > 599) {
+			return nil, badRequest("status %q must be an HTTP status code (or 0 for delay only)", v)
+		}
+		f.Status = n
+	}
+	if v := text(in.Count); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			return nil, badRequest("count %q must be -1 (until cleared) or a positive number", v)
+		}
+		if n != 0 { // 0, like absent, means once
+			f.Count = n
+		}
+	}
+	if f.RetryAfter != "" {
+		if n, err := strconv.Atoi(f.RetryAfter); err != nil || n < 0 {
+			return nil, badRequest("retryAfter %q must be a whole number of seconds", f.RetryAfter)
+		}
+	}
+	if f.Delay != "" {
+		d, err := time.ParseDuration(f.Delay)
+		if err != nil {
+			// A bare number means seconds, like retryAfter.
+			n, err2 := strconv.ParseFloat(f.Delay, 64)
+			if err2 != nil {
+				return nil, badRequest("delay %q must be a duration such as 2s or 500ms", f.Delay)
+			}
+			d = time.Duration(n * float64(time.Second))
+		}
+		if d < 0 || d > 10*time.Minute {
+			return nil, badRequest("delay %q must be between 0 and 10m", f.Delay)
+		}
+		f.delay = d
+	}
+	if f.Status == 0 && f.delay == 0 {
+		return nil, badRequest("a fault needs a status, a delay, or both")
+	}
+	return f, nil
+}
+
+// injectFault applies the first matching fault to a request. It reports
+// whether the response has been written (or the client has gone away).
+func (s *Simulator) injectFault(sys *system, op string, w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	var f Fault
+	found := false
+	for i, cand := range sys.faults {
+		if cand.Op != "*" && cand.Op != op {
+			continue
+		}
+		f, found = *cand, true
+		if cand.Count > 0 {
+			cand.Count--
+			if cand.Count == 0 {
+				sys.faults = slices.Delete(sys.faults, i, i+1)
+			}
+		}
+		break
+	}
+	s.mu.Unlock()
+	if !found {
+		return false
+	}
+	if f.delay > 0 {
+		t := time.NewTimer(f.delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	if f.Status == 0 {
+		return false
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = fmt.Sprintf("simulated fault (%d)", f.Status)
+	}
+	writeError(w, f.Status, msg)
+	return true
+}

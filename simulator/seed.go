@@ -1,0 +1,339 @@
+package simulator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/o2o-sync/o2o/events"
+)
+
+// Seed is the simulator's starting state: the Oneserve systems it hosts and
+// their reference data. It is read from YAML by LoadSeed (dev/simulator.yaml
+// is the annotated example) or built in Go by tests.
+type Seed struct {
+	Systems []SystemSeed `yaml:"systems"`
+}
+
+// SystemSeed describes one simulated Oneserve system (tenant).
+type SystemSeed struct {
+	// Name is the path segment the system lives under: its Oneserve base URL
+	// is http://host:port/{Name}.
+	Name string `yaml:"name"`
+	// AuthTokenEnv names the environment variable holding the
+	// OS-REST-AUTH-TOKEN that every /rest call must carry.
+	AuthTokenEnv string `yaml:"authTokenEnv"`
+	// APIUser is the user name that API writes are recorded under, and the
+	// actor of the events they cause.
+	APIUser string `yaml:"apiUser"`
+	// WebhookURL is where the system POSTs its Integration Events. Empty means
+	// events are recorded in the outbox but never sent.
+	WebhookURL string `yaml:"webhookURL"`
+	// WebhookSecretEnv names the environment variable holding the whsec_...
+	// secret the system signs its webhooks with. Several space-separated
+	// secrets are accepted and all of them sign, as during a rotation.
+	WebhookSecretEnv string `yaml:"webhookSecretEnv"`
+	// JobRefPrefix starts every job ref the system issues ("FX" → FX000001).
+	JobRefPrefix string `yaml:"jobRefPrefix"`
+	// FirstActivityID is the first activity id issued (default 137000).
+	// Giving each system its own range makes an id used against the wrong
+	// system fail loudly instead of finding an unrelated activity.
+	FirstActivityID int `yaml:"firstActivityId"`
+
+	Clients            []Client    `yaml:"clients"`
+	Sites              []Site      `yaml:"sites"`
+	Contacts           []Contact   `yaml:"contacts"`
+	Teams              []Ref       `yaml:"teams"`
+	Priorities         []Ref       `yaml:"priorities"`
+	Statuses           []Ref       `yaml:"statuses"`
+	WorkLogTypes       []Ref       `yaml:"workLogTypes"`
+	WorkTypes          []Ref       `yaml:"workTypes"`
+	Workflows          []Ref       `yaml:"workflows"`
+	Services           []Ref       `yaml:"services"`
+	EventCodes         []EventCode `yaml:"eventCodes"`
+	DocumentCategories []string    `yaml:"documentCategories"`
+	SORCodes           []SORCode   `yaml:"sorCodes"`
+
+	// AuthToken and WebhookSecrets are read from the environment by
+	// LoadSeed; tests set them directly.
+	AuthToken      string          `yaml:"-"`
+	WebhookSecrets []events.Secret `yaml:"-"`
+}
+
+// Ref is an item of reference data that Oneserve addresses by numeric id and
+// shows by name: a team, priority, status, work log type, and so on.
+type Ref struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+}
+
+// Client is a client (the organisation jobs are done for).
+type Client = Ref
+
+// Site is a property jobs are raised against. Sites belong to a client and
+// are addressed by client id plus site ref.
+type Site struct {
+	ClientID    string   `yaml:"clientId"`
+	SiteRef     string   `yaml:"siteRef"`
+	Name        string   `yaml:"name"`
+	Address1    string   `yaml:"address1"`
+	Postcode    string   `yaml:"postcode"`
+	ContactRefs []string `yaml:"contactRefs"`
+}
+
+// Contact is a person who can be named as a job's contact. Seeds must only
+// hold made-up people.
+type Contact struct {
+	ContactRef string `yaml:"contactRef"`
+	Name       string `yaml:"name"`
+}
+
+// EventCode is a job event code (sigEventCode, at most 6 characters) that
+// addEventByClientRef accepts.
+type EventCode struct {
+	Code string `yaml:"code"`
+	Name string `yaml:"name"`
+}
+
+// SORCode is a schedule-of-rates code a client's jobs may carry as activities.
+type SORCode struct {
+	ClientID    string `yaml:"clientId"`
+	Code        string `yaml:"code"`
+	Description string `yaml:"description"`
+}
+
+// StatusNewlyCreated is the status every new job starts in. Each system's
+// seed must define it.
+const StatusNewlyCreated = "Newly Created"
+
+const defaultFirstActivityID = 137000
+
+// LoadSeed reads a seed file and fills in each system's token and webhook
+// secrets from the environment variables the file names. Nothing else is
+// expanded. The seed is validated; errors name the system and the key.
+func LoadSeed(path string) (Seed, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Seed{}, fmt.Errorf("seed: %w", err)
+	}
+	var seed Seed
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	// Unknown keys are almost always typos that would otherwise silently
+	// drop reference data, so they are errors.
+	dec.KnownFields(true)
+	if err := dec.Decode(&seed); err != nil && !errors.Is(err, io.EOF) {
+		return Seed{}, fmt.Errorf("seed %s: %w", path, err)
+	}
+	for i := range seed.Systems {
+		sys := &seed.Systems[i]
+		if sys.AuthTokenEnv == "" {
+			return Seed{}, fmt.Errorf("seed %s: system %q: authTokenEnv is required", path, sys.Name)
+		}
+		sys.AuthToken = os.Getenv(sys.AuthTokenEnv)
+		if sys.AuthToken == "" {
+			return Seed{}, fmt.Errorf("seed %s: system %q: environment variable %s (authTokenEnv) is not set", path, sys.Name, sys.AuthTokenEnv)
+		}
+		if sys.WebhookSecretEnv != "" {
+			v := os.Getenv(sys.WebhookSecretEnv)
+			if v == "" {
+				return Seed{}, fmt.Errorf("seed %s: system %q: environment variable %s (webhookSecretEnv) is not set", path, sys.Name, sys.WebhookSecretEnv)
+			}
+			// The error from ParseSecrets never quotes the secret.
+			secrets, err := events.ParseSecrets(v)
+			if err != nil {
+				return Seed{}, fmt.Errorf("seed %s: system %q: environment variable %s (webhookSecretEnv): %w", path, sys.Name, sys.WebhookSecretEnv, err)
+			}
+			sys.WebhookSecrets = secrets
+		}
+	}
+	if err := seed.Validate(); err != nil {
+		return Seed{}, fmt.Errorf("seed %s: %w", path, err)
+	}
+	return seed, nil
+}
+
+var (
+	systemNameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+	jobRefPrefixRE = regexp.MustCompile(`^[A-Z]{1,6}$`)
+)
+
+// reservedNames cannot be system names because the simulator serves its own
+// page at that top-level path.
+var reservedNames = map[string]bool{"healthz": true}
+
+// Validate checks that the seed is internally consistent: unique names and
+// ids, references that resolve, and the values the simulator relies on.
+func (s Seed) Validate() error {
+	if len(s.Systems) == 0 {
+		return errors.New("at least one system is required")
+	}
+	names := map[string]bool{}
+	for i, sys := range s.Systems {
+		if !systemNameRE.MatchString(sys.Name) || reservedNames[sys.Name] {
+			return fmt.Errorf("systems[%d]: name %q must be 1-40 lower-case letters, digits, '-' or '_' (and not a reserved path)", i, sys.Name)
+		}
+		if names[sys.Name] {
+			return fmt.Errorf("systems[%d]: name %q is used twice", i, sys.Name)
+		}
+		names[sys.Name] = true
+		if err := sys.validate(); err != nil {
+			return fmt.Errorf("system %q: %w", sys.Name, err)
+		}
+	}
+	return nil
+}
+
+func (sys SystemSeed) validate() error {
+	if sys.AuthToken == "" {
+		return errors.New("auth token is empty (set the variable named by authTokenEnv)")
+	}
+	if strings.TrimSpace(sys.APIUser) == "" {
+		return errors.New("apiUser is required")
+	}
+	if sys.WebhookURL != "" {
+		u, err := url.Parse(sys.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("webhookURL %q must be an absolute http(s) URL", sys.WebhookURL)
+		}
+		if len(sys.WebhookSecrets) == 0 {
+			return errors.New("a webhook secret is required when webhookURL is set (set webhookSecretEnv)")
+		}
+	}
+	if !jobRefPrefixRE.MatchString(sys.JobRefPrefix) {
+		return fmt.Errorf("jobRefPrefix %q must be 1-6 upper-case letters", sys.JobRefPrefix)
+	}
+	if sys.FirstActivityID < 0 {
+		return errors.New("firstActivityId must not be negative")
+	}
+
+	clients, err := refIndex("clients", sys.Clients)
+	if err != nil {
+		return err
+	}
+	if len(clients) == 0 {
+		return errors.New("at least one client is required")
+	}
+	contacts := map[string]bool{}
+	for i, c := range sys.Contacts {
+		if c.ContactRef == "" || len(c.ContactRef) > 50 {
+			return fmt.Errorf("contacts[%d]: contactRef is required (at most 50 characters)", i)
+		}
+		if contacts[c.ContactRef] {
+			return fmt.Errorf("contacts[%d]: contactRef %q is used twice", i, c.ContactRef)
+		}
+		contacts[c.ContactRef] = true
+	}
+	sites := map[string]bool{}
+	for i, st := range sys.Sites {
+		if _, ok := clients[st.ClientID]; !ok {
+			return fmt.Errorf("sites[%d]: clientId %q is not one of the clients", i, st.ClientID)
+		}
+		if st.SiteRef == "" || len(st.SiteRef) > 50 {
+			return fmt.Errorf("sites[%d]: siteRef is required (at most 50 characters)", i)
+		}
+		key := st.ClientID + "/" + st.SiteRef
+		if sites[key] {
+			return fmt.Errorf("sites[%d]: siteRef %q is used twice for client %s", i, st.SiteRef, st.ClientID)
+		}
+		sites[key] = true
+		for _, ref := range st.ContactRefs {
+			if !contacts[ref] {
+				return fmt.Errorf("sites[%d]: contactRef %q is not one of the contacts", i, ref)
+			}
+		}
+	}
+	for _, list := range []struct {
+		key  string
+		refs []Ref
+	}{
+		{"teams", sys.Teams}, {"priorities", sys.Priorities}, {"workLogTypes", sys.WorkLogTypes},
+		{"workTypes", sys.WorkTypes}, {"workflows", sys.Workflows}, {"services", sys.Services},
+	} {
+		if _, err := refIndex(list.key, list.refs); err != nil {
+			return err
+		}
+	}
+	statuses, err := refIndex("statuses", sys.Statuses)
+	if err != nil {
+		return err
+	}
+	if _, ok := byName(statuses, StatusNewlyCreated); !ok {
+		return fmt.Errorf("statuses must include %q, the status of every new job", StatusNewlyCreated)
+	}
+	codes := map[string]bool{}
+	for i, c := range sys.EventCodes {
+		if c.Code == "" || len(c.Code) > 6 {
+			return fmt.Errorf("eventCodes[%d]: code %q must be 1-6 characters", i, c.Code)
+		}
+		if codes[c.Code] {
+			return fmt.Errorf("eventCodes[%d]: code %q is used twice", i, c.Code)
+		}
+		codes[c.Code] = true
+	}
+	cats := map[string]bool{}
+	for i, c := range sys.DocumentCategories {
+		if strings.TrimSpace(c) == "" || len(c) > 100 {
+			return fmt.Errorf("documentCategories[%d] must be 1-100 characters", i)
+		}
+		if cats[c] {
+			return fmt.Errorf("documentCategories[%d]: %q is listed twice", i, c)
+		}
+		cats[c] = true
+	}
+	sor := map[string]bool{}
+	for i, c := range sys.SORCodes {
+		if _, ok := clients[c.ClientID]; !ok {
+			return fmt.Errorf("sorCodes[%d]: clientId %q is not one of the clients", i, c.ClientID)
+		}
+		if c.Code == "" || len(c.Code) > 200 {
+			return fmt.Errorf("sorCodes[%d]: code is required (at most 200 characters)", i)
+		}
+		if sor[c.ClientID+"/"+c.Code] {
+			return fmt.Errorf("sorCodes[%d]: code %q is listed twice for client %s", i, c.Code, c.ClientID)
+		}
+		sor[c.ClientID+"/"+c.Code] = true
+	}
+	return nil
+}
+
+// refIndex checks a list of reference data (numeric, unique ids; non-empty,
+// unique names) and returns it keyed by id.
+func refIndex(key string, refs []Ref) (map[string]string, error) {
+	ids := make(map[string]string, len(refs))
+	seenNames := map[string]bool{}
+	for i, r := range refs {
+		if n, err := strconv.ParseUint(r.ID, 10, 63); err != nil || fmt.Sprint(n) != r.ID {
+			return nil, fmt.Errorf("%s[%d]: id %q must be a whole number", key, i, r.ID)
+		}
+		if _, dup := ids[r.ID]; dup {
+			return nil, fmt.Errorf("%s[%d]: id %s is used twice", key, i, r.ID)
+		}
+		if strings.TrimSpace(r.Name) == "" {
+			return nil, fmt.Errorf("%s[%d]: name is required", key, i)
+		}
+		if seenNames[r.Name] {
+			return nil, fmt.Errorf("%s[%d]: name %q is used twice", key, i, r.Name)
+		}
+		seenNames[r.Name] = true
+		ids[r.ID] = r.Name
+	}
+	return ids, nil
+}
+
+// byName finds the id of the entry called name.
+func byName(ids map[string]string, name string) (string, bool) {
+	for id, n := range ids {
+		if n == name {
+			return id, true
+		}
+	}
+	return "", false
+}

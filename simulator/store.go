@@ -1,0 +1,773 @@
+package simulator
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/o2o-sync/o2o/events"
+)
+
+// This file holds the simulated systems' data and the domain operations on
+// it. The HTTP layers (rest.go for the Oneserve API, actions.go for the /sim
+// control surface) only translate requests into these operations, so that a
+// job created either way is validated by the same code. Every function here
+// expects Simulator.mu to be held.
+
+// Job is a job in a simulated system, as GET /{system}/sim/jobs/{jobRef}
+// returns it.
+type Job struct {
+	JobRef string `json:"jobRef"`
+	// JobID is the numeric job id that activity reads report as jobId.
+	JobID      string `json:"jobId"`
+	ClientRef  string `json:"clientRef"`
+	ClientID   string `json:"clientId"`
+	ClientName string `json:"clientName"`
+	SiteRef    string `json:"siteRef"`
+	ContactRef string `json:"contactRef,omitempty"`
+	Priority   string `json:"priority"`
+	PriorityID string `json:"priorityId"`
+	// Description is free text from the creator.
+	Description string `json:"description"`
+	// ReportedDate is dd/mm/yyyy hh:mm in UK local time, as createJob takes it.
+	ReportedDate  string `json:"reportedDate"`
+	Status        string `json:"status"`
+	StatusID      string `json:"statusId"`
+	WorkLogTypeID string `json:"workLogTypeId,omitempty"`
+	WorkTypeID    string `json:"workTypeId,omitempty"`
+	WorkflowID    string `json:"workflowId,omitempty"`
+	ServiceID     string `json:"serviceId,omitempty"`
+	// CreatedBy is the API user for createJob, SimActor for /sim/jobs.
+	CreatedBy    string         `json:"createdBy"`
+	CreatedAt    time.Time      `json:"createdAt"`
+	Activities   []*Activity    `json:"activities"`
+	History      []HistoryEvent `json:"history"`
+	Appointments []*Appointment `json:"appointments"`
+	Documents    []*Document    `json:"documents"`
+}
+
+// Activity is one SOR line of a job.
+type Activity struct {
+	ID          string `json:"id"`
+	JobRef      string `json:"jobRef"`
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	Quantity    string `json:"quantity"`
+	// SupplierID is the assigned team's id, empty until assigned.
+	SupplierID   string    `json:"supplierId,omitempty"`
+	SupplierName string    `json:"supplierName,omitempty"`
+	Status       string    `json:"status"`
+	LastModified time.Time `json:"lastModified"`
+}
+
+// HistoryEvent is a job event (job history entry) written through
+// addEventByClientRef. Status changes and appointments made under /sim do
+// not add history entries, so a job's history shows exactly what API
+// clients wrote.
+type HistoryEvent struct {
+	ID   string `json:"id"`
+	Code string `json:"code"`
+	// Name is the event code's configured name.
+	Name string `json:"name"`
+	Note string `json:"note"`
+	// Date is the client-supplied date, dd-mm-yyyy HH:mm:ss.
+	Date          string    `json:"date"`
+	AppointmentID string    `json:"appointmentId,omitempty"`
+	NoteID        string    `json:"noteId,omitempty"`
+	AddedBy       string    `json:"addedBy"`
+	RecordedAt    time.Time `json:"recordedAt"`
+}
+
+// Appointment statuses.
+const (
+	AppointmentBooked    = "Booked"
+	AppointmentCancelled = "Cancelled"
+	AppointmentCompleted = "Completed"
+)
+
+// Appointment is an appointment on a job, made under /sim.
+type Appointment struct {
+	ID            string     `json:"appointmentId"`
+	JobRef        string     `json:"jobRef"`
+	Start         time.Time  `json:"start"`
+	End           time.Time  `json:"end"`
+	PreviousStart *time.Time `json:"previousStart,omitempty"`
+	Status        string     `json:"status"`
+	Reason        string     `json:"reason,omitempty"`
+}
+
+// Document is a document attached to a job. Its bytes live in a file under
+// the simulator's temporary directory, never in memory.
+type Document struct {
+	DocumentID  string `json:"documentId"`
+	JobRef      string `json:"jobRef"`
+	FileName    string `json:"fileName"`
+	Category    string `json:"category"`
+	Size        string `json:"size"`
+	SHA256      string `json:"sha256"`
+	ContentType string `json:"contentType"`
+	// ClientRef is the uploader's free-text reference (O2O marks its copies).
+	ClientRef  string `json:"clientRef"`
+	UploadedBy string `json:"uploadedBy"`
+	// UploadedDate is dd/mm/yyyy hh:mm, UK local time.
+	UploadedDate string `json:"uploadedDate"`
+
+	path       string
+	uploadedAt time.Time
+}
+
+// apiError is a refused request: the HTTP status and a message that names
+// the offending field and value. The values quoted are reference data and
+// references, never credentials.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{400, fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *apiError {
+	return &apiError{404, fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) *apiError {
+	return &apiError{409, fmt.Sprintf(format, args...)}
+}
+
+// Oneserve's date layouts (docs/oneserve-api.md), all UK local time.
+const (
+	reportedDateLayout = "02/01/2006 15:04"
+	eventDateLayout    = "02-01-2006 15:04:05"
+	modifiedLayout     = "02/01/2006 15:04:05"
+)
+
+// Id ranges. Jobs and appointments get numeric ids well apart from the
+// activity range so that mixing them up in a test fails.
+const (
+	firstJobID         = 50001
+	firstAppointmentID = 42901
+	firstDocumentID    = 1
+)
+
+// system is one simulated Oneserve tenant: its reference data, indexed, and
+// its mutable state.
+type system struct {
+	sim  *Simulator
+	seed SystemSeed
+
+	clients      map[string]string // id → name, and likewise below
+	teams        map[string]string
+	priorities   map[string]string
+	statuses     map[string]string
+	workLogTypes map[string]string
+	workTypes    map[string]string
+	workflows    map[string]string
+	services     map[string]string
+	eventCodes   map[string]string // code → name
+	categories   map[string]bool
+	sor          map[string]SORCode // clientId/code
+	contacts     map[string]Contact
+	sites        map[string]*siteState // clientId/siteRef
+	siteOrder    []*siteState
+
+	jobs         []*Job
+	jobsByRef    map[string]*Job
+	activities   map[string]*Activity
+	appointments map[string]*Appointment
+	documents    map[string]*Document
+
+	nextJob, nextActivity, nextAppointment, nextDocument, nextHistory int
+
+	outbox   outbox
+	requests []RequestLogEntry
+	faults   []*Fault
+}
+
+type siteState struct {
+	Site
+	siteID string
+}
+
+func newSystem(sim *Simulator, seed SystemSeed) *system {
+	index := func(refs []Ref) map[string]string {
+		m := make(map[string]string, len(refs))
+		for _, r := range refs {
+			m[r.ID] = r.Name
+		}
+		return m
+	}
+	sys := &system{
+		sim:          sim,
+		seed:         seed,
+		clients:      index(seed.Clients),
+		teams:        index(seed.Teams),
+		priorities:   index(seed.Priorities),
+		statuses:     index(seed.Statuses),
+		workLogTypes: index(seed.WorkLogTypes),
+		workTypes:    index(seed.WorkTypes),
+		workflows:    index(seed.Workflows),
+		services:     index(seed.Services),
+		eventCodes:   map[string]string{},
+		categories:   map[string]bool{},
+		sor:          map[string]SORCode{},
+		contacts:     map[string]Contact{},
+		sites:        map[string]*siteState{},
+		jobsByRef:    map[string]*Job{},
+		activities:   map[string]*Activity{},
+		appointments: map[string]*Appointment{},
+		documents:    map[string]*Document{},
+
+		nextJob:         1,
+		nextActivity:    seed.FirstActivityID,
+		nextAppointment: firstAppointmentID,
+		nextDocument:    firstDocumentID,
+		nextHistory:     1,
+		outbox:          newOutbox(),
+	}
+	if sys.nextActivity == 0 {
+		sys.nextActivity = defaultFirstActivityID
+	}
+	for _, c := range seed.EventCodes {
+		sys.eventCodes[c.Code] = c.Name
+	}
+	for _, c := range seed.DocumentCategories {
+		sys.categories[c] = true
+	}
+	for _, c := range seed.SORCodes {
+		sys.sor[c.ClientID+"/"+c.Code] = c
+	}
+	for _, c := range seed.Contacts {
+		sys.contacts[c.ContactRef] = c
+	}
+	for i, st := range seed.Sites {
+		ss := &siteState{Site: st, siteID: strconv.Itoa(9001 + i)}
+		ss.ContactRefs = slices.Clone(st.ContactRefs)
+		sys.sites[st.ClientID+"/"+st.SiteRef] = ss
+		sys.siteOrder = append(sys.siteOrder, ss)
+	}
+	return sys
+}
+
+// jobSpec is a job to create, from createJob or from /sim/jobs.
+type jobSpec struct {
+	ClientRef     string
+	ClientID      string
+	SiteRef       string
+	ReportedDate  string
+	ContactMode   string
+	ContactRef    string
+	PriorityID    string
+	PriorityName  string // /sim only: the priority as a user picks it
+	WorkLogTypeID string
+	WorkTypeID    string
+	WorkflowID    string
+	ServiceID     string
+	Description   string
+	Activities    []activitySpec
+
+	// api marks a createJob call: the documented mandatory fields and the
+	// work classification ids must then be present, as the real system
+	// requires; a user under /sim may leave them out.
+	api bool
+}
+
+type activitySpec struct {
+	Code        string
+	Quantity    string
+	Description string
+}
+
+// createJob validates spec the way createJob does and stores the new job.
+// The first problem found is returned.
+func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
+	now := sys.sim.now().In(london)
+	if spec.api {
+		for _, f := range []struct{ name, v string }{
+			{"clientRef", spec.ClientRef}, {"siteRef", spec.SiteRef},
+			{"reportedDate", spec.ReportedDate}, {"contactMode", spec.ContactMode},
+		} {
+			if strings.TrimSpace(f.v) == "" {
+				return nil, badRequest("%s is required", f.name)
+			}
+		}
+	} else {
+		if spec.ReportedDate == "" {
+			spec.ReportedDate = now.Format(reportedDateLayout)
+		}
+		if spec.ContactMode == "" {
+			spec.ContactMode = "0"
+			if spec.ContactRef != "" {
+				spec.ContactMode = "2"
+			}
+		}
+	}
+	if err := maxLen("clientRef", spec.ClientRef, 50); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(spec.SiteRef) == "" {
+		return nil, badRequest("siteRef is required")
+	}
+	if err := maxLen("siteRef", spec.SiteRef, 50); err != nil {
+		return nil, err
+	}
+	if _, err := time.ParseInLocation(reportedDateLayout, spec.ReportedDate, london); err != nil {
+		return nil, badRequest("reportedDate %q must be dd/mm/yyyy hh:mm", spec.ReportedDate)
+	}
+	mode, err := strconv.Atoi(spec.ContactMode)
+	if err != nil || mode < 0 || mode > 4 {
+		return nil, badRequest("contactMode %q must be a whole number from 0 to 4", spec.ContactMode)
+	}
+	switch mode {
+	case 0:
+		// As in Oneserve, a contactRef is only used with mode 2.
+		spec.ContactRef = ""
+	case 2:
+		if spec.ContactRef == "" {
+			return nil, badRequest("contactRef is required when contactMode is 2")
+		}
+		if err := maxLen("contactRef", spec.ContactRef, 50); err != nil {
+			return nil, err
+		}
+		if _, ok := sys.contacts[spec.ContactRef]; !ok {
+			return nil, badRequest("contactRef %q does not exist", spec.ContactRef)
+		}
+	default:
+		return nil, badRequest("contactMode %d is not supported by the simulator (use 0 or 2)", mode)
+	}
+	if spec.ClientID == "" {
+		return nil, badRequest("clientId is required")
+	}
+	clientName, ok := sys.clients[spec.ClientID]
+	if !ok {
+		return nil, badRequest("clientId %q is not a known client", spec.ClientID)
+	}
+	site, ok := sys.sites[spec.ClientID+"/"+spec.SiteRef]
+	if !ok {
+		return nil, badRequest("siteRef %q does not exist for clientId %s", spec.SiteRef, spec.ClientID)
+	}
+	if spec.PriorityID == "" && spec.PriorityName != "" {
+		id, ok := byName(sys.priorities, spec.PriorityName)
+		if !ok {
+			return nil, badRequest("priority %q is not a known priority", spec.PriorityName)
+		}
+		spec.PriorityID = id
+	}
+	if err := known("priorityId", spec.PriorityID, sys.priorities, "priority", true); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		field, v, what string
+		known          map[string]string
+	}{
+		{"workLogTypeId", spec.WorkLogTypeID, "work log type", sys.workLogTypes},
+		{"workTypeId", spec.WorkTypeID, "work type", sys.workTypes},
+		{"workflowId", spec.WorkflowID, "workflow", sys.workflows},
+		{"serviceId", spec.ServiceID, "service", sys.services},
+	} {
+		if err := known(f.field, f.v, f.known, f.what, spec.api); err != nil {
+			return nil, err
+		}
+	}
+	if err := maxLen("description", spec.Description, 2000); err != nil {
+		return nil, err
+	}
+	for i, a := range spec.Activities {
+		if a.Code == "" {
+			return nil, badRequest("activities[%d].code is required", i)
+		}
+		if _, ok := sys.sor[spec.ClientID+"/"+a.Code]; !ok {
+			return nil, badRequest("activities[%d].code %q is not an SOR code of clientId %s", i, a.Code, spec.ClientID)
+		}
+		if a.Quantity == "" && !spec.api {
+			spec.Activities[i].Quantity = "1"
+			a.Quantity = "1"
+		}
+		if q, err := strconv.ParseFloat(a.Quantity, 64); err != nil || q <= 0 {
+			return nil, badRequest("activities[%d].quantity %q must be a positive decimal", i, a.Quantity)
+		}
+		if err := maxLen(fmt.Sprintf("activities[%d].description", i), a.Description, 1000); err != nil {
+			return nil, err
+		}
+	}
+
+	// Valid: store it.
+	statusID, _ := byName(sys.statuses, StatusNewlyCreated)
+	n := sys.nextJob
+	sys.nextJob++
+	job := &Job{
+		JobRef:        fmt.Sprintf("%s%06d", sys.seed.JobRefPrefix, n),
+		JobID:         strconv.Itoa(firstJobID + n - 1),
+		ClientRef:     spec.ClientRef,
+		ClientID:      spec.ClientID,
+		ClientName:    clientName,
+		SiteRef:       spec.SiteRef,
+		ContactRef:    spec.ContactRef,
+		Priority:      sys.priorities[spec.PriorityID],
+		PriorityID:    spec.PriorityID,
+		Description:   spec.Description,
+		ReportedDate:  spec.ReportedDate,
+		Status:        StatusNewlyCreated,
+		StatusID:      statusID,
+		WorkLogTypeID: spec.WorkLogTypeID,
+		WorkTypeID:    spec.WorkTypeID,
+		WorkflowID:    spec.WorkflowID,
+		ServiceID:     spec.ServiceID,
+		CreatedBy:     actor,
+		CreatedAt:     now,
+	}
+	for _, a := range spec.Activities {
+		desc := a.Description
+		if desc == "" {
+			desc = sys.sor[spec.ClientID+"/"+a.Code].Description
+		}
+		act := &Activity{
+			ID:           strconv.Itoa(sys.nextActivity),
+			JobRef:       job.JobRef,
+			Code:         a.Code,
+			Description:  desc,
+			Quantity:     a.Quantity,
+			Status:       "1", // PENDING
+			LastModified: now,
+		}
+		sys.nextActivity++
+		job.Activities = append(job.Activities, act)
+		sys.activities[act.ID] = act
+	}
+	// createJob documents that mode 2 links the contact to the site when it
+	// is not linked yet.
+	if spec.ContactRef != "" && !slices.Contains(site.ContactRefs, spec.ContactRef) {
+		site.ContactRefs = append(site.ContactRefs, spec.ContactRef)
+	}
+	sys.jobs = append(sys.jobs, job)
+	sys.jobsByRef[job.JobRef] = job
+	return job, nil
+}
+
+func maxLen(field, v string, n int) *apiError {
+	if len([]rune(v)) > n {
+		return badRequest("%s must be at most %d characters (got %d)", field, n, len([]rune(v)))
+	}
+	return nil
+}
+
+func known(field, id string, ids map[string]string, what string, required bool) *apiError {
+	if id == "" {
+		if required {
+			return badRequest("%s is required", field)
+		}
+		return nil
+	}
+	if _, ok := ids[id]; !ok {
+		return badRequest("%s %q is not a known %s", field, id, what)
+	}
+	return nil
+}
+
+// eventSpec is an addEventByClientRef request.
+type eventSpec struct {
+	JobRef        string
+	JobClientRef  string
+	ClientID      string
+	SigEventCode  string
+	AppointmentID string
+	NoteID        string
+	Note          string
+	Date          string
+}
+
+// errJobNotFound is what addEventByClientRef answers, with HTTP 200, for an
+// unknown job: the application error sits only in the envelope.
+const errJobNotFound = "REST0004 Job not found"
+
+// addEvent appends a job event to a job's history. A nil job with a nil
+// error means the job was not found.
+func (sys *system) addEvent(spec eventSpec, actor string) (*Job, *apiError) {
+	if spec.JobRef == "" && spec.JobClientRef == "" {
+		return nil, badRequest("jobRef or jobClientRef is required")
+	}
+	if err := maxLen("jobRef", spec.JobRef, 50); err != nil {
+		return nil, err
+	}
+	if err := maxLen("jobClientRef", spec.JobClientRef, 50); err != nil {
+		return nil, err
+	}
+	if spec.ClientID == "" {
+		return nil, badRequest("clientId is required")
+	}
+	if !isWhole(spec.ClientID) {
+		return nil, badRequest("clientId %q must be a whole number", spec.ClientID)
+	}
+	if spec.SigEventCode == "" {
+		return nil, badRequest("sigEventCode is required")
+	}
+	if err := maxLen("sigEventCode", spec.SigEventCode, 6); err != nil {
+		return nil, err
+	}
+	name, ok := sys.eventCodes[spec.SigEventCode]
+	if !ok {
+		return nil, badRequest("sigEventCode %q is not a configured event code", spec.SigEventCode)
+	}
+	if strings.TrimSpace(spec.Note) == "" {
+		return nil, badRequest("note is required")
+	}
+	if err := maxLen("note", spec.Note, 1000); err != nil {
+		return nil, err
+	}
+	if spec.Date == "" {
+		return nil, badRequest("date is required")
+	}
+	if _, err := time.ParseInLocation(eventDateLayout, spec.Date, london); err != nil {
+		return nil, badRequest("date %q must be dd-mm-yyyy HH:mm:ss", spec.Date)
+	}
+	if spec.AppointmentID != "" && !isWhole(spec.AppointmentID) {
+		return nil, badRequest("appointmentId %q must be a whole number", spec.AppointmentID)
+	}
+	if spec.NoteID != "" && !isWhole(spec.NoteID) {
+		return nil, badRequest("noteId %q must be a whole number", spec.NoteID)
+	}
+
+	// The job is found by jobRef when given, else by client ref within the
+	// client. Either way it must belong to clientId, so that a client id
+	// mixed up between systems is caught.
+	var job *Job
+	if spec.JobRef != "" {
+		if j := sys.jobsByRef[spec.JobRef]; j != nil && j.ClientID == spec.ClientID {
+			job = j
+		}
+	} else {
+		job = sys.jobByClientRef(spec.ClientID, spec.JobClientRef)
+	}
+	if job == nil {
+		return nil, nil
+	}
+	job.History = append(job.History, HistoryEvent{
+		ID:            strconv.Itoa(sys.nextHistory),
+		Code:          spec.SigEventCode,
+		Name:          name,
+		Note:          spec.Note,
+		Date:          spec.Date,
+		AppointmentID: spec.AppointmentID,
+		NoteID:        spec.NoteID,
+		AddedBy:       actor,
+		RecordedAt:    sys.sim.now(),
+	})
+	sys.nextHistory++
+	return job, nil
+}
+
+// jobByClientRef returns the oldest job of the client with that client ref.
+// Oneserve does not promise client refs are unique; the oldest is the one a
+// later duplicate would have been created after.
+func (sys *system) jobByClientRef(clientID, clientRef string) *Job {
+	for _, j := range sys.jobs {
+		if j.ClientID == clientID && j.ClientRef == clientRef {
+			return j
+		}
+	}
+	return nil
+}
+
+func isWhole(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 63)
+	return err == nil
+}
+
+func (sys *system) job(jobRef string) (*Job, *apiError) {
+	job := sys.jobsByRef[jobRef]
+	if job == nil {
+		return nil, notFound("job %q not found", jobRef)
+	}
+	return job, nil
+}
+
+func (sys *system) appointment(id string) (*Appointment, *Job, *apiError) {
+	a := sys.appointments[id]
+	if a == nil {
+		return nil, nil, notFound("appointment %q not found", id)
+	}
+	return a, sys.jobsByRef[a.JobRef], nil
+}
+
+// assign sets an activity's team and emits ACTIVITY_ASSIGNED. Assigning the
+// same team again emits again, as re-saving an assignment in a UI might.
+func (sys *system) assign(activityID, teamID, actor string) (*Activity, *apiError) {
+	act := sys.activities[activityID]
+	if act == nil {
+		return nil, notFound("activity %q not found", activityID)
+	}
+	teamName, ok := sys.teams[teamID]
+	if !ok {
+		return nil, badRequest("teamId %q is not a known team", teamID)
+	}
+	act.SupplierID, act.SupplierName = teamID, teamName
+	act.LastModified = sys.sim.now()
+	job := sys.jobsByRef[act.JobRef]
+	d := jobData(job, actor)
+	d.ActivityID, d.TeamID, d.TeamName = act.ID, teamID, teamName
+	sys.emit(events.ActivityAssigned, d)
+	return act, nil
+}
+
+// setStatus moves a job to the status called name (or with id statusID) and
+// emits JOB_STATUS_CHANGED. Setting the current status again emits again,
+// which lets a test provoke a duplicate-looking event on purpose.
+func (sys *system) setStatus(jobRef, name, statusID, actor string) (job *Job, previous string, _ *apiError) {
+	job, err := sys.job(jobRef)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case statusID != "":
+		n, ok := sys.statuses[statusID]
+		if !ok {
+			return nil, "", badRequest("statusId %q is not a known status", statusID)
+		}
+		name = n
+	case name != "":
+		id, ok := byName(sys.statuses, name)
+		if !ok {
+			return nil, "", badRequest("status %q is not a known status (known: %s)", name, strings.Join(slices.Sorted(maps.Values(sys.statuses)), ", "))
+		}
+		statusID = id
+	default:
+		return nil, "", badRequest("status is required")
+	}
+	previous = job.Status
+	job.Status, job.StatusID = name, statusID
+	d := jobData(job, actor)
+	d.Status, d.StatusID, d.PreviousStatus = name, statusID, previous
+	sys.emit(events.JobStatusChanged, d)
+	return job, previous, nil
+}
+
+func checkSlot(start, end time.Time) *apiError {
+	if start.IsZero() {
+		return badRequest("start is required (RFC 3339)")
+	}
+	if end.IsZero() {
+		return badRequest("end is required (RFC 3339)")
+	}
+	if !end.After(start) {
+		return badRequest("end must be after start")
+	}
+	return nil
+}
+
+func (sys *system) addAppointment(jobRef string, start, end time.Time, actor string) (*Appointment, *apiError) {
+	job, err := sys.job(jobRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSlot(start, end); err != nil {
+		return nil, err
+	}
+	a := &Appointment{ID: strconv.Itoa(sys.nextAppointment), JobRef: jobRef, Start: start, End: end, Status: AppointmentBooked}
+	sys.nextAppointment++
+	sys.appointments[a.ID] = a
+	job.Appointments = append(job.Appointments, a)
+	sys.emit(events.AppointmentCreated, appointmentData(events.AppointmentCreated, job, actor, a))
+	return a, nil
+}
+
+func (sys *system) bookedAppointment(id string) (*Appointment, *Job, *apiError) {
+	a, job, err := sys.appointment(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Status != AppointmentBooked {
+		return nil, nil, conflict("appointment %s is %s", id, strings.ToLower(a.Status))
+	}
+	return a, job, nil
+}
+
+func (sys *system) rescheduleAppointment(id string, start, end time.Time, reason, actor string) (*Appointment, *apiError) {
+	a, job, err := sys.bookedAppointment(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSlot(start, end); err != nil {
+		return nil, err
+	}
+	if err := maxLen("reason", reason, 1000); err != nil {
+		return nil, err
+	}
+	prev := a.Start
+	a.PreviousStart, a.Start, a.End, a.Reason = &prev, start, end, reason
+	sys.emit(events.AppointmentRescheduled, appointmentData(events.AppointmentRescheduled, job, actor, a))
+	return a, nil
+}
+
+func (sys *system) cancelAppointment(id, reason, actor string) (*Appointment, *apiError) {
+	a, job, err := sys.bookedAppointment(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := maxLen("reason", reason, 1000); err != nil {
+		return nil, err
+	}
+	a.Status, a.Reason = AppointmentCancelled, reason
+	sys.emit(events.AppointmentCancelled, appointmentData(events.AppointmentCancelled, job, actor, a))
+	return a, nil
+}
+
+func (sys *system) completeAppointment(id, actor string) (*Appointment, *apiError) {
+	a, job, err := sys.bookedAppointment(id)
+	if err != nil {
+		return nil, err
+	}
+	a.Status = AppointmentCompleted
+	sys.emit(events.AppointmentCompleted, appointmentData(events.AppointmentCompleted, job, actor, a))
+	return a, nil
+}
+
+// addDocument records a document whose bytes are already on disk and emits
+// DOCUMENT_UPLOADED. Uploads through the API emit too, with the API user as
+// actor: that is how a real system echoes a write back to its sender.
+func (sys *system) addDocument(job *Job, doc *Document, actor string) *Document {
+	doc.DocumentID = "D" + strconv.Itoa(sys.nextDocument)
+	sys.nextDocument++
+	doc.JobRef = job.JobRef
+	doc.UploadedBy = actor
+	doc.uploadedAt = sys.sim.now()
+	doc.UploadedDate = doc.uploadedAt.In(london).Format(reportedDateLayout)
+	sys.documents[doc.DocumentID] = doc
+	job.Documents = append(job.Documents, doc)
+	sys.emit(events.DocumentUploaded, documentData(job, actor, doc))
+	return doc
+}
+
+// snapshot returns a deep copy of a job, safe to use without the lock.
+func (j *Job) snapshot() Job {
+	c := *j
+	c.Activities = make([]*Activity, len(j.Activities))
+	for i, a := range j.Activities {
+		ac := *a
+		c.Activities[i] = &ac
+	}
+	c.History = slices.Clone(j.History)
+	c.Appointments = make([]*Appointment, len(j.Appointments))
+	for i, a := range j.Appointments {
+		ac := *a
+		if a.PreviousStart != nil {
+			p := *a.PreviousStart
+			ac.PreviousStart = &p
+		}
+		c.Appointments[i] = &ac
+	}
+	c.Documents = make([]*Document, len(j.Documents))
+	for i, d := range j.Documents {
+		dc := *d
+		c.Documents[i] = &dc
+	}
+	if c.History == nil {
+		c.History = []HistoryEvent{}
+	}
+	return c
+}

@@ -357,7 +357,9 @@ func (c *Config) validate(opt Options) error {
 				}
 			}
 		}
-		if opt.SkipSecrets || s.AuthTokenEnv == "" || s.WebhookSecretsEnv == "" {
+		// A key holding something other than a variable name (often the
+		// secret itself) is reported above; never look it up or quote it.
+		if opt.SkipSecrets || !envRE.MatchString(s.AuthTokenEnv) || !envRE.MatchString(s.WebhookSecretsEnv) {
 			continue
 		}
 		s.AuthToken = opt.Getenv(s.AuthTokenEnv)
@@ -369,6 +371,8 @@ func (c *Config) validate(opt Options) error {
 			p.add(key+".webhookSecretsEnv", "environment variable %s is not set", s.WebhookSecretsEnv)
 		} else if s.WebhookSecrets, err = events.ParseSecrets(secrets); err != nil {
 			p.add(key+".webhookSecretsEnv", "%s: %v", s.WebhookSecretsEnv, err)
+		} else if len(s.WebhookSecrets) == 0 {
+			p.add(key+".webhookSecretsEnv", "environment variable %s holds no whsec_ secret", s.WebhookSecretsEnv)
 		}
 	}
 	if len(c.Systems) == 1 {
@@ -421,17 +425,17 @@ func (c *Config) validate(opt Options) error {
 		if len(l.Priorities) == 0 {
 			p.add(key+".priorities", "at least one priority mapping is required")
 		}
-		prio := map[string]bool{}
 		for j, m := range l.Priorities {
 			pk := fmt.Sprintf("%s.priorities[%d]", key, j)
 			validateRef(&p, pk+".primary", m.Primary)
 			validateRef(&p, pk+".secondary", m.Secondary)
-			if m.Primary.Name != "" && prio[m.Primary.Name] {
+			// Priority matches names case-insensitively, so duplicates are too.
+			if m.Primary.Name != "" && slices.ContainsFunc(l.Priorities[:j], func(o PriorityMapping) bool {
+				return strings.EqualFold(o.Primary.Name, m.Primary.Name)
+			}) {
 				p.add(pk+".primary.name", "priority %q is mapped twice", m.Primary.Name)
 			}
-			prio[m.Primary.Name] = true
 		}
-		cats := map[string]bool{}
 		for j, m := range l.DocumentCategories {
 			ck := fmt.Sprintf("%s.documentCategories[%d]", key, j)
 			if m.Primary == "" {
@@ -440,10 +444,12 @@ func (c *Config) validate(opt Options) error {
 			if m.Secondary == "" {
 				p.add(ck+".secondary", "is required")
 			}
-			if cats["p:"+m.Primary] || cats["s:"+m.Secondary] {
+			// Category matches case-insensitively, so duplicates are too.
+			if slices.ContainsFunc(l.DocumentCategories[:j], func(o CategoryMapping) bool {
+				return strings.EqualFold(o.Primary, m.Primary) || strings.EqualFold(o.Secondary, m.Secondary)
+			}) {
 				p.add(ck, "category is mapped twice")
 			}
-			cats["p:"+m.Primary], cats["s:"+m.Secondary] = true, true
 		}
 		validateStatusEvents(&p, key+".statusEvents.primaryToSecondary", l.StatusEvents.PrimaryToSecondary)
 		validateStatusEvents(&p, key+".statusEvents.secondaryToPrimary", l.StatusEvents.SecondaryToPrimary)
@@ -460,7 +466,7 @@ func (c *Config) validate(opt Options) error {
 	}
 	if c.Webhook.APITokenEnv != "" {
 		c.validateEnv(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)
-		if !opt.SkipSecrets {
+		if !opt.SkipSecrets && envRE.MatchString(c.Webhook.APITokenEnv) {
 			c.Webhook.APIToken = opt.Getenv(c.Webhook.APITokenEnv)
 			if c.Webhook.APIToken == "" {
 				p.add("webhook.apiTokenEnv", "environment variable %s is not set", c.Webhook.APITokenEnv)
@@ -507,15 +513,14 @@ func validateRef(p *problems, key string, r Ref) {
 }
 
 func validateStatusEvents(p *problems, key string, list []StatusEvent) {
-	seen := map[string]bool{}
 	for i, s := range list {
 		k := fmt.Sprintf("%s[%d]", key, i)
 		if s.Status == "" {
 			p.add(k+".status", "is required")
-		} else if seen[s.Status] {
+		} else if slices.ContainsFunc(list[:i], func(o StatusEvent) bool { return strings.EqualFold(o.Status, s.Status) }) {
+			// StatusEvent matches case-insensitively, so duplicates are too.
 			p.add(k+".status", "status %q is mapped twice", s.Status)
 		}
-		seen[s.Status] = true
 		validateEventCode(p, k+".eventCode", s.EventCode)
 		if len(s.Note) > 1000 {
 			p.add(k+".note", "must be at most 1000 characters")

@@ -171,7 +171,7 @@ func TestAssignmentToAnotherTeamStartsNothing(t *testing.T) {
 func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	s := newStack(t, "TC")
 	// SITE-003 exists in acme but not in fixit (dev/simulator.yaml).
-	job := s.createAcmeJob("SITE-003", "CON-003", [2]string{"PLB001", "1"})
+	job := s.createAcmeJob("SITE-003", "CON-001", [2]string{"PLB001", "1"})
 	s.assign("acme", job.Activities[0].ID, "7")
 	st := s.waitStateAttention(job.JobRef)
 	require.Contains(t, st.LastError, "site SITE-003")
@@ -185,6 +185,24 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), "NeedsAttention")
 	require.Contains(t, string(out), "SITE-003")
+
+	// Fix the data (an administrator adds the site in fixit), then retry.
+	require.Equal(t, http.StatusCreated, do(t, http.MethodPost, s.simURL+"/fixit/sim/sites", nil,
+		map[string]any{"clientId": "41", "siteRef": "SITE-003", "name": "3 Low Road", "contactRefs": []string{"CON-001"}}, nil))
+	cmd = exec.Command(filepath.Join(binDir, "starter"), "retry", "--by", "e2e", "acme-fixit", job.JobRef)
+	cmd.Env = s.env()
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	st = s.waitState("acme-fixit", job.JobRef, workflows.StateLinked, 1)
+	require.Empty(t, st.LastError)
+	require.Len(t, s.secondaryJobs(job.JobRef), 1)
+
+	// Retrying a link that does not need attention is refused, clearly.
+	cmd = exec.Command(filepath.Join(binDir, "starter"), "retry", "acme-fixit", job.JobRef)
+	cmd.Env = s.env()
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "nothing to retry")
 }
 
 func (s *stack) waitStateAttention(ref string) workflows.LinkState {

@@ -13,9 +13,9 @@ import (
 func testLink() Link {
 	return Link{
 		Config: config.Link{
-			Name:      "acme-fixit",
-			Primary:   config.Primary{System: "acme", Client: config.Ref{Name: "Acme", ID: "28"}, Team: config.Ref{Name: "Fixit", ID: "7"}},
-			Secondary: config.Secondary{System: "fixit", Client: config.Ref{Name: "Acme", ID: "41"}, WorkLogType: config.Ref{ID: "3"}, WorkType: config.Ref{ID: "12"}, Workflow: config.Ref{ID: "4"}, Service: config.Ref{ID: "9"}},
+			Name:       "acme-fixit",
+			Primary:    config.Primary{System: "acme", Client: config.Ref{Name: "Acme", ID: "28"}, Team: config.Ref{Name: "Fixit", ID: "7"}},
+			Secondary:  config.Secondary{System: "fixit", Client: config.Ref{Name: "Acme", ID: "41"}, WorkLogType: config.Ref{ID: "3"}, WorkType: config.Ref{ID: "12"}, Workflow: config.Ref{ID: "4"}, Service: config.Ref{ID: "9"}},
 			Priorities: []config.PriorityMapping{{Primary: config.Ref{Name: "Emergency", ID: "1"}, Secondary: config.Ref{Name: "P1", ID: "11"}}},
 		},
 		PrimaryAPIUser: "o2o-api", SecondaryAPIUser: "o2o-fixit",

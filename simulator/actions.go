@@ -28,6 +28,7 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 			serve(sys, w, r)
 		})
 	}
+	route("POST /sites", s.simAddSite)
 	route("POST /jobs", s.simCreateJob)
 	route("GET /jobs", s.simListJobs)
 	route("GET /jobs/{jobRef}", s.simGetJob)
@@ -411,4 +412,31 @@ func (s *Simulator) simClearFaults(sys *system, w http.ResponseWriter, _ *http.R
 	sys.faults = nil
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"cleared": fmt.Sprint(n)})
+}
+
+// simAddSite: POST /{system}/sim/sites {"clientId","siteRef","name","address1","postcode","contactRefs"}.
+// It plays an administrator adding a missing site, which is how a person
+// fixes a link that needs attention because the site is missing. No event.
+func (s *Simulator) simAddSite(sys *system, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ClientID    events.Text `json:"clientId"`
+		SiteRef     string      `json:"siteRef"`
+		Name        string      `json:"name"`
+		Address1    string      `json:"address1"`
+		Postcode    string      `json:"postcode"`
+		ContactRefs []string    `json:"contactRefs"`
+	}
+	if err := decodeJSON(w, r, &in, false); err != nil {
+		writeSimError(w, err)
+		return
+	}
+	site := Site{ClientID: text(in.ClientID), SiteRef: in.SiteRef, Name: in.Name, Address1: in.Address1, Postcode: in.Postcode, ContactRefs: in.ContactRefs}
+	s.mu.Lock()
+	err := sys.addSite(site)
+	s.mu.Unlock()
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, site)
 }

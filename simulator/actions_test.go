@@ -190,3 +190,19 @@ func TestSimActionErrors(t *testing.T) {
 	}
 	require.Len(t, h.app.Outbox("acme"), 2, "only the appointment's two events; refused actions emit nothing")
 }
+
+func TestSimAddSiteMakesTheSiteVisibleToTheAPI(t *testing.T) {
+	h := newHarness(t, devSeed(t), simulator.Options{})
+	code, _ := h.rest("fixit", http.MethodGet, "/contact/sites/41/SITE-003", nil)
+	require.Equal(t, http.StatusNotFound, code)
+
+	var site map[string]any
+	h.simOK(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "41", "siteRef": "SITE-003", "name": "3 Low Road", "contactRefs": []string{}}, &site)
+	code, body := h.rest("fixit", http.MethodGet, "/contact/sites/41/SITE-003", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "SITE-003", body["siteRef"])
+
+	require.Equal(t, http.StatusConflict, h.sim(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "41", "siteRef": "SITE-003"}, nil))
+	require.Equal(t, http.StatusBadRequest, h.sim(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "99", "siteRef": "X"}, nil))
+	require.Equal(t, http.StatusBadRequest, h.sim(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "41", "siteRef": "X", "contactRefs": []string{"NOPE"}}, nil))
+}

@@ -26,6 +26,7 @@
 // The control surface (JSON, no token). Changes are made as SimActor and
 // emit their Integration Event; answers carry its id as "eventId":
 //
+//	POST   /{system}/sim/sites                         add a site (no event)
 //	POST   /{system}/sim/jobs                          create a job (no event)
 //	GET    /{system}/sim/jobs[?clientRef=]             jobs with everything on them
 //	GET    /{system}/sim/jobs/{jobRef}

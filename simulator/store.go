@@ -771,3 +771,30 @@ func (j *Job) snapshot() Job {
 	}
 	return c
 }
+
+// addSite adds a site to a client, as an administrator would.
+func (sys *system) addSite(st Site) *apiError {
+	switch {
+	case st.ClientID == "" || st.SiteRef == "":
+		return badRequest("clientId and siteRef are required")
+	case len(st.SiteRef) > 50:
+		return badRequest("siteRef %q is longer than 50 characters", st.SiteRef)
+	}
+	if _, ok := sys.clients[st.ClientID]; !ok {
+		return badRequest("clientId %s is not a client of %s", st.ClientID, sys.seed.Name)
+	}
+	key := st.ClientID + "/" + st.SiteRef
+	if _, dup := sys.sites[key]; dup {
+		return conflict("site %s already exists for client %s", st.SiteRef, st.ClientID)
+	}
+	for _, c := range st.ContactRefs {
+		if _, ok := sys.contacts[c]; !ok {
+			return badRequest("contactRef %s does not exist", c)
+		}
+	}
+	ss := &siteState{Site: st, siteID: strconv.Itoa(9001 + len(sys.siteOrder))}
+	ss.ContactRefs = slices.Clone(st.ContactRefs)
+	sys.sites[key] = ss
+	sys.siteOrder = append(sys.siteOrder, ss)
+	return nil
+}

@@ -4,6 +4,7 @@
 //
 //	starter state acme-fixit AC000001          print a link's state
 //	starter link  acme-fixit AC000001 137001   link a job whose activity is already assigned
+//	starter retry acme-fixit AC000001          retry the event a link is blocked on
 package main
 
 import (
@@ -70,7 +71,7 @@ func newRoot() *cobra.Command {
 			}
 		},
 	}
-	root.AddCommand(a.stateCmd(), a.linkCmd())
+	root.AddCommand(a.stateCmd(), a.linkCmd(), a.retryCmd())
 	return root
 }
 
@@ -144,6 +145,43 @@ job and the activity from the primary before creating anything.`,
 			return nil
 		},
 	}
+}
+
+func (a *app) retryCmd() *cobra.Command {
+	var by string
+	cmd := &cobra.Command{
+		Use:   "retry LINK PRIMARY_JOB_REF",
+		Short: "Retry the event a link is blocked on, after fixing its cause",
+		Long: `Retry the event that put a link into NeedsAttention, typically after fixing
+the data the error names (a missing site, an unmapped priority). The link
+reloads its configuration first, so configuration fixes count too.
+Refused when the link does not need attention.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.cfg.Link(args[0]) == nil {
+				return fmt.Errorf("unknown link %q (configured: %s)", args[0], linkNames(a.cfg))
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			h, err := a.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+				WorkflowID:   workflows.WorkflowID(args[0], args[1]),
+				UpdateName:   workflows.UpdateRetry,
+				Args:         []any{workflows.RetryRequest{By: by}},
+				WaitForStage: client.WorkflowUpdateStageCompleted,
+			})
+			if err != nil {
+				return fmt.Errorf("retry refused: %w", err)
+			}
+			var answer string
+			if err := h.Get(ctx, &answer); err != nil {
+				return fmt.Errorf("retry refused: %w", err)
+			}
+			fmt.Fprintf(a.out, "%s: %s\n", workflows.WorkflowID(args[0], args[1]), answer)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who is asking, for the link's record")
+	return cmd
 }
 
 func printState(w io.Writer, st *workflows.LinkState) {

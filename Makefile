@@ -7,7 +7,7 @@ GO ?= go
 # Integration tests find the Temporal CLI here (never downloaded at test time).
 export O2O_TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test unit integration fuzz vet fmt clean help
+.PHONY: all build run test unit integration fuzz vet fmt clean help record-histories
 
 all: build
 
@@ -42,3 +42,6 @@ fmt: ## Format the code
 
 clean: ## Remove built binaries and local run data
 	rm -rf $(BIN) .run
+
+record-histories: $(TEMPORAL) ## Re-record the workflow histories the replay tests use (commit them)
+	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite' ./e2e/

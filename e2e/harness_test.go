@@ -251,3 +251,24 @@ func do(t *testing.T, method, url string, header map[string]string, body any, ou
 func (s *stack) operator() map[string]string {
 	return map[string]string{"Authorization": "Bearer " + devEnv["O2O_API_TOKEN"]}
 }
+
+// recordHistory saves a workflow's history for the replay tests in
+// workflows/ when O2O_RECORD_HISTORIES=1 (make record-histories). Commit the
+// files: they guard the workflow's determinism against future changes.
+func recordHistory(t *testing.T, name, workflowID string) {
+	t.Helper()
+	if os.Getenv("O2O_RECORD_HISTORIES") != "1" {
+		return
+	}
+	cli := os.Getenv("O2O_TEMPORAL_CLI")
+	if cli == "" {
+		cli = "../bin/temporal"
+	}
+	out, err := exec.Command(cli, "workflow", "show", "--address", devServer.FrontendHostPort(),
+		"--namespace", "default", "--workflow-id", workflowID, "--output", "json").Output()
+	require.NoError(t, err)
+	path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, out, 0o644))
+	t.Logf("recorded %s", path)
+}

@@ -148,6 +148,7 @@ func TestAssignmentCreatesTheLinkedJobEndToEnd(t *testing.T) {
 	st = s.waitState("acme-fixit", job.JobRef, workflows.StateLinked, 2)
 	require.Equal(t, workflows.OutcomeDuplicate, st.Events[1].Outcome)
 	require.Len(t, s.secondaryJobs(job.JobRef), 1)
+	recordHistory(t, "linked-with-duplicate", workflows.WorkflowID("acme-fixit", job.JobRef))
 }
 
 func TestAssignmentToAnotherTeamStartsNothing(t *testing.T) {
@@ -203,6 +204,7 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), "nothing to retry")
+	recordHistory(t, "needs-attention-then-retried", workflows.WorkflowID("acme-fixit", job.JobRef))
 }
 
 func (s *stack) waitStateAttention(ref string) workflows.LinkState {

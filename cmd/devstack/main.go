@@ -94,7 +94,7 @@ func run(bin, dataDir, cfgPath, seed string) error {
 
 	temporalArgs := []string{"server", "start-dev",
 		"--db-filename", filepath.Join(dataDir, "temporal.db"),
-		"--port", "7233", "--ui-port", "8233", "--log-level", "warn",
+		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
 	}
 	for _, sa := range searchAttributes {
 		temporalArgs = append(temporalArgs, "--search-attribute", sa+"=Keyword")

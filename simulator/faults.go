@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,11 @@ type Fault struct {
 	// Delay is how long the handler waits before answering, to provoke
 	// client timeouts.
 	Delay string `json:"delay,omitempty"`
+	// After applies the fault once the request has been served: the change
+	// is made, but the caller gets the fault (or waits out the delay)
+	// instead of the answer — a response lost on the way back, which is what
+	// makes a client's retry dangerous without idempotency.
+	After bool `json:"after,omitempty"`
 	// Message is the result_msg (default "simulated fault").
 	Message string `json:"message,omitempty"`
 
@@ -46,10 +52,11 @@ type faultRequest struct {
 	RetryAfter events.Text `json:"retryAfter"`
 	Delay      events.Text `json:"delay"`
 	Message    events.Text `json:"message"`
+	After      bool        `json:"after"`
 }
 
 func (in faultRequest) fault() (*Fault, *apiError) {
-	f := &Fault{Op: text(in.Op), RetryAfter: text(in.RetryAfter), Delay: text(in.Delay), Message: string(in.Message), Count: 1}
+	f := &Fault{Op: text(in.Op), RetryAfter: text(in.RetryAfter), Delay: text(in.Delay), Message: string(in.Message), Count: 1, After: in.After}
 	if f.Op != "*" && !slices.Contains(allOps, f.Op) {
 		return nil, badRequest("op %q must be * or one of %s", f.Op, strings.Join(allOps, ", "))
 	}
@@ -89,15 +96,17 @@ func (in faultRequest) fault() (*Fault, *apiError) {
 		}
 		f.delay = d
 	}
-	if f.Status == 0 && f.delay == 0 {
-		return nil, badRequest("a fault needs a status, a delay, or both")
+	if f.Status == 0 && f.delay == 0 && !f.After {
+		return nil, badRequest("a fault needs a status, a delay, after, or a combination")
 	}
 	return f, nil
 }
 
 // injectFault applies the first matching fault to a request. It reports
 // whether the response has been written (or the client has gone away).
-func (s *Simulator) injectFault(sys *system, op string, w http.ResponseWriter, r *http.Request) bool {
+// serve runs the real handler; an After fault runs it first and discards
+// its answer.
+func (s *Simulator) injectFault(sys *system, op string, w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) bool {
 	s.mu.Lock()
 	var f Fault
 	found := false
@@ -118,6 +127,9 @@ func (s *Simulator) injectFault(sys *system, op string, w http.ResponseWriter, r
 	if !found {
 		return false
 	}
+	if f.After {
+		serve(httptest.NewRecorder(), r) // the change happens; its answer is lost
+	}
 	if f.delay > 0 {
 		t := time.NewTimer(f.delay)
 		select {
@@ -128,6 +140,15 @@ func (s *Simulator) injectFault(sys *system, op string, w http.ResponseWriter, r
 		}
 	}
 	if f.Status == 0 {
+		if f.After {
+			// The answer was lost: the caller only sees the connection close.
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+				return true
+			}
+			writeError(w, http.StatusBadGateway, "simulated lost response")
+			return true
+		}
 		return false
 	}
 	if f.RetryAfter != "" {

@@ -1,7 +1,9 @@
 package simulator_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -96,7 +98,7 @@ func TestFaultValidation(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"op":"deleteJob","status":500}`:            `op "deleteJob" must be * or one of`,
 		`{"op":"job","status":42}`:                   `status "42" must be an HTTP status code`,
-		`{"op":"job"}`:                               "a fault needs a status, a delay, or both",
+		`{"op":"job"}`:                               "a fault needs a status, a delay, after, or a combination",
 		`{"op":"job","status":500,"count":-2}`:       `count "-2"`,
 		`{"op":"job","status":500,"retryAfter":"x"}`: `retryAfter "x"`,
 		`{"op":"job","delay":"soon"}`:                `delay "soon"`,
@@ -105,4 +107,21 @@ func TestFaultValidation(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, h.sim("POST", "acme", "/faults", body, &resp), body)
 		require.Contains(t, resp["error"], want, body)
 	}
+}
+
+func TestLostResponseFaultAppliesTheChangeButHidesTheAnswer(t *testing.T) {
+	h := startDev(t)
+	h.simOK(http.MethodPost, "fixit", "/faults", map[string]any{"op": "createJob", "after": true}, nil)
+	body := validCreateJob()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/fixit/rest/workflow/job/createJob", bytes.NewReader(b))
+	require.NoError(t, err)
+	req.Header.Set("OS-REST-AUTH-TOKEN", fixitToken)
+	_, err = http.DefaultClient.Do(req)
+	require.Error(t, err, "the connection closes without an answer")
+
+	var jobs []simulator.Job
+	h.simOK(http.MethodGet, "fixit", "/jobs?clientRef="+body["clientRef"].(string), nil, &jobs)
+	require.Len(t, jobs, 1, "but the job was created")
 }

@@ -153,7 +153,8 @@ func (s *Simulator) serveREST(w http.ResponseWriter, r *http.Request, methods ma
 		writeError(rec, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed here", r.Method))
 		return
 	}
-	if s.injectFault(sys, ep.op, rec, r) {
+	serve := func(w http.ResponseWriter, r *http.Request) { ep.serve(sys, w, r) }
+	if s.injectFault(sys, ep.op, rec, r, serve) {
 		return
 	}
 	ep.serve(sys, rec, r)

@@ -40,7 +40,7 @@
 //	GET    /{system}/sim/outbox                        events and their delivery
 //	GET    /{system}/sim/requests                      the /rest request log
 //	GET    /{system}/sim/faults                        active faults
-//	POST   /{system}/sim/faults                        {"op","status","count","retryAfter","delay","message"}
+//	POST   /{system}/sim/faults                        {"op","status","count","retryAfter","delay","message","after"}
 //	DELETE /{system}/sim/faults
 //
 // GET / is an HTML overview that refreshes itself; GET /healthz answers ok.

@@ -1,0 +1,233 @@
+package activities_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/simulator"
+)
+
+var testEnv = map[string]string{
+	"O2O_ACME_TOKEN":            "acme-token",
+	"O2O_FIXIT_TOKEN":           "fixit-token",
+	"O2O_ACME_WEBHOOK_SECRETS":  "whsec_YWNtZS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAw",
+	"O2O_FIXIT_WEBHOOK_SECRETS": "whsec_Zml4aXQtdGVzdC1zZWNyZXQtMDAwMDAwMDAwMDAw",
+	"SIM_ACME_WEBHOOK_SECRET":   "whsec_YWNtZS10ZXN0LXNlY3JldC0wMDAwMDAwMDAwMDAw",
+	"SIM_FIXIT_WEBHOOK_SECRET":  "whsec_Zml4aXQtdGVzdC1zZWNyZXQtMDAwMDAwMDAwMDAw",
+	"O2O_API_TOKEN":             "operator-token-0123456789",
+	"O2O_WRONG_TOKEN":           "wrong",
+}
+
+// fixture is the activities wired to the simulated acme and fixit systems
+// over HTTP, configured by the annotated example configuration.
+type fixture struct {
+	t    *testing.T
+	url  string
+	acts *activities.Activities
+	env  *testsuite.TestActivityEnvironment
+}
+
+func newFixture(t *testing.T, tweak func(string) string) *fixture {
+	t.Helper()
+	for k, v := range testEnv {
+		t.Setenv(k, v)
+	}
+	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
+	require.NoError(t, err)
+	for i := range seed.Systems {
+		seed.Systems[i].WebhookURL = "" // events are not under test here
+	}
+	sim, err := simulator.New(seed, simulator.Options{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+
+	raw, err := os.ReadFile("../o2o.example.yaml")
+	require.NoError(t, err)
+	doc := strings.ReplaceAll(string(raw), "http://localhost:9100", srv.URL)
+	if tweak != nil {
+		doc = tweak(doc)
+	}
+	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string { return testEnv[k] }})
+	require.NoError(t, err)
+	acts, err := activities.New(cfg)
+	require.NoError(t, err)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return &fixture{t: t, url: srv.URL, acts: acts, env: env}
+}
+
+func (f *fixture) sim(method, path string, body, out any) int {
+	f.t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(f.t, err)
+	req, err := http.NewRequest(method, f.url+path, bytes.NewReader(b))
+	require.NoError(f.t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(f.t, err)
+	defer resp.Body.Close()
+	if out != nil {
+		require.NoError(f.t, json.NewDecoder(resp.Body).Decode(out))
+	}
+	return resp.StatusCode
+}
+
+// assignedJob raises a job in acme and assigns its first activity to team.
+func (f *fixture) assignedJob(siteRef, priority, team string) (jobRef, activityID string) {
+	f.t.Helper()
+	var job struct {
+		JobRef     string `json:"jobRef"`
+		Activities []struct {
+			ID string `json:"id"`
+		} `json:"activities"`
+	}
+	require.Equal(f.t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs", map[string]any{
+		"clientId": "28", "siteRef": siteRef, "contactRef": "CON-001", "priority": priority, "description": "Leak under sink",
+		"activities": []map[string]string{{"code": "PLB001", "quantity": "2"}, {"code": "PLB002", "quantity": "1"}},
+	}, &job))
+	require.Equal(f.t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+job.Activities[0].ID+"/assign", map[string]string{"teamId": team}, nil))
+	return job.JobRef, job.Activities[0].ID
+}
+
+func (f *fixture) secondaryJobs(clientRef string) []simulator.Job {
+	var jobs []simulator.Job
+	require.Equal(f.t, http.StatusOK, f.sim(http.MethodGet, "/fixit/sim/jobs?clientRef="+clientRef, nil, &jobs))
+	return jobs
+}
+
+func (f *fixture) create(jobRef, activityID string) (activities.CreateJobResult, error) {
+	v, err := f.env.ExecuteActivity(f.acts.CreateLinkedJob, activities.CreateJobInput{
+		Link: "acme-fixit", PrimaryJobRef: jobRef, ActivityIDs: []string{activityID},
+	})
+	if err != nil {
+		return activities.CreateJobResult{}, err
+	}
+	var res activities.CreateJobResult
+	require.NoError(f.t, v.Get(&res))
+	return res, nil
+}
+
+func nonRetryableType(t *testing.T, err error) string {
+	t.Helper()
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "want an application error, got %v", err)
+	require.True(t, app.NonRetryable(), "want non-retryable: %v", err)
+	return app.Type()
+}
+
+func TestCreateLinkedJobCreatesOnceAndFindsItAgain(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Urgent", "7")
+
+	res, err := f.create(ref, act)
+	require.NoError(t, err)
+	require.False(t, res.Existed)
+	require.Equal(t, []string{act}, res.ActivityIDs, "only the line assigned to the team")
+	jobs := f.secondaryJobs(ref)
+	require.Len(t, jobs, 1)
+	require.Equal(t, res.SecondaryJobRef, jobs[0].JobRef)
+	require.Equal(t, "12", jobs[0].PriorityID, "Urgent maps to P2 Urgent")
+	require.Len(t, jobs[0].Activities, 1)
+
+	// Temporal runs activities at least once: a second run finds the job.
+	again, err := f.create(ref, act)
+	require.NoError(t, err)
+	require.True(t, again.Existed)
+	require.Equal(t, res.SecondaryJobRef, again.SecondaryJobRef)
+	require.Len(t, f.secondaryJobs(ref), 1)
+}
+
+func TestCreateLinkedJobAfterALostResponseDoesNotDuplicate(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	// fixit creates the job but the answer never reaches O2O.
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
+		map[string]any{"op": "createJob", "after": true, "count": 1}, nil))
+
+	_, err := f.create(ref, act)
+	require.Error(t, err, "the lost answer is an error...")
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app))
+	require.False(t, app.NonRetryable(), "...that Temporal retries")
+	require.Len(t, f.secondaryJobs(ref), 1, "the job was created all the same")
+
+	res, err := f.create(ref, act) // Temporal's retry
+	require.NoError(t, err)
+	require.True(t, res.Existed)
+	require.Len(t, f.secondaryJobs(ref), 1, "the retry found it instead of creating a second")
+}
+
+func TestCreateLinkedJobMisalignedSiteIsNonRetryableAndNamesIt(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-003", "Emergency", "7")
+	_, err := f.create(ref, act)
+	require.Equal(t, activities.ErrTypeMisaligned, nonRetryableType(t, err))
+	require.Contains(t, err.Error(), "site SITE-003 of primary job "+ref+" does not exist in fixit for client Acme Housing (41)")
+	require.Empty(t, f.secondaryJobs(ref))
+}
+
+func TestCreateLinkedJobUnmappedPriorityIsNonRetryable(t *testing.T) {
+	f := newFixture(t, func(doc string) string {
+		// Drop the Routine mapping from the link.
+		return strings.Replace(doc, "      - primary: { name: Routine, id: 3 }\n        secondary: { name: P3 Routine, id: 13 }\n", "", 1)
+	})
+	ref, act := f.assignedJob("SITE-001", "Routine", "7")
+	_, err := f.create(ref, act)
+	require.Equal(t, activities.ErrTypeMisaligned, nonRetryableType(t, err))
+	require.Contains(t, err.Error(), `priority "Routine" of primary job `+ref+` has no mapping in link acme-fixit`)
+	require.Empty(t, f.secondaryJobs(ref))
+}
+
+func TestCreateLinkedJobSkipsWhenTheActivityIsNoLongerAssigned(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+act+"/assign", map[string]string{"teamId": "8"}, nil))
+	res, err := f.create(ref, act)
+	require.NoError(t, err)
+	require.Contains(t, res.Skipped, "no longer assigned to team 7")
+	require.Empty(t, f.secondaryJobs(ref))
+}
+
+func TestCreateLinkedJobOutageIsRetryableWithTheServersDelay(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
+		map[string]any{"op": "createJob", "status": 503, "retryAfter": "7", "count": 1}, nil))
+	_, err := f.create(ref, act)
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app))
+	require.False(t, app.NonRetryable())
+	require.Equal(t, "TargetUnavailable", app.Type())
+	require.Equal(t, float64(7), app.NextRetryDelay().Seconds(), "Retry-After is honoured")
+	require.Empty(t, f.secondaryJobs(ref))
+}
+
+func TestCreateLinkedJobRefusedCredentialsNeedAttention(t *testing.T) {
+	f := newFixture(t, func(doc string) string {
+		return strings.Replace(doc, "authTokenEnv: O2O_FIXIT_TOKEN", "authTokenEnv: O2O_WRONG_TOKEN", 1)
+	})
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	_, err := f.create(ref, act)
+	require.Equal(t, activities.ErrTypeUnauthorized, nonRetryableType(t, err))
+	require.Contains(t, err.Error(), "check the API token configured for fixit")
+	require.NotContains(t, err.Error(), "wrong", "the token never appears in errors")
+}
+
+func TestUnknownLinkIsAConfigurationError(t *testing.T) {
+	f := newFixture(t, nil)
+	_, err := f.env.ExecuteActivity(f.acts.CreateLinkedJob, activities.CreateJobInput{Link: "nope", PrimaryJobRef: "AC1", ActivityIDs: []string{"1"}})
+	require.Equal(t, activities.ErrTypeConfig, nonRetryableType(t, err))
+}

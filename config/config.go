@@ -88,8 +88,8 @@ type Webhook struct {
 	// MaxBodyBytes caps a webhook body (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
 	// APITokenEnv names the variable holding the bearer token for the
-	// link-state and operator endpoints. Empty means those endpoints are open,
-	// which Load only allows when AllowOpenAPI is set.
+	// link-state and operator endpoints. Empty leaves those endpoints open,
+	// which is only fit for local development.
 	APITokenEnv string `yaml:"apiTokenEnv"`
 
 	APIToken string `yaml:"-"`
@@ -134,6 +134,14 @@ type Primary struct {
 	// Team is the team that represents the secondary; assigning an activity
 	// to it creates the linked job.
 	Team Ref `yaml:"team"`
+	// EndStatuses are the primary job statuses in which the job has ended
+	// (default Completed, Cancelled).
+	EndStatuses []string `yaml:"endStatuses"`
+	// CancelledStatuses are the end statuses that mean the primary cancelled
+	// the job: the link then closes whatever the secondary's status
+	// (default Cancelled). Each must be mapped in statusEvents.primaryToSecondary,
+	// so the cancellation reaches the secondary.
+	CancelledStatuses []string `yaml:"cancelledStatuses"`
 }
 
 // Secondary is the secondary side of a link: how linked jobs are created.
@@ -147,6 +155,9 @@ type Secondary struct {
 	// AcceptedStatus is the secondary job status that means the
 	// subcontractor accepted the job.
 	AcceptedStatus string `yaml:"acceptedStatus"`
+	// EndStatuses are the secondary job statuses in which the job has ended
+	// (default Completed, Cancelled).
+	EndStatuses []string `yaml:"endStatuses"`
 }
 
 // PriorityMapping maps one primary priority to a secondary priority.
@@ -281,8 +292,20 @@ func (c *Config) defaults() {
 		}
 	}
 	for _, l := range c.Links {
-		if l != nil && l.CloseAfter == 0 {
+		if l == nil {
+			continue
+		}
+		if l.CloseAfter == 0 {
 			l.CloseAfter = Duration(72 * time.Hour)
+		}
+		if l.Primary.EndStatuses == nil {
+			l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
+		}
+		if l.Primary.CancelledStatuses == nil {
+			l.Primary.CancelledStatuses = []string{"Cancelled"}
+		}
+		if l.Secondary.EndStatuses == nil {
+			l.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
 		}
 	}
 	if c.Webhook.Addr == "" {
@@ -456,6 +479,14 @@ func (c *Config) validate(opt Options) error {
 		if l.Secondary.AcceptedStatus != "" && l.StatusEvent(events.Secondary, l.Secondary.AcceptedStatus) == nil {
 			p.add(key+".statusEvents.secondaryToPrimary", "must map the accepted status %q (secondary.acceptedStatus), so that acceptance reaches the primary", l.Secondary.AcceptedStatus)
 		}
+		for _, st := range l.Primary.CancelledStatuses {
+			if !slices.ContainsFunc(l.Primary.EndStatuses, func(e string) bool { return strings.EqualFold(e, st) }) {
+				p.add(key+".primary.cancelledStatuses", "%q must also be one of primary.endStatuses", st)
+			}
+			if l.StatusEvent(events.Primary, st) == nil {
+				p.add(key+".statusEvents.primaryToSecondary", "must map the cancelled status %q (primary.cancelledStatuses), so that a cancellation reaches the secondary", st)
+			}
+		}
 		for k, v := range map[string]string{"created": l.AppointmentEvents.Created, "rescheduled": l.AppointmentEvents.Rescheduled,
 			"cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed} {
 			validateEventCode(&p, key+".appointmentEvents."+k, v)
@@ -562,6 +593,14 @@ func (l *Link) StatusEvent(side events.Side, status string) *StatusEvent {
 		}
 	}
 	return nil
+}
+
+// EndStatuses returns the statuses in which side's job has ended.
+func (l *Link) EndStatuses(side events.Side) []string {
+	if side == events.Secondary {
+		return l.Secondary.EndStatuses
+	}
+	return l.Primary.EndStatuses
 }
 
 // Priority returns the secondary priority for a primary priority name, or false.

@@ -516,6 +516,8 @@ func TestParseDefaultsAndOverrides(t *testing.T) {
 	assert.Empty(t, cfg.Webhook.APIToken)
 	assert.Equal(t, ":8080", cfg.Webhook.Addr)
 	assert.Equal(t, int64(1<<20), cfg.Webhook.MaxBodyBytes)
+	assert.Equal(t, 72*time.Hour, cfg.Links[0].CloseAfter.D(), "default closeAfter")
+	assert.Equal(t, 30*time.Second, cfg.System("fixit").Timeout.D(), "default timeout")
 
 	// Ids given as strings are kept as they are.
 	quoted := strings.Replace(baseYAML, "team: {name: Fixit Plumbing, id: 7}", `team: {name: Fixit Plumbing, id: "0007"}`, 1)

@@ -150,18 +150,24 @@ func TestVerifyRotation(t *testing.T) {
 }
 
 func TestVerifyTampering(t *testing.T) {
-	whsec := newSecret(t, 32)
+	// A fixed message whose signature's standard base64 contains '+' or
+	// '/', so that its URL-safe spelling differs.
+	whsec := vecSecret
 	sec := []events.Secret{mustSecret(t, whsec)}
 	now := time.Unix(1_800_000_000, 0)
 	id, stamp, b := "msg_2Lx", ts(now.Unix()), []byte(exDocument)
 	sig := specSign(t, whsec, id, stamp, b)
 	require.NoError(t, events.Verify(sec, id, stamp, sig, b, now))
+	require.True(t, strings.ContainsAny(sig[3:], "+/"), sig)
 
 	flipped := append([]byte(nil), b...)
 	flipped[10] ^= 1
 	sigBytes, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sig, "v1,"))
 	require.NoError(t, err)
-	sigBytes[0] ^= 0x80
+	first := append([]byte(nil), sigBytes...)
+	first[0] ^= 0x80
+	last := append([]byte(nil), sigBytes...)
+	last[len(last)-1] ^= 0x01
 
 	cases := []struct {
 		name                 string
@@ -176,7 +182,10 @@ func TestVerifyTampering(t *testing.T) {
 		{"id extended", id + "x", stamp, sig, b},
 		{"timestamp changed by 1s", id, ts(now.Unix() + 1), sig, b},
 		{"timestamp with leading zero", id, "0" + stamp, sig, b},
-		{"signature bit flipped", id, stamp, "v1," + base64.StdEncoding.EncodeToString(sigBytes), b},
+		{"signature first bit flipped", id, stamp, "v1," + base64.StdEncoding.EncodeToString(first), b},
+		{"signature last bit flipped", id, stamp, "v1," + base64.StdEncoding.EncodeToString(last), b},
+		{"signature truncated to 31 bytes", id, stamp, "v1," + base64.StdEncoding.EncodeToString(sigBytes[:31]), b},
+		{"signature extended to 33 bytes", id, stamp, "v1," + base64.StdEncoding.EncodeToString(append(append([]byte(nil), sigBytes...), 0)), b},
 		{"signature as v1a", id, stamp, "v1a," + strings.TrimPrefix(sig, "v1,"), b},
 		{"signature as v2", id, stamp, "v2," + strings.TrimPrefix(sig, "v1,"), b},
 		{"signature upper-case version", id, stamp, "V1," + strings.TrimPrefix(sig, "v1,"), b},

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // notes show UK times whatever the host's zoneinfo
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
@@ -34,6 +35,9 @@ type Facts struct {
 	Closed bool
 	// LinkedActivities are the primary activity ids already on the linked job.
 	LinkedActivities []string
+	// PrimaryEnded, SecondaryEnded and PrimaryCancelled follow the jobs'
+	// statuses (see ShouldClose).
+	PrimaryEnded, SecondaryEnded, PrimaryCancelled bool
 }
 
 // Action is the kind of work a Command asks for.
@@ -70,6 +74,9 @@ type Command struct {
 	// Document and Category describe a CopyDocument (Category on the target side).
 	Document *events.Document `json:"document,omitempty"`
 	Category string           `json:"category,omitempty"`
+	// Status is set for status changes, applied or skipped: what the new
+	// status means for the link's life.
+	Status *StatusEffect `json:"status,omitempty"`
 }
 
 // Direction names the way an event travels, as the link state reports it.
@@ -98,8 +105,149 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		// The workflow only asks once the linked job exists; events that
 		// arrive earlier wait in its queue. Reaching here is a bug.
 		return skip("the linked job does not exist yet")
+	case ev.Type == events.JobStatusChanged:
+		return decideStatus(l, ev)
+	case ev.Type.IsAppointment():
+		return decideAppointment(l, ev)
+	case ev.Type == events.DocumentUploaded:
+		return decideDocument(l, ev)
 	}
-	return skip(fmt.Sprintf("%s events are not synchronised yet", ev.Type))
+	return skip(fmt.Sprintf("%s events are not synchronised", ev.Type))
+}
+
+// decideStatus: a mapped status change adds the mapped job event on the
+// other side; an unmapped one is recorded as skipped. Either way the status
+// may end the job on its side (see ShouldClose). Reaching the secondary's
+// accepted status is the Accepted notification: its mapping is mandatory.
+func decideStatus(l Link, ev events.Event) Command {
+	c := l.Config
+	status := ev.Status.Status
+	ended := containsFold(c.EndStatuses(ev.Side), status)
+	effect := StatusEffect{Side: ev.Side, Ended: ended, Cancelled: ev.Side == events.Primary && containsFold(c.Primary.CancelledStatuses, status)}
+	m := c.StatusEvent(ev.Side, status)
+	if m == nil {
+		cmd := skip(fmt.Sprintf("status %q is not mapped in statusEvents.%s", status, Direction(ev.Side)))
+		cmd.Status = &effect
+		return cmd
+	}
+	note := m.Note
+	if note == "" {
+		note = fmt.Sprintf("%s job %s is now %s", ev.System, ev.JobRef, status)
+	}
+	if ev.Side == events.Secondary && strings.EqualFold(status, c.Secondary.AcceptedStatus) {
+		note = "Accepted: " + note
+	}
+	return Command{Action: AddJobEvent, Target: other(ev.Side), EventCode: m.EventCode, Note: note, Date: ev.OccurredAt, Status: &effect}
+}
+
+// decideAppointment: the secondary's appointment changes become job events
+// in the primary, carrying the date and time and any reason. Appointments
+// booked in the primary stay there.
+func decideAppointment(l Link, ev events.Event) Command {
+	if ev.Side != events.Secondary {
+		return skip("appointments in the primary are not sent to the secondary")
+	}
+	a, codes := ev.Appointment, l.Config.AppointmentEvents
+	when := formatSlot(a.Start, a.End)
+	var code, note string
+	switch ev.Type {
+	case events.AppointmentCreated:
+		code, note = codes.Created, fmt.Sprintf("Appointment booked by %s for %s", ev.System, when)
+	case events.AppointmentRescheduled:
+		code = codes.Rescheduled
+		note = fmt.Sprintf("Appointment rescheduled by %s to %s", ev.System, when)
+		if a.PreviousStart != nil {
+			note += " (was " + formatTime(*a.PreviousStart) + ")"
+		}
+	case events.AppointmentCancelled:
+		code, note = codes.Cancelled, fmt.Sprintf("Appointment for %s cancelled by %s", when, ev.System)
+	case events.AppointmentCompleted:
+		code, note = codes.Completed, fmt.Sprintf("Appointment for %s completed by %s", when, ev.System)
+	}
+	if a.Reason != "" {
+		note += ". Reason: " + a.Reason
+	}
+	note += fmt.Sprintf(" [%s appointment %s, job %s]", ev.System, a.AppointmentID, ev.JobRef)
+	return Command{Action: AddJobEvent, Target: events.Primary, EventCode: code, Note: note, Date: ev.OccurredAt}
+}
+
+// decideDocument: a document in a shared category is copied into the mapped
+// category on the other side; other categories stay where they are. A
+// document O2O itself uploaded is never copied back.
+func decideDocument(l Link, ev events.Event) Command {
+	d := ev.Document
+	if strings.HasPrefix(d.ClientRef, DocumentMarkerPrefix) {
+		return skip(fmt.Sprintf("document %s is a copy O2O made: an echo, not copied back", d.DocumentID))
+	}
+	cat, ok := l.Config.Category(ev.Side, d.Category)
+	if !ok {
+		return skip(fmt.Sprintf("category %q is not shared (documentCategories)", d.Category))
+	}
+	return Command{Action: CopyDocument, Target: other(ev.Side), Document: d, Category: cat}
+}
+
+// DocumentMarkerPrefix starts the client ref O2O gives every document copy.
+const DocumentMarkerPrefix = "o2o:"
+
+// StatusEffect is what a status change means for the link's life.
+type StatusEffect struct {
+	Side events.Side `json:"side"`
+	// Ended: the job on Side has reached one of its end statuses.
+	Ended bool `json:"ended"`
+	// Cancelled: the primary cancelled the job.
+	Cancelled bool `json:"cancelled"`
+}
+
+// ShouldClose says whether a link has finished: the job has ended on both
+// sides (completed or cancelled), or the primary cancelled it. The link then
+// waits closeAfter for late events and documents before it closes.
+func ShouldClose(f Facts) (bool, string) {
+	switch {
+	case f.PrimaryCancelled:
+		return true, "the primary cancelled the job"
+	case f.PrimaryEnded && f.SecondaryEnded:
+		return true, "the job has ended in both systems"
+	}
+	return false, ""
+}
+
+func other(s events.Side) events.Side {
+	if s == events.Primary {
+		return events.Secondary
+	}
+	return events.Primary
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// london is the zone Oneserve users read times in.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // embedded by time/tzdata
+	}
+	return loc
+}()
+
+func formatTime(t time.Time) string { return t.In(london).Format("Mon 2 Jan 2006 15:04") }
+
+func formatSlot(start time.Time, end *time.Time) string {
+	s := formatTime(start)
+	if end != nil {
+		e := end.In(london)
+		if e.YearDay() == start.In(london).YearDay() && e.Year() == start.In(london).Year() {
+			return s + "–" + e.Format("15:04")
+		}
+		return s + " – " + formatTime(*end)
+	}
+	return s
 }
 
 // NeedsLinkedJob reports whether an event can only be applied once the

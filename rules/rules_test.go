@@ -90,3 +90,92 @@ func TestDirection(t *testing.T) {
 	require.Equal(t, "primaryToSecondary", Direction(events.Primary))
 	require.Equal(t, "secondaryToPrimary", Direction(events.Secondary))
 }
+
+func flowLink() Link {
+	l := testLink()
+	l.Config.Primary.EndStatuses = []string{"Completed", "Cancelled"}
+	l.Config.Primary.CancelledStatuses = []string{"Cancelled"}
+	l.Config.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
+	l.Config.Secondary.AcceptedStatus = "Accepted"
+	l.Config.StatusEvents = config.StatusEvents{
+		PrimaryToSecondary: []config.StatusEvent{{Status: "Cancelled", EventCode: "PCAN", Note: "Client cancelled"}},
+		SecondaryToPrimary: []config.StatusEvent{{Status: "Accepted", EventCode: "SACC"}, {Status: "Completed", EventCode: "SCOMP", Note: "Done"}},
+	}
+	l.Config.AppointmentEvents = config.AppointmentEvents{Created: "APPT", Rescheduled: "RESCH", Cancelled: "APCAN", Completed: "APCOM"}
+	l.Config.DocumentCategories = []config.CategoryMapping{{Primary: "Gas Certificate", Secondary: "Certificates"}}
+	return l
+}
+
+func status(side events.Side, s string) events.Event {
+	sys := "acme"
+	if side == events.Secondary {
+		sys = "fixit"
+	}
+	return events.Event{ID: "e", System: sys, Side: side, Type: events.JobStatusChanged, JobRef: "J1",
+		OccurredAt: time.Date(2026, 7, 1, 8, 30, 0, 0, time.UTC), Status: &events.StatusChange{Status: s}}
+}
+
+func TestDecideStatusChanges(t *testing.T) {
+	l, f := flowLink(), Facts{SecondaryJobRef: "FX1"}
+
+	cmd := Decide(l, f, status(events.Secondary, "accepted"))
+	require.Equal(t, AddJobEvent, cmd.Action)
+	require.Equal(t, events.Primary, cmd.Target)
+	require.Equal(t, "SACC", cmd.EventCode)
+	require.Equal(t, "Accepted: fixit job J1 is now accepted", cmd.Note, "a default note, marked as the Accepted notification")
+	require.Equal(t, &StatusEffect{Side: events.Secondary}, cmd.Status)
+
+	cmd = Decide(l, f, status(events.Primary, "Cancelled"))
+	require.Equal(t, AddJobEvent, cmd.Action)
+	require.Equal(t, events.Secondary, cmd.Target)
+	require.Equal(t, "Client cancelled", cmd.Note)
+	require.Equal(t, &StatusEffect{Side: events.Primary, Ended: true, Cancelled: true}, cmd.Status)
+
+	cmd = Decide(l, f, status(events.Primary, "Completed"))
+	require.Equal(t, Skip, cmd.Action, "unmapped")
+	require.Contains(t, cmd.Reason, `status "Completed" is not mapped in statusEvents.primaryToSecondary`)
+	require.Equal(t, &StatusEffect{Side: events.Primary, Ended: true}, cmd.Status, "an unmapped status still ends the job")
+}
+
+func TestDecideAppointments(t *testing.T) {
+	l, f := flowLink(), Facts{SecondaryJobRef: "FX1"}
+	start := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC) // 09:00 BST
+	end := start.Add(90 * time.Minute)
+	ev := events.Event{ID: "a", System: "fixit", Side: events.Secondary, Type: events.AppointmentCancelled, JobRef: "FX1",
+		OccurredAt: start, Appointment: &events.Appointment{AppointmentID: "77", Start: start, End: &end, Reason: "No access"}}
+	cmd := Decide(l, f, ev)
+	require.Equal(t, AddJobEvent, cmd.Action)
+	require.Equal(t, events.Primary, cmd.Target)
+	require.Equal(t, "APCAN", cmd.EventCode)
+	require.Equal(t, "Appointment for Wed 1 Jul 2026 09:00–10:30 cancelled by fixit. Reason: No access [fixit appointment 77, job FX1]", cmd.Note)
+
+	ev.Side, ev.System = events.Primary, "acme"
+	require.Equal(t, Skip, Decide(l, f, ev).Action, "the primary's own appointments stay there")
+}
+
+func TestDecideDocuments(t *testing.T) {
+	l, f := flowLink(), Facts{SecondaryJobRef: "FX1"}
+	ev := events.Event{ID: "d", System: "acme", Side: events.Primary, Type: events.DocumentUploaded, JobRef: "J1",
+		Document: &events.Document{DocumentID: "D1", FileName: "cert.pdf", Category: "gas certificate"}}
+	cmd := Decide(l, f, ev)
+	require.Equal(t, CopyDocument, cmd.Action)
+	require.Equal(t, events.Secondary, cmd.Target)
+	require.Equal(t, "Certificates", cmd.Category)
+
+	ev.Document.ClientRef = "o2o:acme-fixit:fixit:D7"
+	require.Contains(t, Decide(l, f, ev).Reason, "a copy O2O made")
+
+	ev.Document.ClientRef, ev.Document.Category = "", "Internal"
+	require.Contains(t, Decide(l, f, ev).Reason, `category "Internal" is not shared`)
+}
+
+func TestShouldClose(t *testing.T) {
+	closing, _ := ShouldClose(Facts{PrimaryEnded: true})
+	require.False(t, closing, "one side ended is not enough")
+	closing, reason := ShouldClose(Facts{PrimaryEnded: true, SecondaryEnded: true})
+	require.True(t, closing)
+	require.Equal(t, "the job has ended in both systems", reason)
+	closing, reason = ShouldClose(Facts{PrimaryEnded: true, PrimaryCancelled: true})
+	require.True(t, closing)
+	require.Equal(t, "the primary cancelled the job", reason)
+}

@@ -162,7 +162,7 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 		PriorityID: spec.PriorityID, Description: spec.Description,
 	}
 	for _, line := range spec.Lines {
-		req.Activities = append(req.Activities, oneserve.JobActivity{Code: line.Code, Quantity: line.Quantity})
+		req.Activities = append(req.Activities, oneserve.JobActivity{Code: line.Code, Quantity: line.Quantity, ClientRef: line.ActivityID})
 	}
 	ref, err := secondary.CreateJob(ctx, req)
 	if err != nil {

@@ -127,6 +127,7 @@ func TestAssignmentCreatesTheLinkedJobEndToEnd(t *testing.T) {
 	require.Len(t, fx.Activities, 1, "only the activity assigned to the team travels")
 	require.Equal(t, "PLB001", fx.Activities[0].Code)
 	require.Equal(t, "2", fx.Activities[0].Quantity)
+	require.Equal(t, job.Activities[0].ID, fx.Activities[0].ClientRef, "each line carries its primary activity id")
 
 	// The Web UI can find the link by its search attributes.
 	tc := devServer.Client()

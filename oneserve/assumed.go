@@ -1,10 +1,12 @@
-// Assumed endpoints: Job, Documents, DownloadDocument and UploadDocument call
-// endpoints that Oneserve's public documentation does not describe. Their
-// paths, fields and behaviour are ASSUMPTIONS, the smallest sensible shape,
-// written down in docs/oneserve-api.md ("Assumed endpoints") and mirrored by
-// the simulator. The paths are configurable (config.Paths, per system) so
-// that they can be pointed at the real endpoints once Oneserve confirms them;
-// if the real field names differ, this file is the one place to change.
+// Assumed endpoints: Job, JobByClientRef, Documents, DownloadDocument and
+// UploadDocument call endpoints that Oneserve's public documentation does not
+// describe. Their paths, fields and behaviour are ASSUMPTIONS, the smallest
+// sensible shape, written down in docs/oneserve-api.md ("Assumed endpoints")
+// and mirrored by the simulator. The paths are configurable (config.Paths,
+// per system) so that they can be pointed at the real endpoints once Oneserve
+// confirms them, except JobByClientRef's, which is the constant
+// jobByClientRefPath below; if the real field names differ, this file is the
+// one place to change.
 
 package oneserve
 
@@ -21,6 +23,12 @@ import (
 	"time"
 )
 
+// jobByClientRefPath is the assumed job read by client reference. Unlike the
+// other assumed paths it is not configurable (config.Paths has no field for
+// it); docs/oneserve-api.md documents it as an ASSUMPTION. If Oneserve's real
+// endpoint differs, this constant is the one place to change.
+const jobByClientRefPath = "/rest/workflow/job/byClientRef/{clientId}/{clientRef}"
+
 // Job reads a job by its reference (ASSUMPTION: GET paths.jobRead). An
 // unknown job is an error for which IsNotFound holds.
 func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
@@ -28,28 +36,57 @@ func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
 	if jobRef == "" {
 		return nil, invalid(op, "jobRef is required")
 	}
-	var out struct {
-		JobRef       flexString `json:"jobRef"`
-		ClientRef    flexString `json:"clientRef"`
-		ClientID     flexString `json:"clientId"`
-		SiteRef      flexString `json:"siteRef"`
-		ContactRef   flexString `json:"contactRef"`
-		Priority     flexString `json:"priority"`
-		PriorityID   flexString `json:"priorityId"`
-		Description  flexString `json:"description"`
-		ReportedDate flexString `json:"reportedDate"`
-		Status       flexString `json:"status"`
-		StatusID     flexString `json:"statusId"`
-		Activities   []struct {
-			ID          flexString `json:"id"`
-			Code        flexString `json:"code"`
-			Description flexString `json:"description"`
-			Quantity    flexString `json:"quantity"`
-			SupplierID  flexString `json:"supplierId"`
-			Status      flexString `json:"status"`
-		} `json:"activities"`
+	return c.readJob(ctx, op, expand(c.paths.JobRead, "{jobRef}", jobRef))
+}
+
+// JobByClientRef reads the job of a client whose Client Job Ref is clientRef
+// (ASSUMPTION: GET /rest/workflow/job/byClientRef/{clientId}/{clientRef}),
+// as the same document Job returns. When several jobs share the client ref
+// the system answers with the most recently created one. No such job is an
+// error for which IsNotFound holds.
+func (c *Client) JobByClientRef(ctx context.Context, clientID, clientRef string) (*Job, error) {
+	const op = "jobByClientRef"
+	if clientID == "" || clientRef == "" {
+		return nil, invalid(op, "clientID and clientRef are required")
 	}
-	if err := c.doJSON(ctx, op, http.MethodGet, expand(c.paths.JobRead, "{jobRef}", jobRef), "", nil, &out); err != nil {
+	path := expand(expand(jobByClientRefPath, "{clientId}", clientID), "{clientRef}", clientRef)
+	return c.readJob(ctx, op, path)
+}
+
+// jobWire is the job document of the assumed job reads.
+type jobWire struct {
+	JobRef       flexString `json:"jobRef"`
+	ClientRef    flexString `json:"clientRef"`
+	ClientID     flexString `json:"clientId"`
+	SiteRef      flexString `json:"siteRef"`
+	ContactRef   flexString `json:"contactRef"`
+	Priority     flexString `json:"priority"`
+	PriorityID   flexString `json:"priorityId"`
+	Description  flexString `json:"description"`
+	ReportedDate flexString `json:"reportedDate"`
+	Status       flexString `json:"status"`
+	StatusID     flexString `json:"statusId"`
+	Activities   []struct {
+		ID          flexString `json:"id"`
+		Code        flexString `json:"code"`
+		Description flexString `json:"description"`
+		Quantity    flexString `json:"quantity"`
+		SupplierID  flexString `json:"supplierId"`
+		Status      flexString `json:"status"`
+		ClientRef   flexString `json:"clientRef"`
+	} `json:"activities"`
+	Events []struct {
+		Code          flexString `json:"code"`
+		Note          flexString `json:"note"`
+		Date          flexString `json:"date"`
+		AppointmentID flexString `json:"appointmentId"`
+	} `json:"events"`
+}
+
+// readJob performs a job read at path and converts the answer.
+func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
+	var out jobWire
+	if err := c.doJSON(ctx, op, http.MethodGet, path, "", nil, &out); err != nil {
 		return nil, err
 	}
 	reported, err := parseDate(string(out.ReportedDate), c.loc, jobReadDateLayouts...)
@@ -66,6 +103,17 @@ func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
 		j.Activities = append(j.Activities, JobLine{
 			ID: string(a.ID), Code: string(a.Code), Description: string(a.Description),
 			Quantity: string(a.Quantity), SupplierID: string(a.SupplierID), Status: string(a.Status),
+			ClientRef: string(a.ClientRef),
+		})
+	}
+	for i, e := range out.Events {
+		date, err := parseDate(string(e.Date), c.loc, eventReadDateLayouts...)
+		if err != nil {
+			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
+				Message: c.clean(fmt.Sprintf("events[%d].date: %s", i, err)), Err: err}
+		}
+		j.Events = append(j.Events, HistoryEvent{
+			Code: string(e.Code), Note: string(e.Note), AppointmentID: string(e.AppointmentID), Date: date,
 		})
 	}
 	return j, nil

@@ -9,7 +9,8 @@
 // *Error whose Kind tells the caller whether to retry.
 //
 // The calls in assumed.go use endpoints that Oneserve does not document
-// publicly; their paths come from config.Paths.
+// publicly; their paths come from config.Paths, except JobByClientRef's,
+// which is a constant there.
 package oneserve
 
 import (
@@ -418,8 +419,9 @@ type createJobBody struct {
 }
 
 type jobActivityBody struct {
-	Code     string `json:"code"`
-	Quantity string `json:"quantity"`
+	Code      string `json:"code"`
+	Quantity  string `json:"quantity"`
+	ClientRef string `json:"clientRef,omitempty"`
 }
 
 // AddEventByClientRef adds an event to a job's history, addressing the job
@@ -464,6 +466,58 @@ type addEventBody struct {
 	NoteID        string `json:"noteId,omitempty"`
 	Note          string `json:"note"`
 	Date          string `json:"date"`
+}
+
+// AddActivitiesByClientRef adds activities (SOR lines) to jobs found by their
+// Client Job Ref and client id (addActivityByClientRef). submitVersion is
+// sent as "1" or "0": with versioning on, "1" submits the new version of the
+// job; systems without versioning ignore it. The call is refused without
+// sending when acts is empty or an activity lacks JobClientRef, ClientID,
+// Code, ClientRef or TotalQuantity.
+func (c *Client) AddActivitiesByClientRef(ctx context.Context, submitVersion bool, acts []ActivityByClientRef) error {
+	const op = "addActivityByClientRef"
+	if len(acts) == 0 {
+		return invalid(op, "at least one activity is required")
+	}
+	body := addActivityByClientRefBody{SubmitVersion: "0", Activities: make([]activityByClientRefBody, 0, len(acts))}
+	if submitVersion {
+		body.SubmitVersion = "1"
+	}
+	for i, a := range acts {
+		for _, f := range []struct{ name, v string }{
+			{"JobClientRef", a.JobClientRef}, {"ClientID", a.ClientID}, {"Code", a.Code},
+			{"ClientRef", a.ClientRef}, {"TotalQuantity", a.TotalQuantity},
+		} {
+			if f.v == "" {
+				return invalid(op, "activities[%d]: %s is required", i, f.name)
+			}
+		}
+		completed := a.CompletedQuantity
+		if completed == "" {
+			completed = "0"
+		}
+		body.Activities = append(body.Activities, activityByClientRefBody{
+			JobClientRef: a.JobClientRef, ClientID: a.ClientID, Code: a.Code, ClientRef: a.ClientRef,
+			Description: a.Description, CompletedQuantity: completed, TotalQuantity: a.TotalQuantity,
+		})
+	}
+	return c.doJSON(ctx, op, http.MethodPost, "/rest/workflow/activity/addActivityByClientRef", "", body, nil)
+}
+
+// addActivityByClientRefBody is addActivityByClientRef's JSON body.
+type addActivityByClientRefBody struct {
+	SubmitVersion string                    `json:"submitVersion"`
+	Activities    []activityByClientRefBody `json:"activities"`
+}
+
+type activityByClientRefBody struct {
+	JobClientRef      string `json:"jobClientRef"`
+	ClientID          string `json:"clientId"`
+	Code              string `json:"code"`
+	ClientRef         string `json:"clientRef"`
+	Description       string `json:"description,omitempty"`
+	CompletedQuantity string `json:"completedQuantity"`
+	TotalQuantity     string `json:"totalQuantity"`
 }
 
 // Site looks up a client's site by reference. An unknown site is an error

@@ -801,3 +801,199 @@ func TestUploadStallTimesOut(t *testing.T) {
 		})
 	}
 }
+
+func TestAddActivitiesByClientRef(t *testing.T) {
+	f, c := newFake(t, jsonReply(200, `{"result":"success","result_msg":"Activity(ies) Posted"}`))
+	err := c.AddActivitiesByClientRef(context.Background(), true, []oneserve.ActivityByClientRef{
+		{JobClientRef: "AC/000001", ClientID: "41", Code: "PLB001", ClientRef: "o2o:l1:137128",
+			Description: "Fix tap", CompletedQuantity: "0.5", TotalQuantity: "2.50"},
+		{JobClientRef: "AC000002", ClientID: "41", Code: "PLB002", ClientRef: "o2o:l1:137129", TotalQuantity: "1"},
+	})
+	require.NoError(t, err)
+	r := f.only(t)
+	require.Equal(t, http.MethodPost, r.Method)
+	require.Equal(t, "/tenant/rest/workflow/activity/addActivityByClientRef", r.Path)
+	requireCommonHeaders(t, r)
+	require.Equal(t, "application/json", r.Header.Get("Content-Type"))
+	require.Equal(t, "application/json", r.Header.Get("Accept"))
+	require.Empty(t, r.RawQuery)
+
+	require.Equal(t, map[string]string{"submitVersion": "1"}, stringFields(t, r.Body), "only submitVersion and activities at the top level")
+	var body struct {
+		Activities []json.RawMessage `json:"activities"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &body))
+	require.Len(t, body.Activities, 2)
+	require.Equal(t, map[string]string{
+		"jobClientRef": "AC/000001", "clientId": "41", "code": "PLB001", "clientRef": "o2o:l1:137128",
+		"description": "Fix tap", "completedQuantity": "0.5", "totalQuantity": "2.50",
+	}, stringFields(t, body.Activities[0]), "every field is a JSON string, sent as given")
+	require.Equal(t, map[string]string{
+		"jobClientRef": "AC000002", "clientId": "41", "code": "PLB002", "clientRef": "o2o:l1:137129",
+		"completedQuantity": "0", "totalQuantity": "1",
+	}, stringFields(t, body.Activities[1]), "an empty description is omitted; an empty completedQuantity is sent as 0")
+
+	f, c = newFake(t, jsonReply(200, success))
+	require.NoError(t, c.AddActivitiesByClientRef(context.Background(), false, []oneserve.ActivityByClientRef{
+		{JobClientRef: "AC1", ClientID: "41", Code: "PLB001", ClientRef: "A1", CompletedQuantity: "0", TotalQuantity: "1"},
+	}))
+	require.Equal(t, "0", stringFields(t, f.only(t).Body)["submitVersion"])
+}
+
+func TestAddActivitiesByClientRefRefusedBeforeSending(t *testing.T) {
+	valid := oneserve.ActivityByClientRef{JobClientRef: "AC1", ClientID: "41", Code: "PLB001", ClientRef: "A1", TotalQuantity: "1"}
+	cases := map[string]struct {
+		acts []oneserve.ActivityByClientRef
+		want string
+	}{
+		"no activities":         {nil, "at least one activity is required"},
+		"empty list":            {[]oneserve.ActivityByClientRef{}, "at least one activity is required"},
+		"no JobClientRef":       {[]oneserve.ActivityByClientRef{valid, func() oneserve.ActivityByClientRef { a := valid; a.JobClientRef = ""; return a }()}, "activities[1]: JobClientRef is required"},
+		"no ClientID":           {[]oneserve.ActivityByClientRef{func() oneserve.ActivityByClientRef { a := valid; a.ClientID = ""; return a }()}, "activities[0]: ClientID is required"},
+		"no Code":               {[]oneserve.ActivityByClientRef{func() oneserve.ActivityByClientRef { a := valid; a.Code = ""; return a }()}, "activities[0]: Code is required"},
+		"no activity ClientRef": {[]oneserve.ActivityByClientRef{func() oneserve.ActivityByClientRef { a := valid; a.ClientRef = ""; return a }()}, "activities[0]: ClientRef is required"},
+		"no TotalQuantity":      {[]oneserve.ActivityByClientRef{func() oneserve.ActivityByClientRef { a := valid; a.TotalQuantity = ""; return a }()}, "activities[0]: TotalQuantity is required"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f, c := newFake(t, jsonReply(200, success))
+			err := c.AddActivitiesByClientRef(context.Background(), true, tc.acts)
+			oe := oneserveError(t, err)
+			require.Equal(t, oneserve.KindPermanent, oe.Kind)
+			require.Equal(t, "addActivityByClientRef", oe.Op)
+			require.Equal(t, 0, oe.StatusCode)
+			require.Equal(t, tc.want, oe.Message)
+			require.Empty(t, f.requests(), "an invalid request is not sent")
+		})
+	}
+}
+
+func TestAddActivitiesByClientRefAnswers(t *testing.T) {
+	acts := []oneserve.ActivityByClientRef{{JobClientRef: "NOPE", ClientID: "41", Code: "PLB001", ClientRef: "A1", TotalQuantity: "1"}}
+
+	// Unknown job: HTTP 200 with the error only in the envelope.
+	_, c := newFake(t, jsonReply(200, `{"result":"error","result_msg":"REST0004 Job not found"}`))
+	err := c.AddActivitiesByClientRef(context.Background(), false, acts)
+	oe := oneserveError(t, err)
+	require.Equal(t, oneserve.KindPermanent, oe.Kind)
+	require.Equal(t, 200, oe.StatusCode)
+	require.Equal(t, "REST0004 Job not found", oe.Message)
+	require.Equal(t, "oneserve addActivityByClientRef: HTTP 200: REST0004 Job not found", err.Error())
+
+	_, c = newFake(t, jsonReply(400, `{"result":"error","result_msg":"activities[0].code \"XX\" is not an SOR code of clientId 41"}`))
+	err = c.AddActivitiesByClientRef(context.Background(), false, acts)
+	oe = oneserveError(t, err)
+	require.Equal(t, oneserve.KindPermanent, oe.Kind)
+	require.Equal(t, 400, oe.StatusCode)
+	require.Contains(t, oe.Message, `"XX"`)
+
+	_, c = newFake(t, jsonReply(503, ""))
+	require.True(t, oneserve.IsTemporary(c.AddActivitiesByClientRef(context.Background(), false, acts)))
+}
+
+func TestJobHistoryAndActivityClientRefs(t *testing.T) {
+	_, c := newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"FX000001","clientRef":"AC000001",
+		"activities":[{"id":"245000","code":"PLB001","quantity":"2","status":"1","clientRef":""},
+		              {"id":245001,"code":"PLB002","quantity":"1","status":1,"clientRef":"o2o:l1:137128"},
+		              {"id":"245002","code":"PLB002","quantity":"1","status":"1"}],
+		"events":[{"code":"SACC","note":"Accepted","date":"13-07-2020 13:48:00","appointmentId":"42923"},
+		          {"code":"N","note":"Winter note","date":"05-01-2026 07:04:09","appointmentId":""},
+		          {"code":"PNOTE","note":"no appointment field","date":"05-01-2026 07:05"},
+		          {"code":"X","note":"no date"}]}`))
+	j, err := c.Job(context.Background(), "FX000001")
+	require.NoError(t, err)
+	require.Equal(t, []string{"", "o2o:l1:137128", ""}, []string{j.Activities[0].ClientRef, j.Activities[1].ClientRef, j.Activities[2].ClientRef})
+	require.Equal(t, "245001", j.Activities[1].ID)
+
+	require.Len(t, j.Events, 4)
+	require.True(t, j.Events[0].Date.Equal(time.Date(2020, 7, 13, 12, 48, 0, 0, time.UTC)), "13:48 BST is 12:48 UTC, got %v", j.Events[0].Date)
+	require.True(t, j.Events[1].Date.Equal(time.Date(2026, 1, 5, 7, 4, 9, 0, time.UTC)), "winter is GMT, got %v", j.Events[1].Date)
+	require.True(t, j.Events[2].Date.Equal(time.Date(2026, 1, 5, 7, 5, 0, 0, time.UTC)), "a date without seconds is read too")
+	require.True(t, j.Events[3].Date.IsZero())
+	for i := range j.Events {
+		j.Events[i].Date = time.Time{}
+	}
+	require.Equal(t, []oneserve.HistoryEvent{
+		{Code: "SACC", Note: "Accepted", AppointmentID: "42923"},
+		{Code: "N", Note: "Winter note"},
+		{Code: "PNOTE", Note: "no appointment field"},
+		{Code: "X", Note: "no date"},
+	}, j.Events)
+
+	// Older systems send neither events nor activity client refs.
+	_, c = newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1","activities":[{"id":"1","code":"C"}]}`))
+	j, err = c.Job(context.Background(), "J1")
+	require.NoError(t, err)
+	require.Empty(t, j.Events)
+	require.Equal(t, []oneserve.JobLine{{ID: "1", Code: "C"}}, j.Activities)
+
+	// An unreadable event date breaks the contract.
+	_, c = newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1","events":[{"code":"N","note":"n","date":"2020-07-13T13:48:00Z"}]}`))
+	_, err = c.Job(context.Background(), "J1")
+	oe := oneserveError(t, err)
+	require.Equal(t, oneserve.KindPermanent, oe.Kind)
+	require.Equal(t, `events[0].date: date "2020-07-13T13:48:00Z" is not in the layout dd-mm-yyyy hh:mm:ss`, oe.Message)
+
+	_, c = newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1","reportedDate":"x"}`))
+	_, err = c.Job(context.Background(), "J1")
+	require.Equal(t, `reportedDate: date "x" is not in the layout dd/mm/yyyy hh:mm`, oneserveError(t, err).Message)
+
+	// Events must be an array of objects.
+	_, c = newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1","events":[{"code":{"x":1}}]}`))
+	_, err = c.Job(context.Background(), "J1")
+	require.Equal(t, oneserve.KindPermanent, oneserveError(t, err).Kind)
+}
+
+func TestJobByClientRef(t *testing.T) {
+	f, c := newFake(t, jsonReply(200, `{"result":"success","result_msg":"",
+		"jobRef":"FX000002","clientRef":"AC/1 x","clientId":41,"siteRef":"SITE-001","reportedDate":"27/11/2026 09:30",
+		"status":"Newly Created","statusId":"1",
+		"activities":[{"id":"245000","code":"PLB001","description":"Replace tap washer","quantity":"2","status":"1","clientRef":"A1"}],
+		"events":[{"code":"PCAN","note":"Cancelled","date":"27-11-2026 11:00:00","appointmentId":"42901"}]}`),
+		func(o *oneserve.Options) { o.Paths = config.Paths{JobRead: "/api/v2/jobs/{jobRef}"} })
+	j, err := c.JobByClientRef(context.Background(), "41", "AC/1 x")
+	require.NoError(t, err)
+	r := f.only(t)
+	require.Equal(t, http.MethodGet, r.Method)
+	require.Equal(t, "/tenant/rest/workflow/job/byClientRef/41/AC%2F1%20x", r.EscapedPath, "a fixed path, not paths.jobRead; parameters escaped")
+	requireCommonHeaders(t, r)
+	require.Equal(t, "application/json", r.Header.Get("Accept"))
+	require.Empty(t, r.Header.Get("Content-Type"), "no body")
+
+	require.True(t, j.ReportedDate.Equal(time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)))
+	require.True(t, j.Events[0].Date.Equal(time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)))
+	j.ReportedDate, j.Events[0].Date = time.Time{}, time.Time{}
+	require.Equal(t, &oneserve.Job{
+		JobRef: "FX000002", ClientRef: "AC/1 x", ClientID: "41", SiteRef: "SITE-001", Status: "Newly Created", StatusID: "1",
+		Activities: []oneserve.JobLine{{ID: "245000", Code: "PLB001", Description: "Replace tap washer", Quantity: "2", Status: "1", ClientRef: "A1"}},
+		Events:     []oneserve.HistoryEvent{{Code: "PCAN", Note: "Cancelled", AppointmentID: "42901"}},
+	}, j)
+
+	// A placeholder in a value is escaped, not expanded.
+	f, c = newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1"}`))
+	_, err = c.JobByClientRef(context.Background(), "{clientRef}", "R")
+	require.NoError(t, err)
+	require.Equal(t, "/tenant/rest/workflow/job/byClientRef/%7BclientRef%7D/R", f.only(t).EscapedPath)
+
+	_, c = newFake(t, jsonReply(404, `{"result":"error","result_msg":"no job with clientRef \"NOPE\""}`))
+	_, err = c.JobByClientRef(context.Background(), "41", "NOPE")
+	require.True(t, oneserve.IsNotFound(err))
+	oe := oneserveError(t, err)
+	require.Equal(t, "jobByClientRef", oe.Op)
+	require.Contains(t, err.Error(), `no job with clientRef "NOPE"`)
+
+	for _, args := range [][2]string{{"", "AC1"}, {"41", ""}} {
+		f, c := newFake(t, jsonReply(200, success))
+		_, err := c.JobByClientRef(context.Background(), args[0], args[1])
+		oe := oneserveError(t, err)
+		require.Equal(t, oneserve.KindPermanent, oe.Kind)
+		require.Equal(t, "jobByClientRef", oe.Op)
+		require.Empty(t, f.requests())
+	}
+
+	_, c = newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1","events":[{"date":"bad"}]}`))
+	_, err = c.JobByClientRef(context.Background(), "41", "AC1")
+	oe = oneserveError(t, err)
+	require.Equal(t, "jobByClientRef", oe.Op)
+	require.Equal(t, oneserve.KindPermanent, oe.Kind)
+}

@@ -21,6 +21,9 @@ const (
 	EventDateLayout = "02-01-2006 15:04:05"
 	// JobReadDateLayout is the assumed job read's reportedDate: dd/mm/yyyy hh:mm.
 	JobReadDateLayout = "02/01/2006 15:04"
+	// JobReadEventDateLayout is the assumed job read's events[].date, the
+	// layout addEventByClientRef writes: dd-mm-yyyy HH:mm:ss.
+	JobReadEventDateLayout = EventDateLayout
 )
 
 // defaultZone is where every Oneserve system we know of keeps its clock.
@@ -47,6 +50,15 @@ func formatDate(t time.Time, loc *time.Location, layout string) string {
 // does not make every job unreadable.
 var jobReadDateLayouts = []string{JobReadDateLayout, "02/01/2006 15:04:05", "02/01/2006"}
 
+// eventReadDateLayouts are tried in order when reading a history event's
+// date: the assumed layout, then the same without seconds, then the
+// slash-separated forms the job read uses for reportedDate.
+var eventReadDateLayouts = []string{JobReadEventDateLayout, "02-01-2006 15:04", "02/01/2006 15:04:05", JobReadDateLayout}
+
+// layoutText writes a Go date layout the way Oneserve's documentation
+// does, for error messages: "02-01-2006 15:04:05" is "dd-mm-yyyy hh:mm:ss".
+var layoutText = strings.NewReplacer("2006", "yyyy", "02", "dd", "01", "mm", "15", "hh", "04", "mm", "05", "ss")
+
 // parseDate reads a local date in loc. Empty text is the zero time: the
 // field is absent, which is not an error.
 func parseDate(s string, loc *time.Location, layouts ...string) (time.Time, error) {
@@ -59,5 +71,9 @@ func parseDate(s string, loc *time.Location, layouts ...string) (time.Time, erro
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("date %q is not in the layout dd/mm/yyyy hh:mm", s)
+	want := "(none)"
+	if len(layouts) > 0 {
+		want = layoutText.Replace(layouts[0])
+	}
+	return time.Time{}, fmt.Errorf("date %q is not in the layout %s", s, want)
 }

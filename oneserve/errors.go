@@ -50,8 +50,9 @@ func (k Kind) String() string {
 // failure with errors.As instead of parsing text. It never contains the API
 // token: messages taken from the server are scrubbed of it.
 type Error struct {
-	// Op is the API call: "createJob", "addEventByClientRef", "site",
-	// "activities", "job", "documents", "downloadDocument", "uploadDocument".
+	// Op is the API call: "createJob", "addEventByClientRef",
+	// "addActivityByClientRef", "site", "activities", "job",
+	// "jobByClientRef", "documents", "downloadDocument", "uploadDocument".
 	Op string
 	// StatusCode is the HTTP status, or 0 when no response was received
 	// (network error, timeout, cancellation, invalid arguments).

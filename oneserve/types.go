@@ -40,6 +40,10 @@ type JobActivity struct {
 	Code string
 	// Quantity is a decimal, kept as text so that no precision is lost.
 	Quantity string
+	// ClientRef is the line's own client reference (ASSUMPTION: createJob's
+	// activities accept it, as addActivityByClientRef's do). O2O sets it to
+	// the primary activity id, so every line of a linked job can be traced.
+	ClientRef string
 }
 
 // JobEvent is one addEventByClientRef call: an entry in a job's history.
@@ -59,6 +63,26 @@ type JobEvent struct {
 	// Date is when the event happened, sent as dd-mm-yyyy HH:mm:ss in the
 	// client's Location.
 	Date time.Time
+}
+
+// ActivityByClientRef is one activity of an addActivityByClientRef call: a
+// new SOR line on a job found by its Client Job Ref. Every field is sent as
+// a JSON string.
+type ActivityByClientRef struct {
+	// JobClientRef is the job's Client Job Ref and ClientID its client's
+	// numeric id; together they find the job (both mandatory).
+	JobClientRef, ClientID string
+	// Code is the SOR code (Text(20) for this endpoint; mandatory).
+	Code string
+	// ClientRef is the ACTIVITY's client reference (Text(50); mandatory),
+	// not the job's.
+	ClientRef string
+	// Description is optional (Text(1000)); omitted when empty.
+	Description string
+	// CompletedQuantity and TotalQuantity are decimals kept as text.
+	// TotalQuantity is mandatory; an empty CompletedQuantity is sent as "0"
+	// (Oneserve requires the field).
+	CompletedQuantity, TotalQuantity string
 }
 
 // Site is the answer of the site lookup.
@@ -104,11 +128,30 @@ type Job struct {
 	ReportedDate time.Time
 	// Activities are the job's lines.
 	Activities []JobLine
+	// Events are the job's history events, oldest first (ASSUMPTION: the
+	// job read's "events"). Empty when the system sends none, as older
+	// systems may not.
+	Events []HistoryEvent
 }
 
 // JobLine is one activity of a job read.
 type JobLine struct {
 	ID, Code, Description, Quantity, SupplierID, Status string
+	// ClientRef is the activity's client reference (as set through
+	// addActivityByClientRef); empty when it has none or the system does
+	// not report it.
+	ClientRef string
+}
+
+// HistoryEvent is one job history event as the assumed job read returns it:
+// what addEventByClientRef (or a user) recorded on the job.
+type HistoryEvent struct {
+	// Code is the event code (sigEventCode), Note the event text and
+	// AppointmentID the appointment it relates to (empty when none).
+	Code, Note, AppointmentID string
+	// Date is read from dd-mm-yyyy HH:mm:ss in the client's Location; zero
+	// when the system sent none.
+	Date time.Time
 }
 
 // Document is a job document as the assumed document list and upload return it.

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,17 +32,22 @@ const ChecksumHeader = "X-Checksum-SHA256"
 
 // The REST operation names, as faults and the request log name them.
 const (
-	OpCreateJob        = "createJob"
-	OpAddEvent         = "addEventByClientRef"
-	OpSite             = "site"
-	OpActivities       = "activities"
-	OpJob              = "job"
-	OpDocuments        = "documents"
-	OpDownloadDocument = "downloadDocument"
-	OpUploadDocument   = "uploadDocument"
+	OpCreateJob              = "createJob"
+	OpAddEvent               = "addEventByClientRef"
+	OpAddActivityByClientRef = "addActivityByClientRef"
+	OpSite                   = "site"
+	OpActivities             = "activities"
+	OpJob                    = "job"
+	OpJobByClientRef         = "jobByClientRef"
+	OpDocuments              = "documents"
+	OpDownloadDocument       = "downloadDocument"
+	OpUploadDocument         = "uploadDocument"
 )
 
-var allOps = []string{OpCreateJob, OpAddEvent, OpSite, OpActivities, OpJob, OpDocuments, OpDownloadDocument, OpUploadDocument}
+var allOps = []string{
+	OpCreateJob, OpAddEvent, OpAddActivityByClientRef, OpSite, OpActivities, OpJob, OpJobByClientRef,
+	OpDocuments, OpDownloadDocument, OpUploadDocument,
+}
 
 // maxJSONBody bounds JSON request bodies; documents have their own limit.
 const maxJSONBody = 1 << 20
@@ -82,6 +89,8 @@ func (s *Simulator) restRoutes(mux *http.ServeMux) {
 	route("/workflow/job/createJob", map[string]endpoint{http.MethodPost: {OpCreateJob, s.createJob}})
 	route("/workflow/job/addEventByClientRef", map[string]endpoint{http.MethodPost: {OpAddEvent, s.addEventByClientRef}})
 	route("/workflow/job/{jobRef}", map[string]endpoint{http.MethodGet: {OpJob, s.readJob}})
+	route("/workflow/job/byClientRef/{clientId}/{clientRef}", map[string]endpoint{http.MethodGet: {OpJobByClientRef, s.readJobByClientRef}})
+	route("/workflow/activity/addActivityByClientRef", map[string]endpoint{http.MethodPost: {OpAddActivityByClientRef, s.addActivityByClientRef}})
 	route("/contact/sites/{clientId}/{siteRef}", map[string]endpoint{http.MethodGet: {OpSite, s.readSite}})
 	route("/activities", map[string]endpoint{http.MethodGet: {OpActivities, s.readActivities}})
 	route("/activities/{id}", map[string]endpoint{http.MethodGet: {OpActivities, s.readActivity}})
@@ -258,6 +267,7 @@ func (s *Simulator) createJob(sys *system, w http.ResponseWriter, r *http.Reques
 			Code        events.Text `json:"code"`
 			Quantity    events.Text `json:"quantity"`
 			Description events.Text `json:"description"`
+			ClientRef   events.Text `json:"clientRef"`
 		} `json:"activities"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {
@@ -272,7 +282,7 @@ func (s *Simulator) createJob(sys *system, w http.ResponseWriter, r *http.Reques
 		ServiceID: text(in.ServiceID), PriorityID: text(in.PriorityID), Description: string(in.Description),
 	}
 	for _, a := range in.Activities {
-		spec.Activities = append(spec.Activities, activitySpec{Code: text(a.Code), Quantity: text(a.Quantity), Description: string(a.Description)})
+		spec.Activities = append(spec.Activities, activitySpec{Code: text(a.Code), Quantity: text(a.Quantity), Description: string(a.Description), ClientRef: text(a.ClientRef)})
 	}
 	s.mu.Lock()
 	job, err := sys.createJob(spec, sys.seed.APIUser)
@@ -320,6 +330,47 @@ func (s *Simulator) addEventByClientRef(sys *system, w http.ResponseWriter, r *h
 		writeError(w, http.StatusOK, errJobNotFound)
 	default:
 		writeJSON(w, http.StatusOK, success)
+	}
+}
+
+// addActivityByClientRef: POST /rest/workflow/activity/addActivityByClientRef.
+// All or nothing: one refused item, or one unknown job, adds nothing.
+func (s *Simulator) addActivityByClientRef(sys *system, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		SubmitVersion events.Text `json:"submitVersion"`
+		Activities    []struct {
+			JobClientRef      events.Text `json:"jobClientRef"`
+			ClientID          events.Text `json:"clientId"`
+			Code              events.Text `json:"code"`
+			ClientRef         events.Text `json:"clientRef"`
+			Description       events.Text `json:"description"`
+			CompletedQuantity events.Text `json:"completedQuantity"`
+			TotalQuantity     events.Text `json:"totalQuantity"`
+		} `json:"activities"`
+	}
+	if err := decodeJSON(w, r, &in, false); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	items := make([]activityByClientRefSpec, 0, len(in.Activities))
+	for _, a := range in.Activities {
+		items = append(items, activityByClientRefSpec{
+			JobClientRef: text(a.JobClientRef), ClientID: text(a.ClientID), Code: text(a.Code),
+			ClientRef: text(a.ClientRef), Description: string(a.Description),
+			CompletedQuantity: text(a.CompletedQuantity), TotalQuantity: text(a.TotalQuantity),
+		})
+	}
+	s.mu.Lock()
+	added, err := sys.addActivitiesByClientRef(text(in.SubmitVersion), items, sys.seed.APIUser)
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		writeAPIError(w, err)
+	case added == nil:
+		// HTTP 200, as addEventByClientRef answers an unknown job.
+		writeError(w, http.StatusOK, errJobNotFound)
+	default:
+		writeJSON(w, http.StatusOK, envelope{Result: "success", ResultMsg: "Activity(ies) Posted"})
 	}
 }
 
@@ -396,7 +447,7 @@ func (sys *system) activityWire(a *Activity) activityWire {
 	job := sys.jobsByRef[a.JobRef]
 	return activityWire{
 		ID: a.ID, JobID: job.JobID, JobRef: a.JobRef, Code: a.Code, Ref: a.Code,
-		Description: a.Description, Quantity: a.Quantity, CompletedQuantity: "0",
+		Description: a.Description, Quantity: a.Quantity, CompletedQuantity: cmp.Or(a.CompletedQuantity, "0"),
 		SupplierID: a.SupplierID, ServiceID: job.ServiceID, Status: a.Status, IsDeleted: "false",
 		LastModified: a.LastModified.In(london).Format(modifiedLayout),
 	}
@@ -460,52 +511,104 @@ func (s *Simulator) readActivity(sys *system, w http.ResponseWriter, r *http.Req
 	}{success, wire})
 }
 
+// jobDocument is a job as the assumed job reads return it.
+type jobDocument struct {
+	envelope
+	JobRef       string           `json:"jobRef"`
+	ClientRef    string           `json:"clientRef"`
+	ClientID     string           `json:"clientId"`
+	SiteRef      string           `json:"siteRef"`
+	ContactRef   string           `json:"contactRef"`
+	Priority     string           `json:"priority"`
+	PriorityID   string           `json:"priorityId"`
+	Description  string           `json:"description"`
+	ReportedDate string           `json:"reportedDate"`
+	Status       string           `json:"status"`
+	StatusID     string           `json:"statusId"`
+	Activities   []jobDocActivity `json:"activities"`
+	Events       []jobDocEvent    `json:"events"`
+}
+
+type jobDocActivity struct {
+	ID          string `json:"id"`
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	Quantity    string `json:"quantity"`
+	SupplierID  string `json:"supplierId,omitempty"`
+	Status      string `json:"status"`
+	ClientRef   string `json:"clientRef"`
+}
+
+type jobDocEvent struct {
+	Code string `json:"code"`
+	Note string `json:"note"`
+	// Date is dd-mm-yyyy HH:mm:ss, UK local time, as addEventByClientRef takes it.
+	Date          string `json:"date"`
+	AppointmentID string `json:"appointmentId,omitempty"`
+}
+
+// document builds the job read's answer: the job, its activities with
+// their client refs, and its history events oldest first (by their date;
+// events with the same date in the order they were recorded). s.mu must be
+// held.
+func (job *Job) document() jobDocument {
+	doc := jobDocument{
+		envelope: success, JobRef: job.JobRef, ClientRef: job.ClientRef, ClientID: job.ClientID,
+		SiteRef: job.SiteRef, ContactRef: job.ContactRef, Priority: job.Priority, PriorityID: job.PriorityID,
+		Description: job.Description, ReportedDate: job.ReportedDate, Status: job.Status, StatusID: job.StatusID,
+		Activities: make([]jobDocActivity, 0, len(job.Activities)),
+		Events:     make([]jobDocEvent, 0, len(job.History)),
+	}
+	for _, a := range job.Activities {
+		doc.Activities = append(doc.Activities, jobDocActivity{a.ID, a.Code, a.Description, a.Quantity, a.SupplierID, a.Status, a.ClientRef})
+	}
+	history := slices.Clone(job.History)
+	slices.SortStableFunc(history, func(a, b HistoryEvent) int {
+		// Dates were validated when the events were added.
+		ta, _ := time.ParseInLocation(eventDateLayout, a.Date, london)
+		tb, _ := time.ParseInLocation(eventDateLayout, b.Date, london)
+		return ta.Compare(tb)
+	})
+	for _, e := range history {
+		doc.Events = append(doc.Events, jobDocEvent{e.Code, e.Note, e.Date, e.AppointmentID})
+	}
+	return doc
+}
+
 // readJob: GET /rest/workflow/job/{jobRef} (assumed endpoint).
 func (s *Simulator) readJob(sys *system, w http.ResponseWriter, r *http.Request) {
-	type activity struct {
-		ID          string `json:"id"`
-		Code        string `json:"code"`
-		Description string `json:"description"`
-		Quantity    string `json:"quantity"`
-		SupplierID  string `json:"supplierId,omitempty"`
-		Status      string `json:"status"`
-	}
-	type response struct {
-		envelope
-		JobRef       string     `json:"jobRef"`
-		ClientRef    string     `json:"clientRef"`
-		ClientID     string     `json:"clientId"`
-		SiteRef      string     `json:"siteRef"`
-		ContactRef   string     `json:"contactRef"`
-		Priority     string     `json:"priority"`
-		PriorityID   string     `json:"priorityId"`
-		Description  string     `json:"description"`
-		ReportedDate string     `json:"reportedDate"`
-		Status       string     `json:"status"`
-		StatusID     string     `json:"statusId"`
-		Activities   []activity `json:"activities"`
-	}
 	jobRef := r.PathValue("jobRef")
 	s.mu.Lock()
 	job := sys.jobsByRef[jobRef]
-	var resp response
+	var doc jobDocument
 	if job != nil {
-		resp = response{
-			envelope: success, JobRef: job.JobRef, ClientRef: job.ClientRef, ClientID: job.ClientID,
-			SiteRef: job.SiteRef, ContactRef: job.ContactRef, Priority: job.Priority, PriorityID: job.PriorityID,
-			Description: job.Description, ReportedDate: job.ReportedDate, Status: job.Status, StatusID: job.StatusID,
-			Activities: []activity{},
-		}
-		for _, a := range job.Activities {
-			resp.Activities = append(resp.Activities, activity{a.ID, a.Code, a.Description, a.Quantity, a.SupplierID, a.Status})
-		}
+		doc = job.document()
 	}
 	s.mu.Unlock()
 	if job == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("job %q not found", jobRef))
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// readJobByClientRef: GET /rest/workflow/job/byClientRef/{clientId}/{clientRef}
+// (assumed endpoint). The same document as readJob, for the most recently
+// created job of the client with that client ref.
+func (s *Simulator) readJobByClientRef(sys *system, w http.ResponseWriter, r *http.Request) {
+	clientID, clientRef := r.PathValue("clientId"), r.PathValue("clientRef")
+	s.mu.Lock()
+	job := sys.latestJobByClientRef(clientID, clientRef)
+	var doc jobDocument
+	if job != nil {
+		doc = job.document()
+	}
+	s.mu.Unlock()
+	if job == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no job with clientRef %q for clientId %s", clientRef, clientID))
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 // documentWire is a document as the document list returns it.

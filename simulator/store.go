@@ -56,10 +56,18 @@ type Activity struct {
 	Code        string `json:"code"`
 	Description string `json:"description"`
 	Quantity    string `json:"quantity"`
+	// CompletedQuantity is set by addActivityByClientRef; empty means "0".
+	CompletedQuantity string `json:"completedQuantity,omitempty"`
+	// ClientRef is the activity's own client reference, set by
+	// addActivityByClientRef; empty for lines created with the job.
+	ClientRef string `json:"clientRef,omitempty"`
 	// SupplierID is the assigned team's id, empty until assigned.
-	SupplierID   string    `json:"supplierId,omitempty"`
-	SupplierName string    `json:"supplierName,omitempty"`
-	Status       string    `json:"status"`
+	SupplierID   string `json:"supplierId,omitempty"`
+	SupplierName string `json:"supplierName,omitempty"`
+	Status       string `json:"status"`
+	// AddedBy is who created the line: the job's creator, or the API user
+	// of addActivityByClientRef.
+	AddedBy      string    `json:"addedBy,omitempty"`
 	LastModified time.Time `json:"lastModified"`
 }
 
@@ -282,6 +290,7 @@ type activitySpec struct {
 	Code        string
 	Quantity    string
 	Description string
+	ClientRef   string
 }
 
 // createJob validates spec the way createJob does and stores the new job.
@@ -433,7 +442,9 @@ func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 			Code:         a.Code,
 			Description:  desc,
 			Quantity:     a.Quantity,
+			ClientRef:    a.ClientRef,
 			Status:       "1", // PENDING
+			AddedBy:      actor,
 			LastModified: now,
 		}
 		sys.nextActivity++
@@ -562,11 +573,122 @@ func (sys *system) addEvent(spec eventSpec, actor string) (*Job, *apiError) {
 	return job, nil
 }
 
+// activityByClientRefSpec is one item of an addActivityByClientRef request.
+type activityByClientRefSpec struct {
+	JobClientRef      string
+	ClientID          string
+	Code              string
+	ClientRef         string
+	Description       string
+	CompletedQuantity string
+	TotalQuantity     string
+}
+
+// addActivitiesByClientRef adds each item as a new activity of the job with
+// that client ref, as addActivityByClientRef does. It is all or nothing:
+// every item is validated, and every job found, before any activity is
+// added. A nil slice with a nil error means a job was not found (answered
+// with HTTP 200 and errJobNotFound). submitVersion is checked but otherwise
+// ignored: the simulator has no job versions, like a system with versioning
+// off. No Integration Event is emitted.
+func (sys *system) addActivitiesByClientRef(submitVersion string, items []activityByClientRefSpec, actor string) ([]*Activity, *apiError) {
+	if submitVersion != "" && submitVersion != "0" && submitVersion != "1" {
+		return nil, badRequest("submitVersion %q must be 0 or 1", submitVersion)
+	}
+	if len(items) == 0 {
+		return nil, badRequest("activities is required (at least one activity)")
+	}
+	for i, a := range items {
+		field := func(name string) string { return fmt.Sprintf("activities[%d].%s", i, name) }
+		for _, f := range []struct {
+			name, v string
+			max     int
+		}{
+			{"jobClientRef", a.JobClientRef, 50}, {"clientId", a.ClientID, 0}, {"code", a.Code, 20},
+			{"clientRef", a.ClientRef, 50}, {"completedQuantity", a.CompletedQuantity, 0},
+			{"totalQuantity", a.TotalQuantity, 0},
+		} {
+			if f.v == "" {
+				return nil, badRequest("%s is required", field(f.name))
+			}
+			if f.max > 0 {
+				if err := maxLen(field(f.name), f.v, f.max); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if !isWhole(a.ClientID) {
+			return nil, badRequest("%s %q must be a whole number", field("clientId"), a.ClientID)
+		}
+		if _, ok := sys.sor[a.ClientID+"/"+a.Code]; !ok {
+			return nil, badRequest("%s %q is not an SOR code of clientId %s", field("code"), a.Code, a.ClientID)
+		}
+		if err := maxLen(field("description"), a.Description, 1000); err != nil {
+			return nil, err
+		}
+		if q, err := strconv.ParseFloat(a.CompletedQuantity, 64); err != nil || q < 0 {
+			return nil, badRequest("%s %q must be a decimal of 0 or more", field("completedQuantity"), a.CompletedQuantity)
+		}
+		if q, err := strconv.ParseFloat(a.TotalQuantity, 64); err != nil || q <= 0 {
+			return nil, badRequest("%s %q must be a positive decimal", field("totalQuantity"), a.TotalQuantity)
+		}
+	}
+	jobs := make([]*Job, len(items))
+	for i, a := range items {
+		if jobs[i] = sys.jobByClientRef(a.ClientID, a.JobClientRef); jobs[i] == nil {
+			return nil, nil
+		}
+	}
+
+	// Valid, and every job exists: add them all.
+	now := sys.sim.now()
+	added := make([]*Activity, 0, len(items))
+	for i, a := range items {
+		job := jobs[i]
+		desc := a.Description
+		if desc == "" {
+			desc = sys.sor[a.ClientID+"/"+a.Code].Description
+		}
+		act := &Activity{
+			ID:                strconv.Itoa(sys.nextActivity),
+			JobRef:            job.JobRef,
+			Code:              a.Code,
+			Description:       desc,
+			Quantity:          a.TotalQuantity,
+			CompletedQuantity: a.CompletedQuantity,
+			ClientRef:         a.ClientRef,
+			Status:            "1", // PENDING
+			AddedBy:           actor,
+			LastModified:      now,
+		}
+		sys.nextActivity++
+		job.Activities = append(job.Activities, act)
+		sys.activities[act.ID] = act
+		added = append(added, act)
+	}
+	return added, nil
+}
+
 // jobByClientRef returns the oldest job of the client with that client ref.
 // Oneserve does not promise client refs are unique; the oldest is the one a
 // later duplicate would have been created after.
 func (sys *system) jobByClientRef(clientID, clientRef string) *Job {
 	for _, j := range sys.jobs {
+		if j.ClientID == clientID && j.ClientRef == clientRef {
+			return j
+		}
+	}
+	return nil
+}
+
+// latestJobByClientRef returns the most recently created job of the client
+// with that client ref, as the assumed job read by client ref answers, or
+// nil. An empty client ref matches nothing.
+func (sys *system) latestJobByClientRef(clientID, clientRef string) *Job {
+	if clientRef == "" {
+		return nil
+	}
+	for _, j := range slices.Backward(sys.jobs) {
 		if j.ClientID == clientID && j.ClientRef == clientRef {
 			return j
 		}

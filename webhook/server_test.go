@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	"go.uber.org/zap"
@@ -46,6 +47,7 @@ links:
       acceptedStatus: Accepted
     priorities: [{primary: {name: Emergency, id: 1}, secondary: {name: P1, id: 11}}]
     statusEvents:
+      primaryToSecondary: [{status: Cancelled, eventCode: PCAN}]
       secondaryToPrimary: [{status: Accepted, eventCode: SACC}]
     appointmentEvents: {created: APPT, rescheduled: RESCH, cancelled: APCAN, completed: APCOM}
 webhook:
@@ -182,9 +184,22 @@ func TestEventForAJobWithoutALinkIsAnsweredNotStarted(t *testing.T) {
 	f := newFixture(t)
 	f.tc.On("SignalWorkflow", mock.Anything, "LinkedJob:acme-fixit:AC000077", "", workflows.SignalEvent, mock.Anything).
 		Return(serviceerror.NewNotFound("workflow not found")).Once()
+	f.tc.On("DescribeWorkflowExecution", mock.Anything, "LinkedJob:acme-fixit:AC000077", "").
+		Return(nil, serviceerror.NewNotFound("workflow not found")).Once()
 	rec := f.post("acme", "msg_6", `{"type":"JOB_STATUS_CHANGED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"AC000077","status":"On Hold"}}`, acmeSecret)
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Contains(t, rec.Body.String(), "no running link")
+}
+
+func TestLateEventForAClosedLinkIsAnsweredNotRevived(t *testing.T) {
+	f := newFixture(t)
+	f.tc.On("SignalWorkflow", mock.Anything, "LinkedJob:acme-fixit:AC000078", "", workflows.SignalEvent, mock.Anything).
+		Return(serviceerror.NewNotFound("workflow execution already completed")).Once()
+	f.tc.On("DescribeWorkflowExecution", mock.Anything, "LinkedJob:acme-fixit:AC000078", "").
+		Return(&workflowservice.DescribeWorkflowExecutionResponse{}, nil).Once()
+	rec := f.post("acme", "msg_8", `{"type":"JOB_STATUS_CHANGED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"AC000078","status":"On Hold"}}`, acmeSecret)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), "has closed")
 }
 
 func TestClosedLinkIsNotRevived(t *testing.T) {

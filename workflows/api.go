@@ -85,10 +85,14 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 	if !start {
 		err := c.SignalWorkflow(ctx, id, "", SignalEvent, ev)
 		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return ErrNoLink
+		if !errors.As(err, &nf) {
+			return err
 		}
-		return err
+		// No running workflow: a job never linked, or a link that closed.
+		if _, derr := c.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
+			return ErrLinkClosed
+		}
+		return ErrNoLink
 	}
 	opts := client.StartWorkflowOptions{
 		ID:        id,

@@ -61,6 +61,12 @@ type linkedJob struct {
 	retry  bool
 	done   int
 	logger log.Logger
+	// busy is set while the event at the head of the queue is being applied.
+	busy bool
+	// cancelClose calls off the grace-period timer; closeTimerFired is set
+	// when it ends.
+	cancelClose     workflow.CancelFunc
+	closeTimerFired bool
 }
 
 var acts *activities.Activities
@@ -116,7 +122,7 @@ func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 		for {
 			var ev events.Event
 			ch.Receive(ctx, &ev)
-			w.queue = append(w.queue, ev)
+			w.enqueue(ev)
 		}
 	})
 	return w, nil
@@ -124,13 +130,16 @@ func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 
 func (w *linkedJob) run(ctx workflow.Context) error {
 	w.publish(ctx)
+	if w.state.ClosesAt != nil {
+		w.scheduleClose(ctx) // a grace period carried over continue-as-new
+	}
 	limit := w.in.ContinueAsNewAfter
 	if limit <= 0 {
 		limit = defaultContinueAsNewAfter
 	}
 	for {
 		err := workflow.Await(ctx, func() bool {
-			return w.next() >= 0 || w.done >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			return w.next() >= 0 || w.closeDue() || w.done >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		})
 		if err != nil {
 			return err
@@ -139,8 +148,33 @@ func (w *linkedJob) run(ctx workflow.Context) error {
 			w.process(ctx, i)
 			continue
 		}
+		if w.closeDue() {
+			return w.close(ctx)
+		}
 		return w.continueAsNew(ctx)
 	}
+}
+
+// enqueue takes in a delivered event. Events of one side are kept in the
+// order their source produced them: an event that arrives late (a sender's
+// retry overtaken by a later event) goes before the later ones still
+// waiting. The event being processed is never overtaken.
+func (w *linkedJob) enqueue(ev events.Event) {
+	pos := len(w.queue)
+	for j := len(w.queue) - 1; j >= 0; j-- {
+		if w.busy && j == 0 {
+			break
+		}
+		q := w.queue[j]
+		if q.Side != ev.Side {
+			continue
+		}
+		if !q.OccurredAt.After(ev.OccurredAt) {
+			break
+		}
+		pos = j
+	}
+	w.queue = slices.Insert(w.queue, pos, ev)
 }
 
 // next returns the index of the event to process now, or -1. Events that
@@ -165,12 +199,18 @@ func (w *linkedJob) next() int {
 
 func (w *linkedJob) process(ctx workflow.Context, i int) {
 	ev := w.queue[i]
+	if i != 0 {
+		// Move it to the head, so that events arriving meanwhile queue behind it.
+		w.queue = append([]events.Event{ev}, slices.Delete(w.queue, i, i+1)...)
+	}
+	w.busy = true
+	defer func() { w.busy = false }()
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt}
 	logger := log.With(w.logger, "eventId", ev.ID, "eventType", ev.Type)
 
 	if w.seen.has(ev.ID) {
 		rec.Outcome, rec.Detail = OutcomeDuplicate, "already processed: a redelivery of the same event"
-		w.finish(ctx, i, rec)
+		w.finish(ctx, rec)
 		return
 	}
 	if w.rules == nil || w.retry {
@@ -182,31 +222,113 @@ func (w *linkedJob) process(ctx workflow.Context, i int) {
 	}
 	w.retry = false
 
-	cmd := rules.Decide(*w.rules, rules.Facts{
+	cmd := rules.Decide(*w.rules, w.facts(), ev)
+	detail, err := w.apply(ctx, ev, cmd)
+	if err != nil {
+		logger.Warn("Event blocked", "error", err)
+		w.block(ctx, err)
+		return
+	}
+	rec.Outcome, rec.Detail = OutcomeApplied, detail
+	if cmd.Action == rules.Skip || (cmd.Action == rules.CreateJob && w.state.SecondaryJobRef == "") {
+		rec.Outcome = OutcomeSkipped
+	}
+	if cmd.Status != nil {
+		if note := w.applyStatus(ctx, *cmd.Status); note != "" {
+			rec.Detail += "; " + note
+		}
+	}
+	logger.Info("Event processed", "outcome", rec.Outcome)
+	w.finish(ctx, rec)
+}
+
+func (w *linkedJob) facts() rules.Facts {
+	return rules.Facts{
 		SecondaryJobRef:  w.state.SecondaryJobRef,
 		Closed:           w.state.State == StateClosed,
 		LinkedActivities: w.state.LinkedActivities,
-	}, ev)
+		PrimaryEnded:     w.state.PrimaryEnded,
+		SecondaryEnded:   w.state.SecondaryEnded,
+		PrimaryCancelled: w.state.PrimaryCancelled,
+	}
+}
 
-	switch cmd.Action {
-	case rules.Skip:
-		rec.Outcome, rec.Detail = OutcomeSkipped, cmd.Reason
-	case rules.CreateJob:
-		detail, err := w.createJob(ctx, cmd)
-		if err != nil {
-			logger.Warn("Event blocked", "error", err)
-			w.block(ctx, err)
+// applyStatus records what a status change means for the link's life and
+// starts (or calls off) the grace period before closing.
+func (w *linkedJob) applyStatus(ctx workflow.Context, e rules.StatusEffect) string {
+	if e.Side == events.Primary {
+		w.state.PrimaryEnded = e.Ended
+		w.state.PrimaryCancelled = e.Cancelled
+	} else {
+		w.state.SecondaryEnded = e.Ended
+	}
+	closing, reason := rules.ShouldClose(w.facts())
+	switch {
+	case closing && w.state.ClosesAt == nil:
+		at := workflow.Now(ctx).Add(w.rules.Config.CloseAfter.D())
+		w.state.ClosesAt, w.state.ClosingReason = &at, reason
+		w.scheduleClose(ctx)
+		return fmt.Sprintf("%s: the link closes at %s unless the job reopens", reason, at.UTC().Format(time.RFC3339))
+	case !closing && w.state.ClosesAt != nil:
+		w.state.ClosesAt, w.state.ClosingReason = nil, ""
+		if w.cancelClose != nil {
+			w.cancelClose()
+			w.cancelClose = nil
+		}
+		return "the job reopened: the link stays open"
+	}
+	return ""
+}
+
+// scheduleClose starts the timer for the grace period ending at ClosesAt.
+func (w *linkedJob) scheduleClose(ctx workflow.Context) {
+	d := w.state.ClosesAt.Sub(workflow.Now(ctx))
+	if d < 0 {
+		d = 0
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	w.cancelClose = cancel
+	timer := workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: "Grace period before closing the link"})
+	closesAt := *w.state.ClosesAt
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		if timer.Get(gctx, nil) == nil && w.state.ClosesAt != nil && w.state.ClosesAt.Equal(closesAt) {
+			w.closeTimerFired = true
+		}
+	})
+}
+
+// closeDue reports whether the link should close now: its grace period is
+// over and nothing is waiting or blocked.
+func (w *linkedJob) closeDue() bool {
+	return w.closeTimerFired && w.state.ClosesAt != nil && len(w.queue) == 0 &&
+		w.state.State != StateNeedsAttention && w.state.State != StatePaused
+}
+
+// close finishes the link. Events that arrive from now on are recorded as
+// skipped in the final state; after the workflow completes, the webhook
+// answers them and does not start a new link.
+func (w *linkedJob) close(ctx workflow.Context) error {
+	w.setState(StateClosed, "")
+	w.drainLate(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	w.drainLate(ctx)
+	w.publish(ctx)
+	w.logger.Info("Link closed", "reason", w.state.ClosingReason)
+	return nil
+}
+
+func (w *linkedJob) drainLate(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalEvent)
+	for {
+		var ev events.Event
+		if !ch.ReceiveAsync(&ev) {
 			return
 		}
-		rec.Outcome, rec.Detail = OutcomeApplied, detail
-		if w.state.SecondaryJobRef == "" {
-			rec.Outcome = OutcomeSkipped
-		}
-	default:
-		rec.Outcome, rec.Detail = OutcomeSkipped, fmt.Sprintf("action %s is not implemented", cmd.Action)
+		w.state.record(EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
+			ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: "the link is closed; late events are recorded but not sent on"})
 	}
-	logger.Info("Event processed", "outcome", rec.Outcome)
-	w.finish(ctx, i, rec)
 }
 
 func (w *linkedJob) loadRules(ctx workflow.Context) error {
@@ -223,6 +345,81 @@ func (w *linkedJob) loadRules(ctx workflow.Context) error {
 	return nil
 }
 
+// apply carries out one command through its activity and returns the
+// detail to record.
+func (w *linkedJob) apply(ctx workflow.Context, ev events.Event, cmd rules.Command) (string, error) {
+	l := w.rules.Config
+	switch cmd.Action {
+	case rules.Skip:
+		return cmd.Reason, nil
+	case rules.CreateJob:
+		return w.createJob(ctx, cmd)
+	case rules.AddActivities:
+		actx := workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Add activities %s to %s in %s", strings.Join(cmd.ActivityIDs, ","), w.state.SecondaryJobRef, l.Secondary.System)))
+		var res activities.AddActivitiesResult
+		if err := workflow.ExecuteActivity(actx, acts.AddActivities, activities.AddActivitiesInput{
+			Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: w.state.SecondaryJobRef, ActivityIDs: cmd.ActivityIDs,
+		}).Get(ctx, &res); err != nil {
+			return "", err
+		}
+		if res.Skipped != "" {
+			return res.Skipped, nil
+		}
+		w.linkActivities(res.ActivityIDs)
+		return fmt.Sprintf("activities %s added to %s in %s", strings.Join(res.ActivityIDs, ", "), w.state.SecondaryJobRef, l.Secondary.System), nil
+	case rules.AddJobEvent:
+		system, jobRef := w.target(cmd.Target)
+		actx := workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Add job event %s to %s in %s", cmd.EventCode, jobRef, system)))
+		var res activities.JobEventResult
+		if err := workflow.ExecuteActivity(actx, acts.AddJobEvent, activities.JobEventInput{
+			Link: w.in.Link, Target: cmd.Target, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: w.state.SecondaryJobRef,
+			EventCode: cmd.EventCode, Note: cmd.Note, Date: cmd.Date, Key: ev.ID,
+		}).Get(ctx, &res); err != nil {
+			return "", err
+		}
+		detail := fmt.Sprintf("job event %s added to %s in %s", cmd.EventCode, jobRef, system)
+		if res.Existed {
+			detail += " (found, written by an earlier attempt)"
+		}
+		return detail, nil
+	case rules.CopyDocument:
+		system, jobRef := w.target(cmd.Target)
+		opts := writeOptions(fmt.Sprintf("Copy document %s to %s in %s", cmd.Document.FileName, jobRef, system))
+		opts.StartToCloseTimeout = 30 * time.Minute
+		opts.HeartbeatTimeout = 30 * time.Second
+		actx := workflow.WithActivityOptions(ctx, opts)
+		var res activities.CopyDocumentResult
+		if err := workflow.ExecuteActivity(actx, acts.CopyDocument, activities.CopyDocumentInput{
+			Link: w.in.Link, From: ev.Side, SourceJobRef: ev.JobRef, TargetJobRef: jobRef,
+			Document: *cmd.Document, TargetCategory: cmd.Category,
+		}).Get(ctx, &res); err != nil {
+			return "", err
+		}
+		detail := fmt.Sprintf("document %s copied to %s in %s as %s (%d bytes, sha256 %.12s…)", cmd.Document.FileName, jobRef, system, cmd.Category, res.Size, res.SHA256)
+		if res.Existed {
+			detail += " (found, copied by an earlier attempt)"
+		}
+		return detail, nil
+	}
+	return "", temporal.NewNonRetryableApplicationError("unknown action "+string(cmd.Action), "BadCommand", nil)
+}
+
+// target names the system and job ref on one side of the link.
+func (w *linkedJob) target(side events.Side) (system, jobRef string) {
+	if side == events.Secondary {
+		return w.rules.Config.Secondary.System, w.state.SecondaryJobRef
+	}
+	return w.rules.Config.Primary.System, w.in.PrimaryJobRef
+}
+
+func (w *linkedJob) linkActivities(ids []string) {
+	for _, id := range ids {
+		if !slices.Contains(w.state.LinkedActivities, id) {
+			w.state.LinkedActivities = append(w.state.LinkedActivities, id)
+		}
+	}
+}
+
 func (w *linkedJob) createJob(ctx workflow.Context, cmd rules.Command) (string, error) {
 	l := w.rules.Config
 	actx := workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Create linked job for %s in %s", w.in.PrimaryJobRef, l.Secondary.System)))
@@ -237,11 +434,7 @@ func (w *linkedJob) createJob(ctx workflow.Context, cmd rules.Command) (string, 
 		return res.Skipped, nil
 	}
 	w.state.SecondaryJobRef = res.SecondaryJobRef
-	for _, id := range res.ActivityIDs {
-		if !slices.Contains(w.state.LinkedActivities, id) {
-			w.state.LinkedActivities = append(w.state.LinkedActivities, id)
-		}
-	}
+	w.linkActivities(res.ActivityIDs)
 	w.setState(StateLinked, "")
 	verb := "created"
 	if res.Existed {
@@ -258,12 +451,13 @@ func (w *linkedJob) block(ctx workflow.Context, err error) {
 	w.publish(ctx)
 }
 
-// finish records an event's outcome and removes it from the queue.
-func (w *linkedJob) finish(ctx workflow.Context, i int, rec EventRecord) {
+// finish records the outcome of the event at the head of the queue and
+// removes it.
+func (w *linkedJob) finish(ctx workflow.Context, rec EventRecord) {
 	rec.ProcessedAt = workflow.Now(ctx)
 	w.state.record(rec)
 	w.seen.add(rec.ID)
-	w.queue = slices.Delete(w.queue, i, i+1)
+	w.queue = w.queue[1:]
 	w.done++
 	if w.state.State == StateNeedsAttention {
 		// The blocked event went through.
@@ -321,7 +515,7 @@ func (w *linkedJob) continueAsNew(ctx workflow.Context) error {
 		if !ch.ReceiveAsync(&ev) {
 			break
 		}
-		w.queue = append(w.queue, ev)
+		w.enqueue(ev)
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err

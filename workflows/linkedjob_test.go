@@ -36,7 +36,9 @@ links:
       service: {name: P, id: 9}
       acceptedStatus: Accepted
     priorities: [{primary: {name: Emergency, id: 1}, secondary: {name: P1, id: 11}}]
+    documentCategories: [{primary: Gas Certificate, secondary: Certificates}, {primary: Photos, secondary: Site Photos}]
     statusEvents:
+      primaryToSecondary: [{status: Cancelled, eventCode: PCAN}]
       secondaryToPrimary: [{status: Accepted, eventCode: SACC}]
     appointmentEvents: {created: APPT, rescheduled: RESCH, cancelled: APCAN, completed: APCOM}
 `

@@ -51,8 +51,16 @@ type LinkState struct {
 	// Pending is the number of events received but not yet processed.
 	Pending int `json:"pending"`
 	// LinkedActivities are the primary activity ids on the linked job.
-	LinkedActivities []string  `json:"linkedActivities,omitempty"`
-	UpdatedAt        time.Time `json:"updatedAt"`
+	LinkedActivities []string `json:"linkedActivities,omitempty"`
+	// PrimaryEnded and SecondaryEnded say whether each side's job is in one
+	// of its end statuses; PrimaryCancelled whether the primary cancelled it.
+	PrimaryEnded     bool `json:"primaryEnded"`
+	SecondaryEnded   bool `json:"secondaryEnded"`
+	PrimaryCancelled bool `json:"primaryCancelled"`
+	// ClosesAt is when the link closes, once the job has ended; ClosingReason says why.
+	ClosesAt      *time.Time `json:"closesAt,omitempty"`
+	ClosingReason string     `json:"closingReason,omitempty"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
 }
 
 // EventRecord is one processed event.

@@ -1,0 +1,166 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/oneserve"
+)
+
+// JobEventInput asks for one job event on one side of a link.
+type JobEventInput struct {
+	Link            string      `json:"link"`
+	Target          events.Side `json:"target"`
+	PrimaryJobRef   string      `json:"primaryJobRef"`
+	SecondaryJobRef string      `json:"secondaryJobRef"`
+	EventCode       string      `json:"eventCode"`
+	Note            string      `json:"note"`
+	Date            time.Time   `json:"date"`
+	// Key is the id of the event that causes this write. It makes the write
+	// idempotent: the note carries a marker derived from it.
+	Key string `json:"key"`
+}
+
+// JobEventResult describes the written job event.
+type JobEventResult struct {
+	// Existed is true when an earlier attempt had already written it.
+	Existed bool `json:"existed"`
+}
+
+// maxNote is addEventByClientRef's note limit.
+const maxNote = 1000
+
+// EventMarker is the reference O2O appends to every job event note it
+// writes, e.g. "[O2O ref 7KQ2M4XB3A]". It is derived from the link and the
+// causing event's id, so a retry can find the note an earlier attempt wrote
+// (Oneserve offers no idempotency key), and support can trace a job event
+// back to the O2O event that caused it.
+func EventMarker(link, key string) string {
+	sum := sha256.Sum256([]byte(link + "\x00" + key))
+	return "[O2O ref " + base32.StdEncoding.EncodeToString(sum[:])[:10] + "]"
+}
+
+// AddJobEvent adds a job event to the job on in.Target's side. It first reads
+// the job's history and does nothing if an earlier attempt already wrote the
+// event, so a retried or replayed activity never writes it twice.
+func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (JobEventResult, error) {
+	l, primary, secondary, err := a.link(in.Link)
+	if err != nil {
+		return JobEventResult{}, err
+	}
+	c, system, jobRef, clientID := primary, l.Primary.System, in.PrimaryJobRef, l.Primary.Client.ID
+	if in.Target == events.Secondary {
+		c, system, jobRef, clientID = secondary, l.Secondary.System, in.SecondaryJobRef, l.Secondary.Client.ID
+	}
+	marker := EventMarker(in.Link, in.Key)
+
+	job, err := c.Job(ctx, jobRef)
+	if err != nil {
+		return JobEventResult{}, classify(system, err)
+	}
+	if slices.ContainsFunc(job.Events, func(e oneserve.HistoryEvent) bool { return strings.Contains(e.Note, marker) }) {
+		activity.GetLogger(ctx).Info("Job event already written; not writing it again", "jobRef", jobRef, "eventCode", in.EventCode)
+		return JobEventResult{Existed: true}, nil
+	}
+
+	date := in.Date
+	if date.IsZero() {
+		date = time.Now()
+	}
+	err = c.AddEventByClientRef(ctx, oneserve.JobEvent{
+		JobRef:    jobRef,
+		ClientID:  clientID,
+		EventCode: in.EventCode,
+		Note:      noteWithMarker(in.Note, marker),
+		Date:      date,
+	})
+	if err != nil {
+		return JobEventResult{}, classify(system, err)
+	}
+	activity.GetLogger(ctx).Info("Job event written", "jobRef", jobRef, "eventCode", in.EventCode)
+	return JobEventResult{}, nil
+}
+
+// noteWithMarker appends the marker, shortening the note to fit the limit.
+func noteWithMarker(note, marker string) string {
+	room := maxNote - len([]rune(marker)) - 1
+	if r := []rune(note); len(r) > room {
+		note = string(r[:room-1]) + "…"
+	}
+	return note + " " + marker
+}
+
+// AddActivitiesInput asks for primary activities to be added to the linked job.
+type AddActivitiesInput struct {
+	Link            string   `json:"link"`
+	PrimaryJobRef   string   `json:"primaryJobRef"`
+	SecondaryJobRef string   `json:"secondaryJobRef"`
+	ActivityIDs     []string `json:"activityIds"`
+}
+
+// AddActivitiesResult lists the primary activities now on the linked job.
+type AddActivitiesResult struct {
+	ActivityIDs []string `json:"activityIds"`
+	// Skipped explains why nothing was added (no longer assigned).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// AddActivities adds activities newly assigned to the link's team to the
+// linked job (addActivityByClientRef), each carrying its primary activity id
+// as client ref. Lines already there (by that client ref) are not added again.
+func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (AddActivitiesResult, error) {
+	l, primary, secondary, err := a.link(in.Link)
+	if err != nil {
+		return AddActivitiesResult{}, err
+	}
+	pSys, sSys := l.Primary.System, l.Secondary.System
+	acts, err := primary.Activities(ctx, in.ActivityIDs)
+	if err != nil {
+		return AddActivitiesResult{}, classify(pSys, err)
+	}
+	var confirmed []string
+	for _, act := range acts {
+		if act.SupplierID == l.Primary.Team.ID && !act.IsDeleted {
+			confirmed = append(confirmed, act.ID)
+		}
+	}
+	if len(confirmed) == 0 {
+		return AddActivitiesResult{Skipped: fmt.Sprintf("activities %v are no longer assigned to team %s in %s", in.ActivityIDs, l.Primary.Team.ID, pSys)}, nil
+	}
+	pJob, err := primary.Job(ctx, in.PrimaryJobRef)
+	if err != nil {
+		return AddActivitiesResult{}, classify(pSys, err)
+	}
+	sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
+	if err != nil {
+		return AddActivitiesResult{}, classify(sSys, err)
+	}
+	var add []oneserve.ActivityByClientRef
+	for _, line := range pJob.Activities {
+		if !slices.Contains(confirmed, line.ID) {
+			continue
+		}
+		if slices.ContainsFunc(sJob.Activities, func(s oneserve.JobLine) bool { return s.ClientRef == line.ID }) {
+			continue // an earlier attempt added it
+		}
+		add = append(add, oneserve.ActivityByClientRef{
+			JobClientRef: in.PrimaryJobRef, ClientID: l.Secondary.Client.ID, Code: line.Code, ClientRef: line.ID,
+			Description: line.Description, CompletedQuantity: "0", TotalQuantity: line.Quantity,
+		})
+	}
+	if len(add) > 0 {
+		if err := secondary.AddActivitiesByClientRef(ctx, false, add); err != nil {
+			return AddActivitiesResult{}, classify(sSys, err)
+		}
+	}
+	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(add), "confirmed", len(confirmed))
+	return AddActivitiesResult{ActivityIDs: confirmed}, nil
+}

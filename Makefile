@@ -7,7 +7,7 @@ GO ?= go
 # Integration tests find the Temporal CLI here (never downloaded at test time).
 export O2O_TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test unit integration fuzz vet fmt clean help record-histories
+.PHONY: all build run test unit integration fuzz vet fmt clean help record-histories bench
 
 all: build
 
@@ -44,4 +44,10 @@ clean: ## Remove built binaries and local run data
 	rm -rf $(BIN) .run
 
 record-histories: $(TEMPORAL) ## Re-record the workflow histories the replay tests use (commit them)
-	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite' ./e2e/
+	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite|TestFullJobLife' ./e2e/
+
+bench: ## Document copy benchmarks: worker heap growth (1 MB vs 100 MB) and throughput
+	@out=$$($(GO) test -run='^$$' -bench=CopyDocument -benchmem -benchtime=1x -count=1 ./activities/ 2>&1); rc=$$?; \
+	echo "$$out"; [ $$rc -eq 0 ] || exit $$rc; \
+	echo "$$out" | awk '/^BenchmarkCopyDocument/ { for (i = 3; i < NF; i++) if ($$(i+1) == "heap-growth-MB") h[$$1] = $$i; else if ($$(i+1) == "MB/s") r[$$1] = $$i } \
+	  END { print ""; print "Document copy, worker side (MB = MiB):"; for (k in h) printf "  %-32s heap growth %8s MB  %9s MB/s\n", k, h[k], r[k] }'

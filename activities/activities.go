@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -99,6 +100,7 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	}
 	log := activity.GetLogger(ctx)
 	pSys, sSys := l.Primary.System, l.Secondary.System
+	defer keepAlive(ctx)()
 
 	job, err := primary.Job(ctx, in.PrimaryJobRef)
 	if err != nil {
@@ -171,3 +173,29 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
 	return CreateJobResult{SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
 }
+
+// keepAlive heartbeats every few seconds until stop is called. Activities
+// that make a few API calls use it so that, with a short HeartbeatTimeout,
+// Temporal notices a crashed worker within seconds and retries elsewhere
+// instead of waiting for the whole StartToClose timeout.
+func keepAlive(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(keepAliveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// keepAliveEvery is well inside the workflow's HeartbeatTimeout for writes.
+const keepAliveEvery = 3 * time.Second

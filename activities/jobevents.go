@@ -61,6 +61,7 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (JobEven
 		c, system, jobRef, clientID = secondary, l.Secondary.System, in.SecondaryJobRef, l.Secondary.Client.ID
 	}
 	marker := EventMarker(in.Link, in.Key)
+	defer keepAlive(ctx)()
 
 	job, err := c.Job(ctx, jobRef)
 	if err != nil {
@@ -122,6 +123,7 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 		return AddActivitiesResult{}, err
 	}
 	pSys, sSys := l.Primary.System, l.Secondary.System
+	defer keepAlive(ctx)()
 	acts, err := primary.Activities(ctx, in.ActivityIDs)
 	if err != nil {
 		return AddActivitiesResult{}, classify(pSys, err)

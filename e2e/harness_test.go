@@ -113,6 +113,12 @@ type stack struct {
 // workflow ids) unique on the shared Temporal server.
 func newStack(t *testing.T, prefix string) *stack {
 	t.Helper()
+	return newStackWith(t, prefix, nil)
+}
+
+// newStackWith is newStack with the configuration edited by tweak.
+func newStackWith(t *testing.T, prefix string, tweak func(cfg []byte) []byte) *stack {
+	t.Helper()
 	s := &stack{t: t}
 	webhookAddr := freeAddr(t)
 	s.webhookURL = "http://" + webhookAddr
@@ -133,6 +139,9 @@ func newStack(t *testing.T, prefix string) *stack {
 	cfg, err := os.ReadFile("../o2o.example.yaml")
 	require.NoError(t, err)
 	cfg = bytes.ReplaceAll(cfg, []byte("http://localhost:9100"), []byte(s.simURL))
+	if tweak != nil {
+		cfg = tweak(cfg)
+	}
 	s.configPath = filepath.Join(t.TempDir(), "o2o.yaml")
 	require.NoError(t, os.WriteFile(s.configPath, cfg, 0o600))
 

@@ -17,6 +17,9 @@ import (
 func writeOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
+		// Activities heartbeat every few seconds, so a worker that dies
+		// mid-call is noticed quickly and the call retried elsewhere.
+		HeartbeatTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,

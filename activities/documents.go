@@ -1,0 +1,391 @@
+// Document copy: the CopyDocument activity streams one document from one
+// side of a link to the other.
+//
+// Why the bytes never pass through Temporal: every activity input and result
+// is stored in the workflow's history, a payload may be at most 2 MiB, a
+// history at most 50 MiB, and what is stored is replicated and kept for the
+// retention period. A document (a gas certificate, a 40 MB photo set) would
+// hit those limits, bloat every replay, and leave customer documents in
+// Temporal's database. So the workflow passes only references (link, side,
+// job refs, the source's document id, name, size, checksum) and gets back a
+// small receipt (target document id, size, sha256). The activity itself
+// moves the bytes between the two Oneserve systems, always fetching from the
+// source system's configured base URL, by document id, through its client:
+// never from a URL found in a payload.
+//
+// How memory stays bounded: the download's body is read in 32 KiB chunks by
+// one goroutine, hashed (sha256) and counted, and written into an io.Pipe
+// whose other end is the upload's request body. A pipe write returns only
+// once the upload has taken the bytes, so the source is read no faster than
+// the target accepts them, and at most two chunk buffers (64 KiB) exist per
+// copy whatever the document's size. The last chunk is held back until the
+// source has reached its end and the size and checksum have been verified:
+// when they do not match, the pipe is closed with an error instead, the
+// upload is cut short and the target never stores a complete (corrupted)
+// document.
+//
+// Retries: the upload API cannot resume, so a failed attempt leaves nothing
+// behind and the next attempt starts from the beginning. Every copy carries
+// the marker DocumentClientRef as its clientRef, and every attempt first looks
+// for it among the target job's documents, so a copy whose answer was lost is
+// found rather than made twice.
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/oneserve"
+)
+
+// MaxDocumentBytes caps the size of a copied document. A larger one is not
+// copied: CopyDocument fails with the non-retryable ErrTypeDocumentTooLarge.
+var MaxDocumentBytes int64 = 512 << 20
+
+// Error types of CopyDocument's failures (see also errors.go).
+const (
+	// ErrTypeDocumentTooLarge: the document is larger than MaxDocumentBytes
+	// (non-retryable).
+	ErrTypeDocumentTooLarge = "DocumentTooLarge"
+	// ErrTypeChecksumMismatch: the bytes read from the source do not match
+	// the size or sha256 the source declared (retryable: the next attempt
+	// reads the document again). Nothing was stored in the target.
+	ErrTypeChecksumMismatch = "ChecksumMismatch"
+	// ErrTypeCopyCorrupted: the target reports a stored copy whose size or
+	// sha256 differs from the bytes sent, or accepted the upload before its
+	// end (non-retryable: the copy carries O2O's marker, so a retry would
+	// find it and stop there; a person must check it).
+	ErrTypeCopyCorrupted = "CopyCorrupted"
+	// ErrTypeInvalidInput: the activity was called without a field it needs
+	// (non-retryable: a workflow bug).
+	ErrTypeInvalidInput = "InvalidInput"
+)
+
+const (
+	// copyChunk is the size of one read from the source.
+	copyChunk = 32 << 10
+	// heartbeatEvery is the least time between two progress heartbeats.
+	heartbeatEvery = time.Second
+)
+
+// CopyDocumentInput asks for one document to be copied to the other side of a link.
+type CopyDocumentInput struct {
+	Link           string          `json:"link"`
+	From           events.Side     `json:"from"`           // side the document is on (primary|secondary)
+	SourceJobRef   string          `json:"sourceJobRef"`   // the job's ref in the source system
+	TargetJobRef   string          `json:"targetJobRef"`   // the job's ref in the target system
+	Document       events.Document `json:"document"`       // as reported by the source's DOCUMENT_UPLOADED
+	TargetCategory string          `json:"targetCategory"` // category on the target side (already mapped by the caller)
+}
+
+// CopyDocumentResult is the receipt of a copy.
+type CopyDocumentResult struct {
+	TargetDocumentID string `json:"targetDocumentId"`
+	Size             int64  `json:"size"`
+	SHA256           string `json:"sha256"`
+	Existed          bool   `json:"existed"` // an earlier attempt had already copied it
+}
+
+// DocumentClientRef is the marker O2O puts on every copy:
+// "o2o:<link>:<source system>:<source document id>". It makes a copy
+// recognisable (its DOCUMENT_UPLOADED is not copied back) and findable (a
+// retry does not copy it twice).
+func DocumentClientRef(link, sourceSystem, documentID string) string {
+	return "o2o:" + link + ":" + sourceSystem + ":" + documentID
+}
+
+// CopyDocument copies a document from the side it was uploaded on to the
+// linked job on the other side, streaming it from the source's download to
+// the target's upload (see the top of this file). It first looks for a copy
+// made by an earlier attempt and returns it with Existed set.
+func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (CopyDocumentResult, error) {
+	l, primary, secondary, err := a.link(in.Link)
+	if err != nil {
+		return CopyDocumentResult{}, err
+	}
+	var srcSys, dstSys string
+	var src, dst *oneserve.Client
+	switch in.From {
+	case events.Primary:
+		srcSys, dstSys, src, dst = l.Primary.System, l.Secondary.System, primary, secondary
+	case events.Secondary:
+		srcSys, dstSys, src, dst = l.Secondary.System, l.Primary.System, secondary, primary
+	default:
+		return CopyDocumentResult{}, invalidInput("from %q must be %q or %q", in.From, events.Primary, events.Secondary)
+	}
+	doc := in.Document
+	switch {
+	case doc.DocumentID == "":
+		return CopyDocumentResult{}, invalidInput("document.documentId is required")
+	case strings.TrimSpace(doc.FileName) == "":
+		return CopyDocumentResult{}, invalidInput("document.fileName is required")
+	case in.TargetJobRef == "":
+		return CopyDocumentResult{}, invalidInput("targetJobRef is required")
+	case in.TargetCategory == "":
+		return CopyDocumentResult{}, invalidInput("targetCategory is required")
+	}
+	limit := MaxDocumentBytes
+	marker := DocumentClientRef(in.Link, srcSys, doc.DocumentID)
+	log := activity.GetLogger(ctx)
+	what := fmt.Sprintf("document %s (%q) of %s job %s", doc.DocumentID, doc.FileName, srcSys, in.SourceJobRef)
+
+	// An earlier attempt may have copied it and lost the answer.
+	existing, err := dst.Documents(ctx, in.TargetJobRef)
+	if err != nil {
+		return CopyDocumentResult{}, classify(dstSys, err)
+	}
+	for _, d := range existing {
+		if d.ClientRef != marker {
+			continue
+		}
+		if doc.SHA256 != "" && d.SHA256 != "" && !strings.EqualFold(doc.SHA256, d.SHA256) {
+			return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"the copy of %s in %s job %s (document %s) has sha256 %s, but %s declares %s; check the copy",
+				what, dstSys, in.TargetJobRef, d.DocumentID, d.SHA256, srcSys, doc.SHA256), ErrTypeCopyCorrupted, nil)
+		}
+		log.Info("Document already copied; not copying again", "documentId", doc.DocumentID,
+			"targetSystem", dstSys, "targetJobRef", in.TargetJobRef, "targetDocumentId", d.DocumentID)
+		return CopyDocumentResult{TargetDocumentID: d.DocumentID, Size: d.Size, SHA256: strings.ToLower(d.SHA256), Existed: true}, nil
+	}
+
+	if doc.Size > limit {
+		return CopyDocumentResult{}, tooLarge(what, formatBytes(doc.Size), limit)
+	}
+
+	// copyCtx ends the download once the upload is over, whatever happened.
+	copyCtx, endCopy := context.WithCancelCause(ctx)
+	defer endCopy(nil)
+	dl, err := src.DownloadDocument(copyCtx, doc.DocumentID, 0)
+	if err != nil {
+		return CopyDocumentResult{}, classify(srcSys, err)
+	}
+	defer dl.Body.Close()
+	switch {
+	case dl.Offset != 0:
+		return CopyDocumentResult{}, fmt.Errorf("%s: download of %s started at byte %d, not 0", srcSys, what, dl.Offset)
+	case dl.Size > limit:
+		return CopyDocumentResult{}, tooLarge(what, formatBytes(dl.Size), limit)
+	case dl.Size >= 0 && doc.Size > 0 && dl.Size != doc.Size:
+		return CopyDocumentResult{}, mismatch("%s: %s is %d bytes to download, but its event declared %d", srcSys, what, dl.Size, doc.Size)
+	case dl.SHA256 != "" && doc.SHA256 != "" && !strings.EqualFold(dl.SHA256, doc.SHA256):
+		// One of them is wrong whatever the bytes are: do not send them.
+		return CopyDocumentResult{}, mismatch("%s: %s is downloaded with sha256 %s, but its event declared %s", srcSys, what, dl.SHA256, doc.SHA256)
+	}
+	declared := strings.ToLower(dl.SHA256)
+	if declared == "" {
+		declared = strings.ToLower(doc.SHA256)
+	}
+
+	log.Info("Copying document", "link", in.Link, "sourceSystem", srcSys, "documentId", doc.DocumentID,
+		"fileName", doc.FileName, "size", dl.Size, "targetSystem", dstSys, "targetJobRef", in.TargetJobRef,
+		"targetCategory", in.TargetCategory)
+	start := time.Now()
+
+	pr, pw := io.Pipe()
+	c := &docCopier{
+		ctx: ctx, stop: copyCtx, src: dl.Body, dst: pw, hash: sha256.New(), limit: limit, what: what, srcSys: srcSys,
+		size: dl.Size, eventSize: doc.Size, sha: strings.ToLower(dl.SHA256), eventSHA: strings.ToLower(doc.SHA256),
+		lastBeat: start,
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.run()
+	}()
+	stored, upErr := dst.UploadDocument(ctx, in.TargetJobRef, oneserve.Upload{
+		FileName: doc.FileName, Category: in.TargetCategory, ClientRef: marker,
+		ContentType: dl.ContentType, SHA256: declared, Size: dl.Size, Body: pr,
+	})
+	// Stop the copier wherever it is (writing to a finished upload, or
+	// reading a download nobody wants any more) and wait for it.
+	pr.CloseWithError(errUploadOver)
+	endCopy(errUploadOver)
+	<-done
+
+	if err := ctx.Err(); err != nil {
+		log.Info("Document copy cancelled", "documentId", doc.DocumentID, "bytes", c.n)
+		return CopyDocumentResult{}, err
+	}
+	if c.err != nil {
+		// The copier's reason (too large, checksum, source failure) is why
+		// the upload failed, whatever the upload itself reports.
+		return CopyDocumentResult{}, c.err
+	}
+	if upErr != nil {
+		return CopyDocumentResult{}, classify(dstSys, upErr)
+	}
+	if !c.finished {
+		// A success before the whole document was sent: what was stored
+		// (with the marker, so a retry would stop at it) is incomplete.
+		return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s accepted %s as document %s in job %s after only %d bytes; check the copy",
+			dstSys, what, stored.DocumentID, in.TargetJobRef, c.n), ErrTypeCopyCorrupted, nil)
+	}
+	sum := hex.EncodeToString(c.hash.Sum(nil))
+	if (stored.SHA256 != "" && !strings.EqualFold(stored.SHA256, sum)) || (stored.Size >= 0 && stored.Size != c.n) {
+		return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s stored %s as document %s in job %s with %d bytes and sha256 %s, but %d bytes with sha256 %s were sent; check the copy",
+			dstSys, what, stored.DocumentID, in.TargetJobRef, stored.Size, stored.SHA256, c.n, sum), ErrTypeCopyCorrupted, nil)
+	}
+	activity.RecordHeartbeat(ctx, c.n)
+	elapsed := time.Since(start)
+	log.Info("Copied document", "documentId", doc.DocumentID, "fileName", doc.FileName, "targetSystem", dstSys,
+		"targetDocumentId", stored.DocumentID, "bytes", c.n, "seconds", elapsed.Seconds())
+	return CopyDocumentResult{TargetDocumentID: stored.DocumentID, Size: c.n, SHA256: sum}, nil
+}
+
+// errUploadOver stops the copier once the upload has returned.
+var errUploadOver = errors.New("upload over")
+
+// docCopier moves a download's bytes into the upload's pipe, counting and
+// hashing them, and verifies them before it lets the last chunk go. Its
+// fields are read by CopyDocument only after run has returned.
+type docCopier struct {
+	ctx    context.Context // the activity's, for heartbeats
+	stop   context.Context // ends when the upload is over (or ctx ends)
+	src    io.Reader
+	dst    *io.PipeWriter
+	hash   hash.Hash
+	limit  int64
+	what   string
+	srcSys string
+	// size and eventSize are the declared sizes (-1 and 0 when unknown), sha
+	// and eventSHA the declared checksums (empty when unknown), from the
+	// download's headers and from the event.
+	size, eventSize int64
+	sha, eventSHA   string
+
+	n        int64 // bytes read from the source
+	lastBeat time.Time
+	finished bool  // the whole document was verified and written
+	err      error // why the copy was abandoned
+}
+
+func (c *docCopier) run() {
+	var bufs [2][]byte
+	bufs[0], bufs[1] = make([]byte, copyChunk), make([]byte, copyChunk)
+	var held []byte // read and checked, not yet written
+	cur := 0
+	for {
+		n, rerr := c.src.Read(bufs[cur])
+		if n > 0 {
+			chunk := bufs[cur][:n]
+			c.hash.Write(chunk)
+			c.n += int64(n)
+			if err := c.checkRunning(); err != nil {
+				c.fail(err)
+				return
+			}
+			if held != nil {
+				if _, err := c.dst.Write(held); err != nil {
+					c.fail(nil) // the upload is over; its error says why
+					return
+				}
+			}
+			held, cur = chunk, 1-cur
+			if now := time.Now(); now.Sub(c.lastBeat) >= heartbeatEvery {
+				c.lastBeat = now
+				activity.RecordHeartbeat(c.ctx, c.n)
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			if err := c.checkEnd(); err != nil {
+				c.fail(err)
+				return
+			}
+			if held != nil {
+				if _, err := c.dst.Write(held); err != nil {
+					c.fail(nil)
+					return
+				}
+			}
+			c.finished = true
+			c.dst.Close()
+			return
+		case rerr != nil:
+			if c.stop.Err() != nil {
+				c.fail(nil) // the upload or the activity is over; they say why
+			} else {
+				c.fail(fmt.Errorf("%s: reading %s after %d bytes: %w", c.srcSys, c.what, c.n, rerr))
+			}
+			return
+		}
+	}
+}
+
+// fail abandons the copy: the upload's body ends with an error, so the
+// target never receives a whole document. A nil err leaves the reason to
+// the upload or the context.
+func (c *docCopier) fail(err error) {
+	c.err = err
+	if err == nil {
+		err = errUploadOver
+	}
+	c.dst.CloseWithError(err)
+}
+
+// checkRunning checks the bytes read so far.
+func (c *docCopier) checkRunning() error {
+	switch {
+	case c.n > c.limit:
+		return tooLarge(c.what, "more than "+formatBytes(c.limit)+" so far (its size was not declared)", c.limit)
+	case c.size >= 0 && c.n > c.size:
+		return mismatch("%s: %s sent more than the %d bytes it declared", c.srcSys, c.what, c.size)
+	case c.eventSize > 0 && c.n > c.eventSize:
+		return mismatch("%s: %s is longer than the %d bytes its event declared", c.srcSys, c.what, c.eventSize)
+	}
+	return nil
+}
+
+// checkEnd checks the whole document against every declaration.
+func (c *docCopier) checkEnd() error {
+	sum := hex.EncodeToString(c.hash.Sum(nil))
+	switch {
+	case c.size >= 0 && c.n != c.size:
+		return mismatch("%s: %s ended after %d of the %d bytes it declared", c.srcSys, c.what, c.n, c.size)
+	case c.eventSize > 0 && c.n != c.eventSize:
+		return mismatch("%s: %s is %d bytes, but its event declared %d", c.srcSys, c.what, c.n, c.eventSize)
+	case c.sha != "" && sum != c.sha:
+		return mismatch("%s: %s read with sha256 %s, but the download declared %s", c.srcSys, c.what, sum, c.sha)
+	case c.eventSHA != "" && sum != c.eventSHA:
+		return mismatch("%s: %s read with sha256 %s, but its event declared %s", c.srcSys, c.what, sum, c.eventSHA)
+	}
+	return nil
+}
+
+func tooLarge(what, size string, limit int64) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		"%s is too large to copy: %s, and O2O copies at most %s (MaxDocumentBytes); nothing was stored, copy it by hand",
+		what, size, formatBytes(limit)), ErrTypeDocumentTooLarge, nil)
+}
+
+func mismatch(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...)+"; nothing was stored, the next attempt reads it again", ErrTypeChecksumMismatch)
+}
+
+func invalidInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError("CopyDocument: "+fmt.Sprintf(format, args...), ErrTypeInvalidInput, nil)
+}
+
+// formatBytes writes a byte count for people: "12.3 MiB (12897485 bytes)".
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB (%d bytes)", float64(n)/(1<<30), n)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

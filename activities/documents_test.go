@@ -365,7 +365,7 @@ func TestCopyDocumentChecksumMismatchIsRetryableAndStoresNothing(t *testing.T) {
 	_, err := f.copyDoc(f.input(events.Primary, doc, "Certificates"))
 	require.Equal(t, activities.ErrTypeChecksumMismatch, retryableType(t, err))
 	require.Contains(t, err.Error(), "sha256")
-	require.Empty(t, f.documents("fixit"), "the upload was cut short before its last bytes: nothing stored")
+	require.Empty(t, f.documents("fixit"), "refused before anything was sent: nothing stored")
 
 	// A size that disagrees is caught the same way.
 	doc.SHA256, doc.Size = "", int64(len(body))+1

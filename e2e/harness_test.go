@@ -27,7 +27,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 // Development-only credentials, the same values make run uses.
@@ -280,4 +282,22 @@ func recordHistory(t *testing.T, name, workflowID string) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, out, 0o644))
 	t.Logf("recorded %s", path)
+}
+
+// configLink is the example configuration's link, for tests that deliver
+// events straight to Temporal.
+var configLink = func() config.Link {
+	cfg, err := config.Load("../o2o.example.yaml", config.Options{SkipSecrets: true})
+	if err != nil {
+		panic(err)
+	}
+	return *cfg.Links[0]
+}()
+
+func clientUpdate(workflowID string) client.UpdateWorkflowOptions {
+	return client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: workflows.UpdateRetry,
+		Args:         []any{workflows.RetryRequest{By: "e2e"}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
 }

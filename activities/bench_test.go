@@ -44,7 +44,7 @@ func benchmarkCopy(b *testing.B, size int64) {
 	b.Cleanup(src.Close)
 	dst := newFakeTarget()
 	b.Cleanup(dst.Close)
-	acts := fakeLinkActivities(b, src.URL(), dst.URL())
+	acts := fakeLinkActivities(b, src.URL(), dst.URL(), nil)
 	var ts testsuite.WorkflowTestSuite
 	ts.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := ts.NewTestActivityEnvironment()
@@ -127,8 +127,8 @@ func samplePeakMemory(every time.Duration, stop <-chan struct{}, out chan<- runt
 }
 
 // fakeLinkActivities configures the example link with acme at srcURL and
-// fixit at dstURL.
-func fakeLinkActivities(tb testing.TB, srcURL, dstURL string) *activities.Activities {
+// fixit at dstURL; tweak, if not nil, edits the configuration first.
+func fakeLinkActivities(tb testing.TB, srcURL, dstURL string, tweak func(string) string) *activities.Activities {
 	tb.Helper()
 	raw, err := os.ReadFile("../o2o.example.yaml")
 	if err != nil {
@@ -136,6 +136,9 @@ func fakeLinkActivities(tb testing.TB, srcURL, dstURL string) *activities.Activi
 	}
 	doc := strings.ReplaceAll(string(raw), "http://localhost:9100/acme", srcURL)
 	doc = strings.ReplaceAll(doc, "http://localhost:9100/fixit", dstURL)
+	if tweak != nil {
+		doc = tweak(doc)
+	}
 	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string { return testEnv[k] }})
 	if err != nil {
 		tb.Fatal(err)
@@ -198,6 +201,9 @@ type fakeSource struct {
 	// declareSize and declareSHA choose whether the download sends
 	// Content-Length and X-Checksum-SHA256.
 	declareSize, declareSHA bool
+	// stallAfter, when set before use, is where the download stops sending
+	// (and waits for the client to give up).
+	stallAfter int64
 }
 
 func newFakeSource(size int64, declareSize, declareSHA bool) *fakeSource {
@@ -220,6 +226,12 @@ func (s *fakeSource) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if s.declareSize {
 			w.Header().Set("Content-Length", strconv.FormatInt(s.size, 10))
+		}
+		if s.stallAfter > 0 {
+			_, _ = io.Copy(w, &patternReader{n: s.stallAfter})
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+			return
 		}
 		_, _ = io.Copy(w, &patternReader{n: s.size})
 	default:

@@ -24,6 +24,16 @@
 // upload is cut short and the target never stores a complete (corrupted)
 // document.
 //
+// Heartbeats: while the activity runs it records the bytes copied so far
+// every second (the SDK batches them to the server), and once more at the
+// end. They are regular whatever the two systems are doing, so Temporal
+// notices a dead worker by the HeartbeatTimeout, and the cancellation their
+// answers carry ends the copy at once: the download, the pipe and the
+// upload all end with the activity's context. A source that stops sending in
+// the middle of a document is not left to the HeartbeatTimeout: when the
+// copier has waited on it for the source system's configured call timeout,
+// the copy is abandoned with a retryable error.
+//
 // Retries: the upload API cannot resume, so a failed attempt leaves nothing
 // behind and the next attempt starts from the beginning. Every copy carries
 // the marker DocumentClientRef as its clientRef, and every attempt first looks
@@ -40,6 +50,8 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -49,8 +61,9 @@ import (
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
-// MaxDocumentBytes caps the size of a copied document. A larger one is not
-// copied: CopyDocument fails with the non-retryable ErrTypeDocumentTooLarge.
+// MaxDocumentBytes caps the size of a copied document (default 512 MiB). A
+// larger one is not copied: CopyDocument fails with the non-retryable
+// ErrTypeDocumentTooLarge. Set it before the worker starts (tests lower it).
 var MaxDocumentBytes int64 = 512 << 20
 
 // Error types of CopyDocument's failures (see also errors.go).
@@ -75,8 +88,10 @@ const (
 const (
 	// copyChunk is the size of one read from the source.
 	copyChunk = 32 << 10
-	// heartbeatEvery is the least time between two progress heartbeats.
+	// heartbeatEvery is the time between two progress heartbeats.
 	heartbeatEvery = time.Second
+	// errTypeUnavailable is classify's type for a system that cannot answer now.
+	errTypeUnavailable = "TargetUnavailable"
 )
 
 // CopyDocumentInput asks for one document to be copied to the other side of a link.
@@ -140,6 +155,14 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (Co
 	log := activity.GetLogger(ctx)
 	what := fmt.Sprintf("document %s (%q) of %s job %s", doc.DocumentID, doc.FileName, srcSys, in.SourceJobRef)
 
+	// copyCtx ends the download once the upload is over, whatever happened,
+	// or when the source stalls.
+	copyCtx, endCopy := context.WithCancelCause(ctx)
+	defer endCopy(nil)
+	var progress copyProgress
+	stopBeats := heartbeatCopy(ctx, &progress, a.cfg.Systems[srcSys].Timeout.D(), endCopy)
+	defer stopBeats()
+
 	// An earlier attempt may have copied it and lost the answer.
 	existing, err := dst.Documents(ctx, in.TargetJobRef)
 	if err != nil {
@@ -163,9 +186,6 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (Co
 		return CopyDocumentResult{}, tooLarge(what, formatBytes(doc.Size), limit)
 	}
 
-	// copyCtx ends the download once the upload is over, whatever happened.
-	copyCtx, endCopy := context.WithCancelCause(ctx)
-	defer endCopy(nil)
 	dl, err := src.DownloadDocument(copyCtx, doc.DocumentID, 0)
 	if err != nil {
 		return CopyDocumentResult{}, classify(srcSys, err)
@@ -194,9 +214,9 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (Co
 
 	pr, pw := io.Pipe()
 	c := &docCopier{
-		ctx: ctx, stop: copyCtx, src: dl.Body, dst: pw, hash: sha256.New(), limit: limit, what: what, srcSys: srcSys,
-		size: dl.Size, eventSize: doc.Size, sha: strings.ToLower(dl.SHA256), eventSHA: strings.ToLower(doc.SHA256),
-		lastBeat: start,
+		ctx: ctx, stop: copyCtx, progress: &progress, src: dl.Body, dst: pw, hash: sha256.New(), limit: limit,
+		what: what, srcSys: srcSys, size: dl.Size, eventSize: doc.Size,
+		sha: strings.ToLower(dl.SHA256), eventSHA: strings.ToLower(doc.SHA256),
 	}
 	done := make(chan struct{})
 	go func() {
@@ -238,6 +258,7 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (Co
 			"%s stored %s as document %s in job %s with %d bytes and sha256 %s, but %d bytes with sha256 %s were sent; check the copy",
 			dstSys, what, stored.DocumentID, in.TargetJobRef, stored.Size, stored.SHA256, c.n, sum), ErrTypeCopyCorrupted, nil)
 	}
+	stopBeats()
 	activity.RecordHeartbeat(ctx, c.n)
 	elapsed := time.Since(start)
 	log.Info("Copied document", "documentId", doc.DocumentID, "fileName", doc.FileName, "targetSystem", dstSys,
@@ -248,18 +269,65 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (Co
 // errUploadOver stops the copier once the upload has returned.
 var errUploadOver = errors.New("upload over")
 
+// stallError ends a copy whose source has sent nothing for a while.
+type stallError struct{ after time.Duration }
+
+func (e *stallError) Error() string { return fmt.Sprintf("source sent nothing for %s", e.after) }
+
+// copyProgress is what the heartbeats report and watch.
+type copyProgress struct {
+	bytes atomic.Int64 // read from the source so far
+	// waitingSince is when the copier started waiting for the source's next
+	// bytes (Unix nanoseconds), 0 while it is not waiting for the source.
+	waitingSince atomic.Int64
+}
+
+// heartbeatCopy records the bytes copied every heartbeatEvery until stop is
+// called (stop waits for the last one, so that none follows the final
+// heartbeat). When the copier has waited for the source for stallAfter, it
+// ends the copy through end with a *stallError.
+func heartbeatCopy(ctx context.Context, p *copyProgress, stallAfter time.Duration, end context.CancelCauseFunc) (stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if since := p.waitingSince.Load(); since != 0 && stallAfter > 0 && time.Since(time.Unix(0, since)) >= stallAfter {
+				end(&stallError{after: stallAfter})
+			}
+			activity.RecordHeartbeat(ctx, p.bytes.Load())
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-finished
+		})
+	}
+}
+
 // docCopier moves a download's bytes into the upload's pipe, counting and
 // hashing them, and verifies them before it lets the last chunk go. Its
 // fields are read by CopyDocument only after run has returned.
 type docCopier struct {
-	ctx    context.Context // the activity's, for heartbeats
-	stop   context.Context // ends when the upload is over (or ctx ends)
-	src    io.Reader
-	dst    *io.PipeWriter
-	hash   hash.Hash
-	limit  int64
-	what   string
-	srcSys string
+	ctx      context.Context // the activity's
+	stop     context.Context // ends when the upload is over, the source stalls, or ctx ends
+	progress *copyProgress
+	src      io.Reader
+	dst      *io.PipeWriter
+	hash     hash.Hash
+	limit    int64
+	what     string
+	srcSys   string
 	// size and eventSize are the declared sizes (-1 and 0 when unknown), sha
 	// and eventSHA the declared checksums (empty when unknown), from the
 	// download's headers and from the event.
@@ -267,7 +335,6 @@ type docCopier struct {
 	sha, eventSHA   string
 
 	n        int64 // bytes read from the source
-	lastBeat time.Time
 	finished bool  // the whole document was verified and written
 	err      error // why the copy was abandoned
 }
@@ -278,11 +345,14 @@ func (c *docCopier) run() {
 	var held []byte // read and checked, not yet written
 	cur := 0
 	for {
+		c.progress.waitingSince.Store(time.Now().UnixNano())
 		n, rerr := c.src.Read(bufs[cur])
+		c.progress.waitingSince.Store(0)
 		if n > 0 {
 			chunk := bufs[cur][:n]
 			c.hash.Write(chunk)
 			c.n += int64(n)
+			c.progress.bytes.Store(c.n)
 			if err := c.checkRunning(); err != nil {
 				c.fail(err)
 				return
@@ -294,10 +364,6 @@ func (c *docCopier) run() {
 				}
 			}
 			held, cur = chunk, 1-cur
-			if now := time.Now(); now.Sub(c.lastBeat) >= heartbeatEvery {
-				c.lastBeat = now
-				activity.RecordHeartbeat(c.ctx, c.n)
-			}
 		}
 		switch {
 		case rerr == io.EOF:
@@ -315,9 +381,14 @@ func (c *docCopier) run() {
 			c.dst.Close()
 			return
 		case rerr != nil:
-			if c.stop.Err() != nil {
+			var stalled *stallError
+			switch {
+			case c.ctx.Err() == nil && errors.As(context.Cause(c.stop), &stalled):
+				c.fail(temporal.NewApplicationError(fmt.Sprintf("%s sent no more of %s for %s, after %d bytes; the next attempt starts again",
+					c.srcSys, c.what, stalled.after, c.n), errTypeUnavailable))
+			case c.stop.Err() != nil:
 				c.fail(nil) // the upload or the activity is over; they say why
-			} else {
+			default:
 				c.fail(fmt.Errorf("%s: reading %s after %d bytes: %w", c.srcSys, c.what, c.n, rerr))
 			}
 			return

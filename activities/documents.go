@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,7 +125,8 @@ func DocumentClientRef(link, sourceSystem, documentID string) string {
 // linked job on the other side, streaming it from the source's download to
 // the target's upload (see the top of this file). It first looks for a copy
 // made by an earlier attempt and returns it with Existed set.
-func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (CopyDocumentResult, error) {
+func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (res CopyDocumentResult, err error) {
+	defer func() { err = giveUpOnPersistentMismatch(ctx, err) }()
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
 		return CopyDocumentResult{}, err
@@ -184,6 +186,17 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (Co
 
 	if doc.Size > limit {
 		return CopyDocumentResult{}, tooLarge(what, formatBytes(doc.Size), limit)
+	}
+
+	// The document must belong to the job the event named: an event cannot
+	// make O2O copy another job's (or another client's) document.
+	srcDocs, err := src.Documents(ctx, in.SourceJobRef)
+	if err != nil {
+		return CopyDocumentResult{}, classify(srcSys, err)
+	}
+	if !slices.ContainsFunc(srcDocs, func(d oneserve.Document) bool { return d.DocumentID == doc.DocumentID }) {
+		return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s: document %s is not on job %s; not copied", srcSys, doc.DocumentID, in.SourceJobRef), ErrTypeNotFound, nil)
 	}
 
 	dl, err := src.DownloadDocument(copyCtx, doc.DocumentID, 0)
@@ -440,6 +453,20 @@ func tooLarge(what, size string, limit int64) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 		"%s is too large to copy: %s, and O2O copies at most %s (MaxDocumentBytes); nothing was stored, copy it by hand",
 		what, size, formatBytes(limit)), ErrTypeDocumentTooLarge, nil)
+}
+
+// maxMismatchAttempts bounds retries of a copy whose bytes keep disagreeing
+// with what the source declares: a one-off corruption in transit is worth a
+// retry, a persistent disagreement needs a person.
+const maxMismatchAttempts = 5
+
+func giveUpOnPersistentMismatch(ctx context.Context, err error) error {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrTypeChecksumMismatch || activity.GetInfo(ctx).Attempt < maxMismatchAttempts {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s (still after %d attempts; check the document in the source system)",
+		app.Message(), activity.GetInfo(ctx).Attempt), ErrTypeChecksumMismatch, err)
 }
 
 func mismatch(format string, args ...any) error {

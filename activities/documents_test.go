@@ -619,3 +619,20 @@ func TestCopyDocumentStopsPromptlyWhenCancelled(t *testing.T) {
 	require.Less(t, took, 1500*time.Millisecond, "the copy (about 4 s) stopped soon after the cancellation")
 	require.Empty(t, f.documents("fixit"), "nothing stored")
 }
+
+func TestCopyDocumentOfAnotherJobIsRefused(t *testing.T) {
+	f := newDocFixture(t, nil)
+	doc := f.userUploads("acme", "Gas Certificate", "cert.pdf", "application/pdf", []byte("certificate"))
+	var other simulator.SimJobResponse
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs", map[string]any{
+		"clientId": "28", "siteRef": "SITE-002", "priority": "Routine", "description": "Another job",
+		"activities": []map[string]string{{"code": "PLB002", "quantity": "1"}},
+	}, &other))
+	in := f.input(events.Primary, doc, "Certificates")
+	in.SourceJobRef = other.JobRef // the event names a job the document is not on
+
+	_, err := f.copyDoc(in)
+	require.Equal(t, activities.ErrTypeNotFound, nonRetryableType(t, err))
+	require.Contains(t, err.Error(), "is not on job "+other.JobRef)
+	require.Empty(t, f.documents("fixit"))
+}

@@ -24,10 +24,16 @@ build: $(TEMPORAL) ## Build every binary into bin/
 run: build ## Start Temporal, two simulated systems, the worker and the webhook server
 	$(BIN)/devstack -bin $(BIN) -data $(CURDIR)/.run -config o2o.example.yaml -seed dev/simulator.yaml
 
-test: vet unit integration ## Run every test
+test: vet unit fuzz integration ## Run every test
 
 unit: ## Unit tests (no server needed)
 	$(GO) test -race -count=1 ./...
+
+FUZZTIME ?= 8s
+fuzz: ## Fuzz the event decoder, the signature check and the config loader briefly (FUZZTIME each)
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./events/
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./events/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./config/
 
 integration: $(TEMPORAL) ## End-to-end tests on a real Temporal dev server
 	$(GO) test -race -count=1 -tags=integration -timeout 15m ./e2e/...

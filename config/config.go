@@ -88,8 +88,8 @@ type Webhook struct {
 	// MaxBodyBytes caps a webhook body (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
 	// APITokenEnv names the variable holding the bearer token for the
-	// link-state and operator endpoints. Empty leaves those endpoints open,
-	// which is only fit for local development.
+	// link-state and operator endpoints. The webhook server refuses to start
+	// without it; the worker and the starter do not need it.
 	APITokenEnv string `yaml:"apiTokenEnv"`
 
 	APIToken string `yaml:"-"`

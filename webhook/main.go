@@ -34,6 +34,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if cfg.Webhook.APIToken == "" {
+		// The link-state and operator endpoints are never served open.
+		return fmt.Errorf("config: webhook.apiTokenEnv is required: it names the variable holding the bearer token that protects GET /links/... and the operator endpoints")
+	}
 	log, err := platform.NewLogger("webhook")
 	if err != nil {
 		return err
@@ -43,7 +47,7 @@ func run() error {
 	ctx, stop := platform.SignalContext()
 	defer stop()
 
-	tc, err := platform.Dial(ctx, log)
+	tc, err := platform.DialLazy(log)
 	if err != nil {
 		return err
 	}

@@ -55,19 +55,42 @@ func NewLogger(process string) (*zap.Logger, error) {
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)
 // or a temporal.toml profile, through the SDK's envconfig package.
 func Dial(ctx context.Context, log *zap.Logger) (client.Client, error) {
-	opts, err := envconfig.LoadDefaultClientOptions()
+	opts, err := clientOptions(log)
 	if err != nil {
-		return nil, fmt.Errorf("temporal client configuration: %w", err)
+		return nil, err
 	}
-	if opts.HostPort == "" {
-		opts.HostPort = client.DefaultHostPort
-	}
-	opts.Logger = NewTemporalLogger(log.Named("temporal"))
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	return c, nil
+}
+
+// DialLazy is Dial for the webhook server: it connects on first use, so the
+// server starts (and answers 503, not-ready) while Temporal is unreachable,
+// instead of refusing to start.
+func DialLazy(log *zap.Logger) (client.Client, error) {
+	opts, err := clientOptions(log)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("Temporal client for %s: %w", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+func clientOptions(log *zap.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	opts.Logger = NewTemporalLogger(log.Named("temporal"))
+	return opts, nil
 }
 
 // RegisterSearchAttributes makes sure O2O's custom search attributes exist

@@ -44,6 +44,7 @@ func newServer(cfg *config.Config, tc client.Client, log *zap.Logger) *echo.Echo
 
 	e.POST("/webhooks/:system", s.webhook)
 	e.GET("/links/:link/:primaryJobRef", s.linkState, s.requireToken)
+	e.POST("/links/:link/:primaryJobRef/:action", s.operate, s.requireToken)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 	return e

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -25,8 +26,9 @@ const (
 	SignalEvent = "event"
 	// QueryLinkState returns the link's LinkState.
 	QueryLinkState = "linkState"
-	// UpdateRetry asks a link that needs attention to try its blocked event again.
-	UpdateRetry = "retry"
+	// UpdateRetry asks a link that needs attention to try its blocked event
+	// again. See operator.go for every operator action.
+	UpdateRetry = ActionRetry
 )
 
 const idPrefix = "LinkedJob:"
@@ -133,4 +135,39 @@ func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string
 		return nil, fmt.Errorf("decode link state: %w", err)
 	}
 	return &s, nil
+}
+
+// RefusedError is an operator action the link refused, with its reason.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+// Operate asks a link to carry out an operator action (see operator.go) and
+// waits for its answer. It returns ErrNoLink when the link does not exist or
+// has closed, and a *RefusedError when the link refused the action.
+func Operate(ctx context.Context, c client.Client, link, primaryJobRef, action string, r OperatorRequest) (string, error) {
+	if !slices.Contains(Actions, action) {
+		return "", &RefusedError{Reason: fmt.Sprintf("unknown action %q (one of %s)", action, strings.Join(Actions, ", "))}
+	}
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   WorkflowID(link, primaryJobRef),
+		UpdateName:   action,
+		Args:         []any{r},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var answer string
+	if err == nil {
+		err = h.Get(ctx, &answer)
+	}
+	var nf *serviceerror.NotFound
+	var app *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return answer, nil
+	case errors.As(err, &nf):
+		return "", ErrNoLink
+	case errors.As(err, &app):
+		return "", &RefusedError{Reason: app.Message()}
+	}
+	return "", err
 }

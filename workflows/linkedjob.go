@@ -41,12 +41,6 @@ type Carry struct {
 	Seen  []string       `json:"seen"`
 }
 
-// RetryRequest is the argument of the retry update.
-type RetryRequest struct {
-	// By says who asked, for the record.
-	By string `json:"by"`
-}
-
 // defaultContinueAsNewAfter keeps histories short (each event costs about a
 // dozen history events), so replays after cache eviction stay cheap.
 const defaultContinueAsNewAfter = 200
@@ -67,6 +61,9 @@ type linkedJob struct {
 	// when it ends.
 	cancelClose     workflow.CancelFunc
 	closeTimerFired bool
+	// unlink is set by the unlink action; the link closes once no event is
+	// being applied.
+	unlink *OperatorRequest
 }
 
 var acts *activities.Activities
@@ -104,16 +101,7 @@ func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetry, func(ctx workflow.Context, r RetryRequest) (string, error) {
-		w.retry = true
-		w.logger.Info("Retry requested", "by", r.By)
-		return "retrying the blocked event", nil
-	}, workflow.UpdateHandlerOptions{Validator: func(r RetryRequest) error {
-		if w.state.State != StateNeedsAttention {
-			return fmt.Errorf("link is %s, not %s: nothing to retry", w.state.State, StateNeedsAttention)
-		}
-		return nil
-	}}); err != nil {
+	if err := w.registerOperator(ctx); err != nil {
 		return nil, err
 	}
 
@@ -139,10 +127,13 @@ func (w *linkedJob) run(ctx workflow.Context) error {
 	}
 	for {
 		err := workflow.Await(ctx, func() bool {
-			return w.next() >= 0 || w.closeDue() || w.done >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			return w.unlink != nil || w.next() >= 0 || w.closeDue() || w.done >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		})
 		if err != nil {
 			return err
+		}
+		if w.unlink != nil {
+			return w.close(ctx)
 		}
 		if i := w.next(); i >= 0 && w.done < limit && !workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			w.process(ctx, i)
@@ -308,7 +299,15 @@ func (w *linkedJob) closeDue() bool {
 // skipped in the final state; after the workflow completes, the webhook
 // answers them and does not start a new link.
 func (w *linkedJob) close(ctx workflow.Context) error {
-	w.setState(StateClosed, "")
+	if u := w.unlink; u != nil {
+		w.state.ClosingReason = fmt.Sprintf("unlinked by %s: %s", u.By, u.Reason)
+		for _, ev := range w.queue {
+			w.state.record(EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
+				ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: "not applied: the link was unlinked"})
+		}
+		w.queue = nil
+	}
+	w.state.State, w.state.LastError, w.state.PausedFrom = StateClosed, "", ""
 	w.drainLate(ctx)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
@@ -473,8 +472,14 @@ func (w *linkedJob) settledState() State {
 	return StateLinking
 }
 
+// setState moves the link to s. A paused link stays paused and will resume into s.
 func (w *linkedJob) setState(s State, lastError string) {
-	w.state.State, w.state.LastError = s, lastError
+	w.state.LastError = lastError
+	if w.state.State == StatePaused {
+		w.state.PausedFrom = s
+		return
+	}
+	w.state.State = s
 }
 
 // publish makes the state visible outside the workflow: search attributes

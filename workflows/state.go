@@ -60,7 +60,11 @@ type LinkState struct {
 	// ClosesAt is when the link closes, once the job has ended; ClosingReason says why.
 	ClosesAt      *time.Time `json:"closesAt,omitempty"`
 	ClosingReason string     `json:"closingReason,omitempty"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
+	// PausedFrom is the state a paused link resumes into.
+	PausedFrom State `json:"pausedFrom,omitempty"`
+	// OperatorLog lists the latest operator actions, accepted or refused.
+	OperatorLog []OperatorAction `json:"operatorLog,omitempty"`
+	UpdatedAt   time.Time        `json:"updatedAt"`
 }
 
 // EventRecord is one processed event.

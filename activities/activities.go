@@ -28,14 +28,20 @@ type Activities struct {
 }
 
 // New builds the activities and one Oneserve client per configured system.
-func New(cfg *config.Config) (*Activities, error) {
+// Options: WithMetrics.
+func New(cfg *config.Config, opts ...Option) (*Activities, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	clients := make(map[string]*oneserve.Client, len(cfg.Systems))
 	for name, s := range cfg.Systems {
 		c, err := oneserve.New(oneserve.Options{
-			BaseURL: s.BaseURL,
-			Token:   s.AuthToken,
-			Timeout: s.Timeout.D(),
-			Paths:   s.Paths,
+			BaseURL:  s.BaseURL,
+			Token:    s.AuthToken,
+			Timeout:  s.Timeout.D(),
+			Paths:    s.Paths,
+			Observer: o.observer(name),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("system %s: %w", name, err)

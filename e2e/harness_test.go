@@ -165,6 +165,7 @@ func (s *stack) env(extra ...string) []string {
 		"O2O_CONFIG="+s.configPath,
 		"TEMPORAL_ADDRESS="+devServer.FrontendHostPort(),
 		"TEMPORAL_NAMESPACE=default",
+		"O2O_METRICS_ADDR=127.0.0.1:0", // tests run beside make run
 	)
 	return append(env, extra...)
 }

@@ -163,7 +163,7 @@ func (c *Client) Documents(ctx context.Context, jobRef string) ([]Document, erro
 // (Range: bytes=offset-), to resume an interrupted copy; the answer's Offset
 // says where Body really starts. The per-call timeout covers only the wait
 // for the headers; reading Body is bounded by ctx. The caller must close Body.
-func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset int64) (*Download, error) {
+func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset int64) (_ *Download, err error) {
 	const op = "downloadDocument"
 	switch {
 	case documentID == "":
@@ -191,10 +191,13 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	if offset > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 	}
+	start, status := time.Now(), 0
+	defer func() { c.observe(op, status, start, err) }()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.transportError(op, ctx, callCtx, err)
 	}
+	status = resp.StatusCode
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The timer still runs: a stalled error body must not hang the call.
 		defer resp.Body.Close()
@@ -282,7 +285,7 @@ func (b *cancelOnClose) Close() error {
 // after the last one. Otherwise the upload is bounded by ctx. A Read blocked
 // inside u.Body itself is not interrupted (net/http waits for it), so u.Body
 // should end with ctx, as a Download's Body does.
-func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (*Document, error) {
+func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_ *Document, err error) {
 	const op = "uploadDocument"
 	switch {
 	case jobRef == "":
@@ -324,10 +327,13 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (*
 	if u.SHA256 != "" {
 		req.Header.Set("X-Checksum-SHA256", u.SHA256)
 	}
+	start, status := time.Now(), 0
+	defer func() { c.observe(op, status, start, err) }()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, c.transportError(op, ctx, callCtx, err)
 	}
+	status = resp.StatusCode
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {

@@ -56,6 +56,15 @@ type Options struct {
 	// UserAgent is sent as User-Agent (default "o2o"), so that Oneserve can
 	// tell O2O's traffic apart in its logs.
 	UserAgent string
+	// Observer, when set, is called once per HTTP call the client makes,
+	// after it ends: op names the call ("createJob", "job", ...; the same
+	// as Error.Op), status is the HTTP status (0 when no answer came:
+	// network error, timeout, cancellation), d the time taken and err what
+	// the call returned (nil on success). For a document download the call
+	// ends when the headers arrive; the body is the caller's to read. Calls
+	// refused before sending are not observed. It must be safe for
+	// concurrent use and quick: it runs on the caller's goroutine.
+	Observer func(op string, status int, d time.Duration, err error)
 }
 
 // Client calls one Oneserve system. It is safe for concurrent use.
@@ -67,6 +76,7 @@ type Client struct {
 	hc        *http.Client
 	loc       *time.Location
 	userAgent string
+	observer  func(op string, status int, d time.Duration, err error)
 }
 
 const (
@@ -108,6 +118,7 @@ func New(o Options) (*Client, error) {
 		paths:     o.Paths,
 		loc:       o.Location,
 		userAgent: o.UserAgent,
+		observer:  o.Observer,
 	}
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
@@ -229,9 +240,16 @@ func (c *Client) callContext(ctx context.Context) (context.Context, context.Canc
 	return callCtx, cancel, timer
 }
 
+// observe reports one HTTP call that started at start to the Observer.
+func (c *Client) observe(op string, status int, start time.Time, err error) {
+	if c.observer != nil {
+		c.observer(op, status, time.Since(start), err)
+	}
+}
+
 // doJSON performs one JSON call: in (if not nil) is the request body, out
 // (if not nil) receives the answer after the envelope has been checked.
-func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in, out any) error {
+func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in, out any) (err error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -250,10 +268,13 @@ func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in,
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start, status := time.Now(), 0
+	defer func() { c.observe(op, status, start, err) }()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return c.transportError(op, ctx, callCtx, err)
 	}
+	status = resp.StatusCode
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {

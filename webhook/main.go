@@ -1,7 +1,8 @@
 // Command webhook is O2O's front door: it receives the Oneserve systems'
 // signed Integration Events at POST /webhooks/{system}, hands each to the
 // LinkedJob workflow it concerns, and serves the link state at
-// GET /links/{link}/{primaryJobRef}.
+// GET /links/{link}/{primaryJobRef} and its metrics at GET /metrics
+// (Prometheus text, unauthenticated; docs/metrics.md).
 //
 // Configuration: O2O_CONFIG (the YAML file), O2O_WEBHOOK_ADDR (listen
 // address, default from the file, else ":8080") and Temporal's standard
@@ -47,7 +48,14 @@ func run() error {
 	ctx, stop := platform.SignalContext()
 	defer stop()
 
-	tc, err := platform.DialLazy(log)
+	metrics, err := platform.NewMetrics("webhook")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = metrics.Close() }()
+	metrics.SetLogger(log)
+
+	tc, err := platform.DialLazy(log, metrics)
 	if err != nil {
 		return err
 	}
@@ -59,7 +67,7 @@ func run() error {
 	}
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           newServer(cfg, tc, log),
+		Handler:           newServer(cfg, tc, log, metrics),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

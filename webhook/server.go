@@ -16,6 +16,7 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -35,12 +36,13 @@ type server struct {
 
 // newServer returns the HTTP handler: the webhook routes, the link-state API
 // and health checks.
-func newServer(cfg *config.Config, tc client.Client, log *zap.Logger) *echo.Echo {
+func newServer(cfg *config.Config, tc client.Client, log *zap.Logger, metrics ...*platform.Metrics) *echo.Echo {
 	s := &server{cfg: cfg, temporal: tc, log: log, now: time.Now}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
+	useMetrics(e, cfg, metrics...)
 
 	e.POST("/webhooks/:system", s.webhook)
 	e.GET("/links/:link/:primaryJobRef", s.linkState, s.requireToken)
@@ -67,6 +69,7 @@ func (s *server) webhook(c echo.Context) error {
 	name := c.Param("system")
 	sys := s.cfg.System(name)
 	if sys == nil {
+		setOutcome(c, outcomeUnknownSystem)
 		return errorReply(c, http.StatusNotFound, "unknown system")
 	}
 	r := c.Request()
@@ -74,8 +77,10 @@ func (s *server) webhook(c echo.Context) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			setOutcome(c, outcomeTooLarge)
 			return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
 		}
+		setOutcome(c, outcomeMalformed)
 		return errorReply(c, http.StatusBadRequest, "could not read the body")
 	}
 	id := r.Header.Get(events.HeaderID)
@@ -83,16 +88,19 @@ func (s *server) webhook(c echo.Context) error {
 	if err := events.Verify(sys.WebhookSecrets, id, r.Header.Get(events.HeaderTimestamp),
 		r.Header.Get(events.HeaderSignature), body, s.now()); err != nil {
 		log.Warn("Webhook rejected", zap.Error(err))
+		setOutcome(c, outcomeBadSignature)
 		return errorReply(c, http.StatusUnauthorized, err.Error())
 	}
 
 	ev, err := events.Decode(body, id, name)
 	if errors.Is(err, events.ErrUnhandledType) {
 		log.Info("Webhook ignored: event type not handled", zap.String("eventType", string(ev.Type)))
+		setOutcome(c, outcomeIgnoredType)
 		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "event type " + string(ev.Type) + " is not handled by O2O"})
 	}
 	if err != nil {
 		log.Warn("Webhook rejected: malformed", zap.Error(err))
+		setOutcome(c, outcomeMalformed)
 		return errorReply(c, http.StatusBadRequest, err.Error())
 	}
 	log = log.With(zap.String("eventType", string(ev.Type)), zap.String("jobRef", ev.JobRef))
@@ -100,6 +108,7 @@ func (s *server) webhook(c echo.Context) error {
 	targets := route(s.cfg, ev)
 	if len(targets) == 0 {
 		log.Info("Webhook ignored: concerns no link")
+		setOutcome(c, outcomeNoLink)
 		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "the event concerns no link"})
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), deliverTimeout)
@@ -117,18 +126,22 @@ func (s *server) webhook(c echo.Context) error {
 		default:
 			log.Error("Temporal did not accept the event; asking the sender to retry", zap.String("link", t.link.Name), zap.Error(err))
 			c.Response().Header().Set("Retry-After", retryAfterSeconds)
+			setOutcome(c, outcomeTemporalUnavailable)
 			return errorReply(c, http.StatusServiceUnavailable, "O2O cannot store events right now; retry later")
 		}
 	}
 	switch {
 	case len(accepted) > 0:
 		log.Info("Webhook accepted", zap.Strings("links", accepted))
+		setOutcome(c, outcomeAccepted)
 		return c.JSON(http.StatusAccepted, reply{Status: "accepted", Links: accepted})
 	case len(closed) > 0:
 		log.Info("Webhook for a closed link; not reviving it", zap.Strings("links", closed))
+		setOutcome(c, outcomeLinkClosed)
 		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "the link for this job has closed", Links: closed})
 	default:
 		log.Info("Webhook ignored: no running link for this job")
+		setOutcome(c, outcomeNoLink)
 		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "no running link for this job"})
 	}
 }

@@ -2,14 +2,27 @@
 // and runs the LinkedJob workflows and their activities, which call the
 // Oneserve systems. It registers O2O's search attributes on start.
 //
-// Configuration: O2O_CONFIG (the YAML file) and Temporal's standard client
-// variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...).
+// It serves, on O2O_METRICS_ADDR (default ":9464"; "off" for none):
+// GET /metrics (Prometheus text: the Temporal SDK's metrics and O2O's own,
+// docs/metrics.md), GET /healthz (the process is up) and GET /readyz (the
+// worker is polling and Temporal answers).
+//
+// Configuration: O2O_CONFIG (the YAML file), O2O_METRICS_ADDR and Temporal's
+// standard client variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...).
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"sync/atomic"
+	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
@@ -41,7 +54,23 @@ func run() error {
 	ctx, stop := platform.SignalContext()
 	defer stop()
 
-	tc, err := platform.Dial(ctx, log)
+	metrics, err := platform.NewMetrics("worker")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = metrics.Close() }()
+	metrics.SetLogger(log)
+
+	// The endpoint comes up first, so that /healthz answers while the
+	// worker connects; /readyz waits for the worker.
+	st := &status{}
+	endpoint, endpointErr, err := serveEndpoint(platform.MetricsAddr(), newEndpoint(metrics, st), log)
+	if err != nil {
+		return err
+	}
+	defer shutdownEndpoint(endpoint, log)
+
+	tc, err := platform.Dial(ctx, log, metrics)
 	if err != nil {
 		return err
 	}
@@ -50,20 +79,42 @@ func run() error {
 		return err
 	}
 
-	acts, err := activities.New(cfg)
+	acts, err := activities.New(cfg, activities.WithMetrics(metrics.MetricsHandler()))
 	if err != nil {
 		return err
 	}
+	fatal := make(chan error, 1)
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{
 		// Let running activities finish (or heartbeat their progress) on
 		// shutdown instead of cancelling them at once.
 		WorkerStopTimeout: platform.ShutdownTimeout,
+		OnFatalError: func(err error) {
+			select {
+			case fatal <- err:
+			default:
+			}
+		},
 	})
 	Register(w, acts)
 
-	log.Info("Worker started", zap.String("taskQueue", workflows.TaskQueue), zap.Int("links", len(cfg.Links)))
-	if err := w.Run(interruptOn(ctx.Done())); err != nil {
+	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
+	}
+	st.started(tc)
+	log.Info("Worker started", zap.String("taskQueue", workflows.TaskQueue), zap.Int("links", len(cfg.Links)))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-fatal:
+		runErr = fmt.Errorf("worker: %w", err)
+	case err := <-endpointErr:
+		runErr = fmt.Errorf("metrics endpoint: %w", err)
+	}
+	st.stopping()
+	w.Stop()
+	if runErr != nil {
+		return runErr
 	}
 	log.Info("Stopped")
 	return nil
@@ -75,9 +126,84 @@ func Register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts)
 }
 
-// interruptOn adapts a done channel to the worker's interrupt channel.
-func interruptOn(done <-chan struct{}) <-chan any {
-	ch := make(chan any, 1)
-	go func() { <-done; ch <- struct{}{} }()
-	return ch
+// status is what /readyz reports: the worker has started (and is not
+// stopping) and its Temporal client is set.
+type status struct {
+	client atomic.Pointer[client.Client]
+}
+
+func (s *status) started(c client.Client) { s.client.Store(&c) }
+func (s *status) stopping()               { s.client.Store(nil) }
+
+// newEndpoint is the worker's HTTP handler: /metrics, /healthz, /readyz.
+func newEndpoint(m *platform.Metrics, st *status) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.HTTPHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		c := st.client.Load()
+		if c == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the worker is not running"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if _, err := (*c).CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "Temporal is not reachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serveEndpoint listens on addr ("off": not at all) and serves h. The
+// listener is opened here, so that a taken port fails the start; a later
+// failure to serve arrives on the channel.
+func serveEndpoint(addr string, h http.Handler, log *zap.Logger) (*http.Server, <-chan error, error) {
+	errc := make(chan error, 1)
+	if addr == "off" {
+		log.Info("Metrics and health endpoint off (O2O_METRICS_ADDR=off)")
+		return nil, errc, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics endpoint: listen on %s (set O2O_METRICS_ADDR to another address, or off): %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	log.Info("Metrics and health endpoint listening", zap.String("addr", l.Addr().String()))
+	return srv, errc, nil
+}
+
+// shutdownEndpoint lets in-flight scrapes finish, then closes the endpoint.
+func shutdownEndpoint(srv *http.Server, log *zap.Logger) {
+	if srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("Metrics endpoint shutdown", zap.Error(err))
+	}
 }

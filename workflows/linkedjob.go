@@ -302,7 +302,7 @@ func (w *linkedJob) close(ctx workflow.Context) error {
 	if u := w.unlink; u != nil {
 		w.state.ClosingReason = fmt.Sprintf("unlinked by %s: %s", u.By, u.Reason)
 		for _, ev := range w.queue {
-			w.state.record(EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
+			w.recordEvent(ctx, EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
 				ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: "not applied: the link was unlinked"})
 		}
 		w.queue = nil
@@ -325,7 +325,7 @@ func (w *linkedJob) drainLate(ctx workflow.Context) {
 		if !ch.ReceiveAsync(&ev) {
 			return
 		}
-		w.state.record(EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
+		w.recordEvent(ctx, EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
 			ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: "the link is closed; late events are recorded but not sent on"})
 	}
 }
@@ -450,11 +450,17 @@ func (w *linkedJob) block(ctx workflow.Context, err error) {
 	w.publish(ctx)
 }
 
+// recordEvent adds an event's outcome to the state and counts it.
+func (w *linkedJob) recordEvent(ctx workflow.Context, rec EventRecord) {
+	w.state.record(rec)
+	recordEventMetric(ctx, rec)
+}
+
 // finish records the outcome of the event at the head of the queue and
 // removes it.
 func (w *linkedJob) finish(ctx workflow.Context, rec EventRecord) {
 	rec.ProcessedAt = workflow.Now(ctx)
-	w.state.record(rec)
+	w.recordEvent(ctx, rec)
 	w.seen.add(rec.ID)
 	w.queue = w.queue[1:]
 	w.done++

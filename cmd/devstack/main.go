@@ -62,7 +62,7 @@ type proc struct {
 }
 
 func run(bin, dataDir, cfgPath, seed string) error {
-	for _, addr := range []string{":7233", ":8233", ":9100", ":8080"} {
+	for _, addr := range []string{":7233", ":8233", ":9100", ":8080", ":9464"} {
 		if inUse(addr) {
 			return fmt.Errorf("port %s is already in use; stop whatever holds it (an earlier make run?) and try again", addr)
 		}
@@ -107,7 +107,7 @@ func run(bin, dataDir, cfgPath, seed string) error {
 	}{
 		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "localhost:7233"},
 		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", ":9100"}, "http://localhost:9100/"},
-		{"worker", filepath.Join(bin, "worker"), nil, ""},
+		{"worker", filepath.Join(bin, "worker"), nil, "http://localhost:9464/readyz"},
 		{"webhook", filepath.Join(bin, "webhook"), nil, "http://localhost:8080/readyz"},
 	}
 	for _, s := range steps {
@@ -139,7 +139,8 @@ const banner = `
 
    Temporal Web UI     http://localhost:8233   (filter: O2OState="Linked")
    Simulated systems   http://localhost:9100   (acme = primary, fixit = secondary)
-   Webhook server      http://localhost:8080   (POST /webhooks/{system})
+   Webhook server      http://localhost:8080   (POST /webhooks/{system}, GET /metrics)
+   Worker metrics      http://localhost:9464/metrics   (also /healthz, /readyz)
 
  Try the flow (see README, "Try it by hand"):
    curl -s localhost:9100/acme/sim/jobs -d '{"clientId":"28","siteRef":"SITE-001",

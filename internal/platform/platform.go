@@ -1,6 +1,6 @@
 // Package platform is the process plumbing the worker, the webhook server and
-// the starter share: structured logging, the one Temporal client per process,
-// search-attribute registration and shutdown on a signal.
+// the starter share: structured logging, metrics, the one Temporal client per
+// process, search-attribute registration and shutdown on a signal.
 package platform
 
 import (
@@ -53,9 +53,10 @@ func NewLogger(process string) (*zap.Logger, error) {
 // Dial connects the process's one Temporal client. The address, namespace,
 // TLS and API key come from Temporal's standard environment variables
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)
-// or a temporal.toml profile, through the SDK's envconfig package.
-func Dial(ctx context.Context, log *zap.Logger) (client.Client, error) {
-	opts, err := clientOptions(log)
+// or a temporal.toml profile, through the SDK's envconfig package. The
+// client reports the SDK's metrics into m (nil: no metrics).
+func Dial(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, error) {
+	opts, err := clientOptions(log, m)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +70,8 @@ func Dial(ctx context.Context, log *zap.Logger) (client.Client, error) {
 // DialLazy is Dial for the webhook server: it connects on first use, so the
 // server starts (and answers 503, not-ready) while Temporal is unreachable,
 // instead of refusing to start.
-func DialLazy(log *zap.Logger) (client.Client, error) {
-	opts, err := clientOptions(log)
+func DialLazy(log *zap.Logger, m *Metrics) (client.Client, error) {
+	opts, err := clientOptions(log, m)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func DialLazy(log *zap.Logger) (client.Client, error) {
 	return c, nil
 }
 
-func clientOptions(log *zap.Logger) (client.Options, error) {
+func clientOptions(log *zap.Logger, m *Metrics) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
@@ -90,6 +91,9 @@ func clientOptions(log *zap.Logger) (client.Options, error) {
 		opts.HostPort = client.DefaultHostPort
 	}
 	opts.Logger = NewTemporalLogger(log.Named("temporal"))
+	if m != nil {
+		opts.MetricsHandler = m.MetricsHandler()
+	}
 	return opts, nil
 }
 

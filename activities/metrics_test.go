@@ -1,0 +1,96 @@
+package activities_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/simulator"
+)
+
+// newMetricsFixture is newFixture with the activities built through
+// activities.New(cfg, activities.WithMetrics(...)), as the worker does.
+func newMetricsFixture(t *testing.T) (*fixture, *platform.Metrics) {
+	t.Helper()
+	for k, v := range testEnv {
+		t.Setenv(k, v)
+	}
+	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
+	require.NoError(t, err)
+	for i := range seed.Systems {
+		seed.Systems[i].WebhookURL = ""
+	}
+	sim, err := simulator.New(seed, simulator.Options{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+
+	raw, err := os.ReadFile("../o2o.example.yaml")
+	require.NoError(t, err)
+	doc := strings.ReplaceAll(string(raw), "http://localhost:9100", srv.URL)
+	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string { return testEnv[k] }})
+	require.NoError(t, err)
+
+	m, err := platform.NewMetrics("worker")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	acts, err := activities.New(cfg, activities.WithMetrics(m.MetricsHandler()))
+	require.NoError(t, err)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return &fixture{t: t, url: srv.URL, acts: acts, env: env}, m
+}
+
+func scrape(t *testing.T, m *platform.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.HTTPHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	b, err := io.ReadAll(rec.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestTargetCallsAreCountedAndTimedPerSystemAndOp(t *testing.T) {
+	f, m := newMetricsFixture(t)
+	jobRef, activityID := f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(jobRef, activityID)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.SecondaryJobRef)
+
+	// Creating the linked job reads the primary job (acme) and creates the
+	// job in the secondary (fixit).
+	want := []string{
+		`o2o_target_requests_total{op="job",process="worker",status_class="2xx",system="acme"} 1`,
+		`o2o_target_requests_total{op="createJob",process="worker",status_class="2xx",system="fixit"} 1`,
+		`o2o_target_latency_seconds_count{op="createJob",process="worker",system="fixit"} 1`,
+	}
+	// Counters reach the endpoint on the next report (at most a second).
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if body = scrape(t, m); strings.Contains(body, want[0]) && strings.Contains(body, want[1]) {
+			break
+		}
+	}
+	for _, w := range want {
+		require.Contains(t, body, w)
+	}
+	require.Contains(t, body, "# TYPE o2o_target_latency_seconds histogram")
+}
+
+func TestWithoutMetricsActivitiesStillWork(t *testing.T) {
+	f := newFixture(t, nil) // activities.New(cfg): no options
+	jobRef, activityID := f.assignedJob("SITE-001", "Emergency", "7")
+	_, err := f.create(jobRef, activityID)
+	require.NoError(t, err)
+}

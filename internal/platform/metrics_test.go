@@ -1,0 +1,88 @@
+package platform
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+)
+
+// scrape returns the metrics endpoint's answer.
+func scrape(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.True(t, strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain"), rec.Header().Get("Content-Type"))
+	b, err := io.ReadAll(rec.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestMetricsServesPrometheusTextWithPrometheusNames(t *testing.T) {
+	m, err := NewMetrics("test")
+	require.NoError(t, err)
+	defer m.Close()
+
+	h := m.MetricsHandler().WithTags(map[string]string{"system": "acme"})
+	h.Counter("o2o_example_requests").Inc(2)
+	h.Timer("o2o_example_latency").Record(30 * time.Millisecond)
+
+	// Counters reach the registry on the next report (at most a second).
+	var body string
+	require.Eventually(t, func() bool {
+		body = scrape(t, m.HTTPHandler())
+		return strings.Contains(body, `o2o_example_requests_total{process="test",system="acme"} 2`)
+	}, 5*time.Second, 20*time.Millisecond)
+
+	// Timers are histograms in seconds.
+	require.Contains(t, body, "# TYPE o2o_example_latency_seconds histogram")
+	require.Contains(t, body, `o2o_example_latency_seconds_bucket{process="test",system="acme",le="0.05"} 1`)
+	require.Contains(t, body, `o2o_example_latency_seconds_count{process="test",system="acme"} 1`)
+	require.Contains(t, body, "# TYPE o2o_example_requests_total counter")
+	// The standard runtime collectors share the endpoint.
+	require.Contains(t, body, "go_goroutines ")
+	require.Contains(t, body, "o2o_metrics_errors_total 0")
+	require.NotContains(t, body, "tally_internal")
+}
+
+func TestMetricsNameReusedWithOtherLabelsIsDroppedNotFatal(t *testing.T) {
+	m, err := NewMetrics("test")
+	require.NoError(t, err)
+	h := m.MetricsHandler()
+	h.WithTags(map[string]string{"a": "1"}).Counter("o2o_clash").Inc(1)
+	h.WithTags(map[string]string{"b": "1"}).Counter("o2o_clash").Inc(1)
+	require.NoError(t, m.Close()) // flushes: the second registration fails
+	body := scrape(t, m.HTTPHandler())
+	require.Contains(t, body, "o2o_metrics_errors_total 1")
+}
+
+func TestNilMetricsRecordsNothing(t *testing.T) {
+	var m *Metrics
+	require.Equal(t, client.MetricsNopHandler, m.MetricsHandler())
+	m.MetricsHandler().Counter("x").Inc(1)
+	m.SetLogger(nil)
+	require.NoError(t, m.Close())
+	rec := httptest.NewRecorder()
+	m.HTTPHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+}
+
+func TestClientOptionsCarryTheMetricsHandler(t *testing.T) {
+	m, err := NewMetrics("test")
+	require.NoError(t, err)
+	defer m.Close()
+	t.Setenv("TEMPORAL_ADDRESS", "localhost:7233")
+	opts, err := clientOptions(zap.NewNop(), m)
+	require.NoError(t, err)
+	require.Equal(t, m.MetricsHandler(), opts.MetricsHandler)
+	opts, err = clientOptions(zap.NewNop(), nil)
+	require.NoError(t, err)
+	require.Nil(t, opts.MetricsHandler)
+}

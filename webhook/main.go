@@ -24,6 +24,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "healthcheck" {
+		addr := os.Getenv("O2O_WEBHOOK_ADDR")
+		if addr == "" {
+			addr = ":8080"
+		}
+		os.Exit(platform.Probe(platform.LocalURL(addr, "/healthz")))
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook:", err)
 		os.Exit(1)

@@ -86,3 +86,33 @@ func TestClientOptionsCarryTheMetricsHandler(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, opts.MetricsHandler)
 }
+
+func TestLocalURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://127.0.0.1:8080/healthz",
+		"0.0.0.0:9464":   "http://127.0.0.1:9464/healthz",
+		"10.0.0.5:9000":  "http://10.0.0.5:9000/healthz",
+		"[::]:8080":      "http://127.0.0.1:8080/healthz",
+		"localhost:8081": "http://localhost:8081/healthz",
+	} {
+		if got := LocalURL(addr, "/healthz"); got != want {
+			t.Errorf("LocalURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
+
+func TestProbe(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer ok.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer down.Close()
+	if Probe(ok.URL) != 0 {
+		t.Error("a 200 must pass")
+	}
+	if Probe(down.URL) != 1 {
+		t.Error("a 503 must fail")
+	}
+	if Probe("http://127.0.0.1:1/") != 1 {
+		t.Error("no answer must fail")
+	}
+}

@@ -1,209 +1,195 @@
 // Command starter is O2O's operator CLI. It reads the same configuration as
-// the other processes (O2O_CONFIG; secrets are not needed) and Temporal's
-// standard client variables.
+// the other processes (O2O_CONFIG) and Temporal's standard client variables
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...). Only the commands that talk to
+// Temporal connect to it, once per run; only `check` needs the secrets.
 //
-//	starter state acme-fixit AC000001          print a link's state
-//	starter link  acme-fixit AC000001 137001   link a job whose activity is already assigned
-//	starter retry acme-fixit AC000001          retry the event a link is blocked on
+//	starter state  acme-fixit AC000001          print a link's state
+//	starter list   --state NeedsAttention       find links
+//	starter link   acme-fixit AC000001 137001   link a job whose activity is already assigned
+//	starter link   acme-fixit --file jobs.csv   link many (backfill)
+//	starter retry  acme-fixit AC000001          retry the event a link is blocked on
+//	starter skip   acme-fixit AC000001 --reason "..."
+//	starter pause | resume acme-fixit AC000001
+//	starter unlink acme-fixit AC000001 --reason "..."
+//	starter check  [--job AC000001]             preflight against the live systems
+//
+// Exit status: 0 on success, 1 when the command failed or was refused, 2 on
+// a usage error (unknown command or flag, wrong arguments).
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/o2o-sync/o2o/config"
-	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
-		os.Exit(1)
-	}
+	ctx, stop := platform.SignalContext()
+	a := newApp(os.Stdout, os.Stderr)
+	cmd, err := a.root().ExecuteContextC(ctx)
+	a.close()
+	stop()
+	os.Exit(a.exitCode(cmd, err))
 }
 
-// app holds what every command needs, made once per run.
+// app holds what the commands share, made at most once per run: the
+// configuration and the one Temporal client, each only when a command asks.
 type app struct {
-	cfg    *config.Config
-	client client.Client
-	out    io.Writer
+	stdout, stderr io.Writer
+
+	cfg *config.Config
+	tc  client.Client
+	// dial connects to Temporal; tests replace it.
+	dial func(ctx context.Context) (client.Client, error)
+	// started is set once flags and arguments have been accepted and a
+	// command runs: an error before that is a usage error.
+	started bool
 }
 
-func newRoot() *cobra.Command {
-	a := &app{out: os.Stdout}
+func newApp(stdout, stderr io.Writer) *app {
+	return &app{stdout: stdout, stderr: stderr, dial: dialTemporal}
+}
+
+func (a *app) root() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "starter",
-		Short:         "Operate O2O links: start them, inspect them",
+		Use:   "starter",
+		Short: "Operate O2O links: find them, inspect them, start, retry, skip, pause, resume and unlink them",
+		Long: `starter is O2O's operator CLI.
+
+It reads the configuration named by O2O_CONFIG. The commands that talk to
+Temporal (all but check) use Temporal's standard client variables:
+TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY
+or TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH.
+Only check needs the tokens and secrets the configuration names.
+
+Exit status: 0 on success, 1 when the command failed or the link refused,
+2 on a usage error.`,
+		Example: `  starter list --state NeedsAttention
+  starter state acme-fixit AC000123
+  starter retry acme-fixit AC000123
+  starter skip acme-fixit AC000123 --reason "duplicate job, handled by phone"
+  starter link acme-fixit --file jobs.csv --dry-run
+  starter check --job AC000123`,
 		SilenceUsage:  true,
-		SilenceErrors: false,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.LoadFromEnv(config.Options{SkipSecrets: true})
-			if err != nil {
-				return err
-			}
-			log, err := platform.NewLogger("starter")
-			if err != nil {
-				return err
-			}
-			// The CLI's own output is for people; keep the client quiet.
-			c, err := platform.Dial(cmd.Context(), log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
-			if err != nil {
-				return err
-			}
-			a.cfg, a.client = cfg, c
-			return nil
-		},
-		PersistentPostRun: func(*cobra.Command, []string) {
-			if a.client != nil {
-				a.client.Close()
-			}
+		SilenceErrors: true,
+		PersistentPreRun: func(*cobra.Command, []string) {
+			a.started = true
 		},
 	}
-	root.AddCommand(a.stateCmd(), a.linkCmd(), a.retryCmd())
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.AddCommand(a.stateCmd(), a.listCmd(), a.linkCmd(), a.checkCmd())
+	for _, c := range a.actionCmds() {
+		root.AddCommand(c)
+	}
 	return root
 }
 
-func (a *app) stateCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "state LINK PRIMARY_JOB_REF",
-		Short: "Print a link's state and the events it has processed",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if a.cfg.Link(args[0]) == nil {
-				return fmt.Errorf("unknown link %q (configured: %s)", args[0], linkNames(a.cfg))
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
-			defer cancel()
-			st, err := workflows.QueryState(ctx, a.client, args[0], args[1])
-			if errors.Is(err, workflows.ErrNoLink) {
-				return fmt.Errorf("no link %s for job %s", args[0], args[1])
-			}
-			if err != nil {
-				return fmt.Errorf("query %s: %w", workflows.WorkflowID(args[0], args[1]), err)
-			}
-			if asJSON {
-				enc := json.NewEncoder(a.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			printState(a.out, st)
-			return nil
-		},
+// config loads the configuration without secrets (once).
+func (a *app) config() (*config.Config, error) {
+	if a.cfg == nil {
+		cfg, err := config.LoadFromEnv(config.Options{SkipSecrets: true})
+		if err != nil {
+			return nil, err
+		}
+		a.cfg = cfg
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON (the same document as GET /links/...)")
-	return cmd
+	return a.cfg, nil
 }
 
-func (a *app) linkCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "link LINK PRIMARY_JOB_REF ACTIVITY_ID",
-		Short: "Start a link for a job whose activity is already assigned to the link's team",
-		Long: `Start a link by hand, as if the primary had just reported the assignment.
-Use it for assignments made before O2O was running, or whose webhook was lost.
-It is safe to repeat: the workflow id comes from the link and job, and the
-event id from the activity, so a second run changes nothing. O2O re-reads the
-job and the activity from the primary before creating anything.`,
-		Args: cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			l := a.cfg.Link(args[0])
-			if l == nil {
-				return fmt.Errorf("unknown link %q (configured: %s)", args[0], linkNames(a.cfg))
-			}
-			ref, activityID := args[1], args[2]
-			ev := events.Event{
-				ID:         "manual:" + l.Name + ":" + ref + ":" + activityID,
-				System:     l.Primary.System,
-				Side:       events.Primary,
-				Type:       events.ActivityAssigned,
-				OccurredAt: time.Now().UTC(),
-				JobRef:     ref,
-				Assignment: &events.Assignment{ActivityID: activityID, TeamID: l.Primary.Team.ID, TeamName: l.Primary.Team.Name},
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
-			defer cancel()
-			err := workflows.Deliver(ctx, a.client, l, ref, ev, true)
-			if errors.Is(err, workflows.ErrLinkClosed) {
-				return fmt.Errorf("the link for %s has closed; it is not restarted", ref)
-			}
-			if err != nil {
-				return fmt.Errorf("start %s: %w", workflows.WorkflowID(l.Name, ref), err)
-			}
-			fmt.Fprintf(a.out, "Started %s.\nFollow it with: starter state %s %s\n", workflows.WorkflowID(l.Name, ref), l.Name, ref)
-			return nil
-		},
+// link loads the configuration and returns the named link.
+func (a *app) link(name string) (*config.Link, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	l := cfg.Link(name)
+	if l == nil {
+		return nil, usageErrorf("unknown link %q (configured: %s)", name, linkNames(cfg))
+	}
+	return l, nil
+}
+
+// temporal returns the process's one Temporal client, connecting on first use.
+func (a *app) temporal(ctx context.Context) (client.Client, error) {
+	if a.tc == nil {
+		c, err := a.dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.tc = c
+	}
+	return a.tc, nil
+}
+
+func (a *app) close() {
+	if a.tc != nil {
+		a.tc.Close()
+		a.tc = nil
 	}
 }
 
-func (a *app) retryCmd() *cobra.Command {
-	var by string
-	cmd := &cobra.Command{
-		Use:   "retry LINK PRIMARY_JOB_REF",
-		Short: "Retry the event a link is blocked on, after fixing its cause",
-		Long: `Retry the event that put a link into NeedsAttention, typically after fixing
-the data the error names (a missing site, an unmapped priority). The link
-reloads its configuration first, so configuration fixes count too.
-Refused when the link does not need attention.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if a.cfg.Link(args[0]) == nil {
-				return fmt.Errorf("unknown link %q (configured: %s)", args[0], linkNames(a.cfg))
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			h, err := a.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-				WorkflowID:   workflows.WorkflowID(args[0], args[1]),
-				UpdateName:   workflows.UpdateRetry,
-				Args:         []any{workflows.RetryRequest{By: by}},
-				WaitForStage: client.WorkflowUpdateStageCompleted,
-			})
-			if err != nil {
-				return fmt.Errorf("retry refused: %w", err)
-			}
-			var answer string
-			if err := h.Get(ctx, &answer); err != nil {
-				return fmt.Errorf("retry refused: %w", err)
-			}
-			fmt.Fprintf(a.out, "%s: %s\n", workflows.WorkflowID(args[0], args[1]), answer)
-			return nil
-		},
+func dialTemporal(ctx context.Context) (client.Client, error) {
+	log, err := platform.NewLogger("starter")
+	if err != nil {
+		return nil, err
 	}
-	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who is asking, for the link's record")
-	return cmd
+	// The CLI's own output is for people; keep the client quiet.
+	return platform.Dial(ctx, log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)), nil)
 }
 
-func printState(w io.Writer, st *workflows.LinkState) {
-	sec := st.SecondaryJobRef
-	if sec == "" {
-		sec = "-"
+// usageError is a mistake in how the command was called: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// reported is a failure the command has already explained on its output
+// (check, backfill): nothing more is printed, the exit status is 1.
+type reported struct{}
+
+func (reported) Error() string { return "failed (see above)" }
+
+// exitCode prints err for people and returns the process's exit status.
+func (a *app) exitCode(cmd *cobra.Command, err error) int {
+	if err == nil {
+		return 0
 	}
-	fmt.Fprintf(w, "Link:       %s\nPrimary:    %s\nSecondary:  %s\nState:      %s\n", st.Link, st.PrimaryJobRef, sec, st.State)
-	if st.LastError != "" {
-		fmt.Fprintf(w, "Last error: %s\n", st.LastError)
+	var usage *usageError
+	var refused *workflows.RefusedError
+	switch {
+	case errors.As(err, &reported{}):
+		return 1
+	case errors.As(err, &refused):
+		// The link's own words: "refused: link is Linked, not NeedsAttention: nothing to retry".
+		fmt.Fprintln(a.stderr, refused.Error())
+		return 1
+	case errors.As(err, &usage) || !a.started:
+		fmt.Fprintf(a.stderr, "starter: %v\n", err)
+		path := "starter"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(a.stderr, "Run '%s -h' for usage.\n", path)
+		return 2
 	}
-	fmt.Fprintf(w, "Pending:    %d\n\n", st.Pending)
-	if len(st.Events) == 0 {
-		fmt.Fprintln(w, "No events processed yet.")
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESSED\tTYPE\tDIRECTION\tOUTCOME\tDETAIL")
-	for _, e := range st.Events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ProcessedAt.Format(time.DateTime), e.Type, e.Direction, e.Outcome, e.Detail)
-	}
-	_ = tw.Flush()
+	fmt.Fprintf(a.stderr, "starter: %v\n", err)
+	return 1
 }
 
 func linkNames(cfg *config.Config) string {
@@ -212,4 +198,19 @@ func linkNames(cfg *config.Config) string {
 		names = append(names, l.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// exactArgs is cobra.ExactArgs with the names of the arguments in the message.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usageErrorf("want %d argument(s), %s; got %d", len(names), strings.Join(names, " "), len(args))
+		}
+		for i, v := range args {
+			if strings.TrimSpace(v) == "" {
+				return usageErrorf("%s is empty", names[i])
+			}
+		}
+		return nil
+	}
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+// actionDoc describes one operator action's command.
+type actionDoc struct {
+	action, short, long, example string
+	// reasonRequired: the link refuses the action without --reason.
+	reasonRequired bool
+}
+
+var actionDocs = []actionDoc{
+	{
+		action: workflows.ActionRetry,
+		short:  "Retry the event a link is blocked on, after fixing its cause",
+		long: `Retry the event that put a link into NeedsAttention, typically after fixing
+the data the error names (a missing site, an unmapped priority). The link
+reloads its configuration first, so configuration fixes count too.
+Refused when the link does not need attention.`,
+		example: `  starter retry acme-fixit AC000123`,
+	},
+	{
+		action: workflows.ActionSkip,
+		short:  "Give up on the event a link is blocked on and let the events behind it through",
+		long: `Give up on the event that put a link into NeedsAttention: it is recorded as
+skipped, with who skipped it and why, and the events queued behind it go ahead.
+Nothing is written to either system for the skipped event.
+Refused when the link does not need attention, or without --reason.`,
+		example:        `  starter skip acme-fixit AC000123 --reason "job raised twice; fixit has it as FX000077"`,
+		reasonRequired: true,
+	},
+	{
+		action: workflows.ActionPause,
+		short:  "Stop applying a link's events; they queue until resume",
+		long: `Pause a link: events keep arriving and queue, in order, but none is applied
+until the link is resumed. Refused when the link is already paused or closed.`,
+		example: `  starter pause acme-fixit AC000123 --reason "fixit migrating the job"`,
+	},
+	{
+		action: workflows.ActionResume,
+		short:  "Resume a paused link: its queued events go ahead, in order",
+		long: `Resume a paused link: it returns to the state it was paused from and its
+queued events are applied in order. Refused when the link is not paused.`,
+		example: `  starter resume acme-fixit AC000123`,
+	},
+	{
+		action: workflows.ActionUnlink,
+		short:  "Stop syncing a job for good: both jobs stay as they are and the link closes",
+		long: `Unlink: the link closes at once; both jobs stay as they are in both systems.
+Later events for the job are answered, not applied, and the link is not
+started again. Refused when the link is already closed, or without --reason.`,
+		example:        `  starter unlink acme-fixit AC000123 --reason "subcontract withdrawn by phone"`,
+		reasonRequired: true,
+	},
+}
+
+func (a *app) actionCmds() []*cobra.Command {
+	cmds := make([]*cobra.Command, 0, len(actionDocs))
+	for _, d := range actionDocs {
+		cmds = append(cmds, a.actionCmd(d))
+	}
+	return cmds
+}
+
+// defaultBy is who asks when --by is not given: $USER, else "starter".
+func defaultBy() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "starter"
+}
+
+func (a *app) actionCmd(d actionDoc) *cobra.Command {
+	var by, reason string
+	cmd := &cobra.Command{
+		Use:     d.action + " LINK PRIMARY_JOB_REF",
+		Short:   d.short,
+		Long:    d.long + "\n\nThe link answers at once; its answer is printed. Exit status 1 when it refuses.",
+		Example: d.example,
+		Args:    exactArgs("LINK", "PRIMARY_JOB_REF"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			link, ref := args[0], args[1]
+			if _, err := a.link(link); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			c, err := a.temporal(ctx)
+			if err != nil {
+				return err
+			}
+			id := workflows.WorkflowID(link, ref)
+			answer, err := workflows.Operate(ctx, c, link, ref, d.action, workflows.OperatorRequest{By: by, Reason: reason})
+			if errors.Is(err, workflows.ErrNoLink) {
+				return fmt.Errorf("no running link %s for job %s: %s was never started or has closed (see: starter list --job %s)", link, ref, id, ref)
+			}
+			if err != nil {
+				var refused *workflows.RefusedError
+				if errors.As(err, &refused) {
+					return refused
+				}
+				return fmt.Errorf("%s %s: %w", d.action, id, err)
+			}
+			fmt.Fprintf(a.stdout, "%s: %s\n", id, answer)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", defaultBy(), "who is asking, recorded in the link's operator log")
+	reasonHelp := "why, recorded in the link's operator log"
+	if d.reasonRequired {
+		reasonHelp += " (required: the link refuses " + d.action + " without one)"
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", reasonHelp)
+	return cmd
+}

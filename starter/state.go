@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+func (a *app) stateCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "state LINK PRIMARY_JOB_REF",
+		Short: "Print a link's state and the events it has processed",
+		Long: `Print a link's state: both job refs, its state, the error it is blocked on,
+pending events, the events it has processed and the operator actions taken.
+--json prints the same document as GET /links/{link}/{primaryJobRef}.`,
+		Example: `  starter state acme-fixit AC000123
+  starter state --json acme-fixit AC000123 | jq .lastError`,
+		Args: exactArgs("LINK", "PRIMARY_JOB_REF"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := a.link(args[0]); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+			defer cancel()
+			c, err := a.temporal(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := workflows.QueryState(ctx, c, args[0], args[1])
+			if errors.Is(err, workflows.ErrNoLink) {
+				return fmt.Errorf("no link %s for job %s", args[0], args[1])
+			}
+			if err != nil {
+				return fmt.Errorf("query %s: %w", workflows.WorkflowID(args[0], args[1]), err)
+			}
+			if asJSON {
+				return writeJSON(a.stdout, st)
+			}
+			printState(a.stdout, st)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON (the same document as GET /links/...)")
+	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printState(w io.Writer, st *workflows.LinkState) {
+	sec := st.SecondaryJobRef
+	if sec == "" {
+		sec = "-"
+	}
+	fmt.Fprintf(w, "Link:       %s\nPrimary:    %s\nSecondary:  %s\nState:      %s\n", st.Link, st.PrimaryJobRef, sec, st.State)
+	if st.State == workflows.StatePaused && st.PausedFrom != "" {
+		fmt.Fprintf(w, "Resumes to: %s\n", st.PausedFrom)
+	}
+	if st.LastError != "" {
+		fmt.Fprintf(w, "Last error: %s\n", st.LastError)
+	}
+	if st.ClosesAt != nil {
+		fmt.Fprintf(w, "Closes at:  %s (%s)\n", st.ClosesAt.Local().Format(time.DateTime), st.ClosingReason)
+	}
+	fmt.Fprintf(w, "Pending:    %d\n\n", st.Pending)
+	if len(st.Events) == 0 {
+		fmt.Fprintln(w, "No events processed yet.")
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROCESSED\tTYPE\tDIRECTION\tOUTCOME\tDETAIL")
+		for _, e := range st.Events {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ProcessedAt.Format(time.DateTime), e.Type, e.Direction, e.Outcome, e.Detail)
+		}
+		_ = tw.Flush()
+	}
+	if len(st.OperatorLog) > 0 {
+		fmt.Fprintln(w, "\nOperator actions:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "AT\tACTION\tBY\tREASON\tREFUSED")
+		for _, o := range st.OperatorLog {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.At, o.Action, o.By, dash(o.Reason), dash(o.Refused))
+		}
+		_ = tw.Flush()
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,12 +1,11 @@
-// Assumed endpoints: Job, JobByClientRef, Documents, DownloadDocument and
-// UploadDocument call endpoints that Oneserve's public documentation does not
-// describe. Their paths, fields and behaviour are ASSUMPTIONS, the smallest
-// sensible shape, written down in docs/oneserve-api.md ("Assumed endpoints")
-// and mirrored by the simulator. The paths are configurable (config.Paths,
-// per system) so that they can be pointed at the real endpoints once Oneserve
-// confirms them, except JobByClientRef's, which is the constant
-// jobByClientRefPath below; if the real field names differ, this file is the
-// one place to change.
+// Assumed endpoints: Job, Documents, DownloadDocument and UploadDocument
+// call endpoints that Oneserve's public documentation does not describe.
+// Their paths, fields and behaviour are ASSUMPTIONS, the smallest sensible
+// shape, written down in docs/oneserve-api.md ("Assumed endpoints") and
+// mirrored by the simulator. The paths are configurable (config.Paths, per
+// system) so that they can be pointed at the real endpoints once Oneserve
+// confirms them; if the real field names differ, this file is the one place
+// to change.
 
 package oneserve
 
@@ -23,12 +22,6 @@ import (
 	"time"
 )
 
-// jobByClientRefPath is the assumed job read by client reference. Unlike the
-// other assumed paths it is not configurable (config.Paths has no field for
-// it); docs/oneserve-api.md documents it as an ASSUMPTION. If Oneserve's real
-// endpoint differs, this constant is the one place to change.
-const jobByClientRefPath = "/rest/workflow/job/byClientRef/{clientId}/{clientRef}"
-
 // Job reads a job by its reference (ASSUMPTION: GET paths.jobRead). An
 // unknown job is an error for which IsNotFound holds.
 func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
@@ -39,21 +32,7 @@ func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
 	return c.readJob(ctx, op, expand(c.paths.JobRead, "{jobRef}", jobRef))
 }
 
-// JobByClientRef reads the job of a client whose Client Job Ref is clientRef
-// (ASSUMPTION: GET /rest/workflow/job/byClientRef/{clientId}/{clientRef}),
-// as the same document Job returns. When several jobs share the client ref
-// the system answers with the most recently created one. No such job is an
-// error for which IsNotFound holds.
-func (c *Client) JobByClientRef(ctx context.Context, clientID, clientRef string) (*Job, error) {
-	const op = "jobByClientRef"
-	if clientID == "" || clientRef == "" {
-		return nil, invalid(op, "clientID and clientRef are required")
-	}
-	path := expand(expand(jobByClientRefPath, "{clientId}", clientID), "{clientRef}", clientRef)
-	return c.readJob(ctx, op, path)
-}
-
-// jobWire is the job document of the assumed job reads.
+// jobWire is the job document of the assumed job read.
 type jobWire struct {
 	JobRef       flexString `json:"jobRef"`
 	ClientRef    flexString `json:"clientRef"`

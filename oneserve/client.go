@@ -9,8 +9,7 @@
 // *Error whose Kind tells the caller whether to retry.
 //
 // The calls in assumed.go use endpoints that Oneserve does not document
-// publicly; their paths come from config.Paths, except JobByClientRef's,
-// which is a constant there.
+// publicly; their paths come from config.Paths.
 package oneserve
 
 import (

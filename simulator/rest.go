@@ -38,14 +38,13 @@ const (
 	OpSite                   = "site"
 	OpActivities             = "activities"
 	OpJob                    = "job"
-	OpJobByClientRef         = "jobByClientRef"
 	OpDocuments              = "documents"
 	OpDownloadDocument       = "downloadDocument"
 	OpUploadDocument         = "uploadDocument"
 )
 
 var allOps = []string{
-	OpCreateJob, OpAddEvent, OpAddActivityByClientRef, OpSite, OpActivities, OpJob, OpJobByClientRef,
+	OpCreateJob, OpAddEvent, OpAddActivityByClientRef, OpSite, OpActivities, OpJob,
 	OpDocuments, OpDownloadDocument, OpUploadDocument,
 }
 
@@ -89,7 +88,6 @@ func (s *Simulator) restRoutes(mux *http.ServeMux) {
 	route("/workflow/job/createJob", map[string]endpoint{http.MethodPost: {OpCreateJob, s.createJob}})
 	route("/workflow/job/addEventByClientRef", map[string]endpoint{http.MethodPost: {OpAddEvent, s.addEventByClientRef}})
 	route("/workflow/job/{jobRef}", map[string]endpoint{http.MethodGet: {OpJob, s.readJob}})
-	route("/workflow/job/byClientRef/{clientId}/{clientRef}", map[string]endpoint{http.MethodGet: {OpJobByClientRef, s.readJobByClientRef}})
 	route("/workflow/activity/addActivityByClientRef", map[string]endpoint{http.MethodPost: {OpAddActivityByClientRef, s.addActivityByClientRef}})
 	route("/contact/sites/{clientId}/{siteRef}", map[string]endpoint{http.MethodGet: {OpSite, s.readSite}})
 	route("/activities", map[string]endpoint{http.MethodGet: {OpActivities, s.readActivities}})
@@ -587,25 +585,6 @@ func (s *Simulator) readJob(sys *system, w http.ResponseWriter, r *http.Request)
 	s.mu.Unlock()
 	if job == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("job %q not found", jobRef))
-		return
-	}
-	writeJSON(w, http.StatusOK, doc)
-}
-
-// readJobByClientRef: GET /rest/workflow/job/byClientRef/{clientId}/{clientRef}
-// (assumed endpoint). The same document as readJob, for the most recently
-// created job of the client with that client ref.
-func (s *Simulator) readJobByClientRef(sys *system, w http.ResponseWriter, r *http.Request) {
-	clientID, clientRef := r.PathValue("clientId"), r.PathValue("clientRef")
-	s.mu.Lock()
-	job := sys.latestJobByClientRef(clientID, clientRef)
-	var doc jobDocument
-	if job != nil {
-		doc = job.document()
-	}
-	s.mu.Unlock()
-	if job == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no job with clientRef %q for clientId %s", clientRef, clientID))
 		return
 	}
 	writeJSON(w, http.StatusOK, doc)

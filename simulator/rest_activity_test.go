@@ -203,7 +203,7 @@ func TestAddActivityByClientRefUnknownJob(t *testing.T) {
 	require.Equal(t, "REST0004 Job not found", resp["result_msg"], "acme has no job with that client ref")
 }
 
-func TestJobReadEventsAndByClientRef(t *testing.T) {
+func TestJobReadEvents(t *testing.T) {
 	h := startDev(t)
 	status, resp := h.rest("fixit", "POST", "/workflow/job/createJob", validCreateJob())
 	require.Equal(t, http.StatusOK, status, resp)
@@ -231,52 +231,12 @@ func TestJobReadEventsAndByClientRef(t *testing.T) {
 		map[string]any{"code": "PCAN", "note": "Cancelled by the client", "date": "27-11-2026 11:00:00", "appointmentId": "42901"},
 		map[string]any{"code": "PNOTE", "note": "Same time, recorded later", "date": "27-11-2026 11:00:00"},
 	}, job["events"])
-
-	// By client ref: the same document.
-	status, byRef := h.rest("fixit", "GET", "/workflow/job/byClientRef/41/AC000001", nil)
-	require.Equal(t, http.StatusOK, status)
-	require.Equal(t, job, byRef)
-
-	// Several jobs with the client ref: the most recently created one.
-	status, resp = h.rest("fixit", "POST", "/workflow/job/createJob", validCreateJob())
-	require.Equal(t, http.StatusOK, status, resp)
-	require.Equal(t, "FX000002", resp["jobRef"])
-	status, byRef = h.rest("fixit", "GET", "/workflow/job/byClientRef/41/AC000001", nil)
-	require.Equal(t, http.StatusOK, status)
-	require.Equal(t, "FX000002", byRef["jobRef"])
-	require.Equal(t, []any{}, byRef["events"])
-
-	// Escaped path parameters.
-	odd := validCreateJob()
-	odd["clientRef"] = "AC/1 x"
-	status, resp = h.rest("fixit", "POST", "/workflow/job/createJob", odd)
-	require.Equal(t, http.StatusOK, status, resp)
-	status, byRef = h.rest("fixit", "GET", "/workflow/job/byClientRef/41/AC%2F1%20x", nil)
-	require.Equal(t, http.StatusOK, status, byRef)
-	require.Equal(t, "FX000003", byRef["jobRef"])
-
-	// Not found: unknown ref, or the ref under another client id.
-	for _, path := range []string{"/workflow/job/byClientRef/41/NOPE", "/workflow/job/byClientRef/28/AC000001"} {
-		status, resp := h.rest("fixit", "GET", path, nil)
-		require.Equal(t, http.StatusNotFound, status, path)
-		require.Equal(t, "error", resp["result"])
-		require.Contains(t, resp["result_msg"], "no job with clientRef")
-	}
-	// A job created under /sim without a client ref is not found by an empty one.
-	h.newAcmeJob()
-	status, _ = h.rest("acme", "GET", "/workflow/job/byClientRef/28/", nil)
-	require.Equal(t, http.StatusNotFound, status)
-
-	var log []simulator.RequestLogEntry
-	h.simOK("GET", "fixit", "/requests", nil, &log)
-	require.Equal(t, simulator.OpJobByClientRef, log[len(log)-1].Op)
 }
 
 func TestNewEndpointsMethodsAndFaults(t *testing.T) {
 	h := startDev(t)
 	for _, c := range []struct{ method, path, allow string }{
 		{"GET", "/workflow/activity/addActivityByClientRef", "POST"},
-		{"POST", "/workflow/job/byClientRef/41/AC000001", "GET"},
 	} {
 		status, header, body := h.do(c.method, "/fixit/rest"+c.path, http.Header{simulator.AuthHeader: {fixitToken}}, nil)
 		require.Equal(t, http.StatusMethodNotAllowed, status, "%s %s", c.method, c.path)
@@ -288,14 +248,9 @@ func TestNewEndpointsMethodsAndFaults(t *testing.T) {
 
 	// Faults can target the new operations by name.
 	h.simOK("POST", "fixit", "/faults", map[string]any{"op": simulator.OpAddActivityByClientRef, "status": "200", "message": "REST0099 Version locked"}, nil)
-	h.simOK("POST", "fixit", "/faults", map[string]any{"op": simulator.OpJobByClientRef, "status": 503}, nil)
 	status, resp := h.rest("fixit", "POST", "/workflow/activity/addActivityByClientRef", addActivityBody(validActivityByClientRef()))
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, map[string]any{"result": "error", "result_msg": "REST0099 Version locked"}, resp)
-	status, _ = h.rest("fixit", "GET", "/workflow/job/byClientRef/41/AC000001", nil)
-	require.Equal(t, http.StatusServiceUnavailable, status)
-	status, _ = h.rest("fixit", "GET", "/workflow/job/FX000001", nil)
-	require.Equal(t, http.StatusNotFound, status, "the job read is not affected by a jobByClientRef fault")
 
 	var log []simulator.RequestLogEntry
 	h.simOK("GET", "fixit", "/requests", nil, &log)

@@ -17,7 +17,6 @@
 //	POST /{system}/rest/workflow/job/addEventByClientRef
 //	POST /{system}/rest/workflow/activity/addActivityByClientRef
 //	GET  /{system}/rest/workflow/job/{jobRef}
-//	GET  /{system}/rest/workflow/job/byClientRef/{clientId}/{clientRef}
 //	GET  /{system}/rest/contact/sites/{clientId}/{siteRef}
 //	GET  /{system}/rest/activities?ids=a,b (at most 20)
 //	GET  /{system}/rest/activities/{id}

@@ -681,21 +681,6 @@ func (sys *system) jobByClientRef(clientID, clientRef string) *Job {
 	return nil
 }
 
-// latestJobByClientRef returns the most recently created job of the client
-// with that client ref, as the assumed job read by client ref answers, or
-// nil. An empty client ref matches nothing.
-func (sys *system) latestJobByClientRef(clientID, clientRef string) *Job {
-	if clientRef == "" {
-		return nil
-	}
-	for _, j := range slices.Backward(sys.jobs) {
-		if j.ClientID == clientID && j.ClientRef == clientRef {
-			return j
-		}
-	}
-	return nil
-}
-
 func isWhole(s string) bool {
 	_, err := strconv.ParseUint(s, 10, 63)
 	return err == nil

@@ -22,7 +22,7 @@ build: $(TEMPORAL) ## Build every binary into bin/
 	$(GO) build -o $(BIN)/ ./worker ./webhook ./starter ./cmd/oneserve-sim ./cmd/devstack
 
 run: build ## Start Temporal, two simulated systems, the worker and the webhook server
-	$(BIN)/devstack -bin $(BIN) -data $(CURDIR)/.run -config o2o.example.yaml -seed dev/simulator.yaml
+	$(BIN)/devstack -bin $(BIN) -data $(CURDIR)/.run -config o2o.example.yaml -seed dev/simulator.yaml $(if $(KEEP),-keep)
 
 test: vet unit fuzz integration ## Run every test
 

@@ -48,8 +48,9 @@ func main() {
 	dataDir := flag.String("data", ".run", "directory for the Temporal database and logs")
 	cfgPath := flag.String("config", "o2o.example.yaml", "O2O configuration file")
 	seed := flag.String("seed", "dev/simulator.yaml", "simulator seed file")
+	keep := flag.Bool("keep", false, "keep the previous run's Temporal data (by default each run starts fresh, like the simulated systems)")
 	flag.Parse()
-	if err := run(*bin, *dataDir, *cfgPath, *seed); err != nil {
+	if err := run(*bin, *dataDir, *cfgPath, *seed, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
 	}
@@ -61,7 +62,7 @@ type proc struct {
 	done chan error
 }
 
-func run(bin, dataDir, cfgPath, seed string) error {
+func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 	for _, addr := range []string{":7233", ":8233", ":9100", ":8080", ":9464"} {
 		if inUse(addr) {
 			return fmt.Errorf("port %s is already in use; stop whatever holds it (an earlier make run?) and try again", addr)
@@ -69,6 +70,15 @@ func run(bin, dataDir, cfgPath, seed string) error {
 	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return err
+	}
+	db := filepath.Join(dataDir, "temporal.db")
+	if !keep {
+		// The simulated systems start empty each run; links from an earlier
+		// run would point at jobs that no longer exist. Keep the last run's
+		// data beside, for a look.
+		if err := os.Rename(db, db+".prev"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -93,7 +103,7 @@ func run(bin, dataDir, cfgPath, seed string) error {
 	defer stopAll()
 
 	temporalArgs := []string{"server", "start-dev",
-		"--db-filename", filepath.Join(dataDir, "temporal.db"),
+		"--db-filename", db,
 		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
 	}
 	for _, sa := range searchAttributes {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -72,9 +73,21 @@ func run() error {
 	if v := os.Getenv("O2O_WEBHOOK_ADDR"); v != "" {
 		addr = v
 	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	log.Info("Webhook server listening", zap.String("addr", l.Addr().String()))
+	return serve(ctx, l, newServer(cfg, tc, log, metrics), log)
+}
+
+// serve answers HTTP on l until ctx ends, then shuts down gracefully: it
+// stops taking requests and lets those in flight finish (each one either
+// stores its event in Temporal or answers 503) before returning; the
+// Temporal client is closed after that by the caller.
+func serve(ctx context.Context, l net.Listener, h http.Handler, log *zap.Logger) error {
 	srv := &http.Server{
-		Addr:              addr,
-		Handler:           newServer(cfg, tc, log, metrics),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -82,16 +95,12 @@ func run() error {
 		MaxHeaderBytes:    32 << 10,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("Webhook server listening", zap.String("addr", addr))
-
+	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Stop taking new requests, let in-flight ones finish, then close the
-	// Temporal client (deferred).
 	log.Info("Shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), platform.ShutdownTimeout)
 	defer cancel()

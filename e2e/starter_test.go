@@ -161,7 +161,7 @@ func TestStarterSkipAndUnlink(t *testing.T) {
 	require.Equal(t, 0, r.code, r.String())
 	require.Contains(t, r.stdout, "skipped event ")
 	st := s.settle(ref, 1)
-	require.Equal(t, workflows.OutcomeSkipped, st.Events[0].Outcome)
+	require.Equal(t, workflows.OutcomeFailed, st.Events[0].Outcome)
 	require.Contains(t, st.Events[0].Detail, "skipped by e2e: the site is not a fixit site")
 	require.NotEqual(t, workflows.StateNeedsAttention, st.State)
 

@@ -18,8 +18,8 @@ import (
 const (
 	// ActionRetry retries the event a link that needs attention is blocked on.
 	ActionRetry = "retry"
-	// ActionSkip gives up on the blocked event (recorded as skipped, with who
-	// and why) and lets the events behind it through.
+	// ActionSkip gives up on the blocked event (recorded as failed, with the
+	// error and who skipped it and why) and lets the events behind it through.
 	ActionSkip = "skip"
 	// ActionPause stops applying events; they queue until ActionResume.
 	ActionPause = "pause"
@@ -113,7 +113,7 @@ func (w *linkedJob) operate(ctx workflow.Context, action string, r OperatorReque
 	case ActionSkip:
 		ev := w.queue[0]
 		w.finish(ctx, EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
-			Outcome: OutcomeSkipped, Detail: fmt.Sprintf("skipped by %s: %s (it had failed: %s)", r.By, r.Reason, w.state.LastError)})
+			Outcome: OutcomeFailed, Detail: fmt.Sprintf("failed: %s; skipped by %s: %s", w.state.LastError, r.By, r.Reason)})
 		answer = fmt.Sprintf("skipped event %s; %d event(s) behind it go ahead", ev.ID, len(w.queue))
 	case ActionPause:
 		w.state.PausedFrom = w.state.State

@@ -27,7 +27,9 @@ const (
 // Outcome is what became of one event.
 type Outcome string
 
-// The outcomes (contract).
+// The outcomes (contract). Skipped: the rules say there is nothing to do
+// (the reason is in the detail). Failed: it could not be applied and an
+// operator gave up on it (skip).
 const (
 	OutcomeApplied   Outcome = "applied"
 	OutcomeSkipped   Outcome = "skipped"

@@ -33,7 +33,8 @@ Refused when the link does not need attention.`,
 		action: workflows.ActionSkip,
 		short:  "Give up on the event a link is blocked on and let the events behind it through",
 		long: `Give up on the event that put a link into NeedsAttention: it is recorded as
-skipped, with who skipped it and why, and the events queued behind it go ahead.
+failed, with its error and who skipped it and why, and the events queued behind
+it go ahead.
 Nothing is written to either system for the skipped event.
 Refused when the link does not need attention, or without --reason.`,
 		example:        `  starter skip acme-fixit AC000123 --reason "job raised twice; fixit has it as FX000077"`,

@@ -267,9 +267,12 @@ func (s *stack) operator() map[string]string {
 // recordHistory saves a workflow's history for the replay tests in
 // workflows/ when O2O_RECORD_HISTORIES=1 (make record-histories). Commit the
 // files: they guard the workflow's determinism against future changes.
+// Existing files are kept — histories recorded by older code are the point —
+// unless O2O_RECORD_HISTORIES=overwrite.
 func recordHistory(t *testing.T, name, workflowID string) {
 	t.Helper()
-	if os.Getenv("O2O_RECORD_HISTORIES") != "1" {
+	mode := os.Getenv("O2O_RECORD_HISTORIES")
+	if mode != "1" && mode != "overwrite" {
 		return
 	}
 	cli := os.Getenv("O2O_TEMPORAL_CLI")
@@ -280,6 +283,9 @@ func recordHistory(t *testing.T, name, workflowID string) {
 		"--namespace", "default", "--workflow-id", workflowID, "--output", "json").Output()
 	require.NoError(t, err)
 	path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+	if _, err := os.Stat(path); err == nil && mode != "overwrite" {
+		return
+	}
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, out, 0o644))
 	t.Logf("recorded %s", path)

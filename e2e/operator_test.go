@@ -83,4 +83,5 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 		assert.Equal(c, http.StatusOK, last.LastStatus)
 	}, 20*time.Second, 100*time.Millisecond)
 	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", job.JobRef)))
+	recordHistory(t, "operator-pause-resume-unlink", workflows.WorkflowID("acme-fixit", job.JobRef))
 }

@@ -217,6 +217,10 @@ type Options struct {
 	// SkipSecrets loads without reading tokens and webhook secrets, for tools
 	// that only need the shape of the configuration (the starter's state command).
 	SkipSecrets bool
+	// TokensOnly reads the systems' API tokens but not the webhook secrets
+	// or the operator token, for tools that call the systems and nothing
+	// else (the starter's check command).
+	TokensOnly bool
 }
 
 // Load reads, decodes and validates the file at path.
@@ -389,6 +393,9 @@ func (c *Config) validate(opt Options) error {
 		if s.AuthToken == "" {
 			p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
 		}
+		if opt.TokensOnly {
+			continue
+		}
 		secrets := opt.Getenv(s.WebhookSecretsEnv)
 		if strings.TrimSpace(secrets) == "" {
 			p.add(key+".webhookSecretsEnv", "environment variable %s is not set", s.WebhookSecretsEnv)
@@ -497,7 +504,7 @@ func (c *Config) validate(opt Options) error {
 	}
 	if c.Webhook.APITokenEnv != "" {
 		c.validateEnv(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)
-		if !opt.SkipSecrets && envRE.MatchString(c.Webhook.APITokenEnv) {
+		if !opt.SkipSecrets && !opt.TokensOnly && envRE.MatchString(c.Webhook.APITokenEnv) {
 			c.Webhook.APIToken = opt.Getenv(c.Webhook.APITokenEnv)
 			if c.Webhook.APIToken == "" {
 				p.add("webhook.apiTokenEnv", "environment variable %s is not set", c.Webhook.APITokenEnv)

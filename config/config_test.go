@@ -613,3 +613,20 @@ func TestLinkCategory(t *testing.T) {
 		assert.Equal(t, tc.want, got, "%s %q", tc.side, tc.in)
 	}
 }
+
+func TestTokensOnlyReadsTheAPITokensAndNothingElse(t *testing.T) {
+	env := map[string]string{"O2O_ACME_TOKEN": "acme-token", "O2O_FIXIT_TOKEN": "fixit-token"}
+	var asked []string
+	cfg, err := config.Load("../o2o.example.yaml", config.Options{TokensOnly: true, Getenv: func(k string) string {
+		asked = append(asked, k)
+		return env[k]
+	}})
+	require.NoError(t, err, "webhook secrets and the operator token are not needed")
+	require.Equal(t, "acme-token", cfg.System("acme").AuthToken)
+	require.Equal(t, "fixit-token", cfg.System("fixit").AuthToken)
+	require.Empty(t, cfg.System("acme").WebhookSecrets)
+	require.ElementsMatch(t, []string{"O2O_ACME_TOKEN", "O2O_FIXIT_TOKEN"}, asked)
+
+	_, err = config.Load("../o2o.example.yaml", config.Options{TokensOnly: true, Getenv: func(string) string { return "" }})
+	require.ErrorContains(t, err, "systems.acme.authTokenEnv: environment variable O2O_ACME_TOKEN is not set")
+}

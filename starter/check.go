@@ -70,7 +70,7 @@ failed.`,
 				}
 			}
 			// This command needs the tokens: load everything, as the worker does.
-			cfg, err := config.LoadFromEnv(config.Options{})
+			cfg, err := config.LoadFromEnv(config.Options{TokensOnly: true})
 			if err != nil {
 				return err
 			}

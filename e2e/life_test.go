@@ -228,6 +228,8 @@ func TestFullJobLife(t *testing.T) {
 	require.Equal(t, workflows.StateClosed, st.State)
 	require.Len(t, st.Events, 14)
 	recordHistory(t, "full-life", workflows.WorkflowID("acme-fixit", ref))
+	// The same life recorded after search attributes were upserted only on change.
+	recordHistory(t, "full-life-publish-on-change", workflows.WorkflowID("acme-fixit", ref))
 }
 
 // TestWorkerCrashMidWriteLeavesOneJobEvent kills the worker while a job

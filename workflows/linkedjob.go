@@ -64,6 +64,8 @@ type linkedJob struct {
 	// unlink is set by the unlink action; the link closes once no event is
 	// being applied.
 	unlink *OperatorRequest
+	// published is what publish last wrote to the search attributes.
+	published publishedAttrs
 }
 
 var acts *activities.Activities
@@ -325,8 +327,13 @@ func (w *linkedJob) drainLate(ctx workflow.Context) {
 		if !ch.ReceiveAsync(&ev) {
 			return
 		}
+		var l rules.Link
+		if w.rules != nil {
+			l = *w.rules
+		}
+		cmd := rules.Decide(l, w.facts(), ev) // a closed link: the rules say skip, and why
 		w.recordEvent(ctx, EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
-			ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: "the link is closed; late events are recorded but not sent on"})
+			ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: cmd.Reason})
 	}
 }
 
@@ -492,14 +499,27 @@ func (w *linkedJob) setState(s State, lastError string) {
 // (for filtering in the Web UI) and the current-details text.
 func (w *linkedJob) publish(ctx workflow.Context) {
 	w.state.UpdatedAt = workflow.Now(ctx)
-	updates := []temporal.SearchAttributeUpdate{AttrState.ValueSet(string(w.state.State))}
-	if w.state.SecondaryJobRef != "" {
-		updates = append(updates, AttrSecondaryJobRef.ValueSet(w.state.SecondaryJobRef))
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		w.logger.Warn("Could not update search attributes", "error", err)
+	now := publishedAttrs{state: w.state.State, secondaryJobRef: w.state.SecondaryJobRef}
+	// Upserting only on a change keeps an event from costing a history
+	// event for nothing; links started before this change replay as they ran.
+	onChange := workflow.GetVersion(ctx, "publish-on-change", workflow.DefaultVersion, 1) == 1
+	if !onChange || now != w.published {
+		updates := []temporal.SearchAttributeUpdate{AttrState.ValueSet(string(now.state))}
+		if now.secondaryJobRef != "" {
+			updates = append(updates, AttrSecondaryJobRef.ValueSet(now.secondaryJobRef))
+		}
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			w.logger.Warn("Could not update search attributes", "error", err)
+		}
+		w.published = now
 	}
 	workflow.SetCurrentDetails(ctx, w.details())
+}
+
+// publishedAttrs are the search attribute values last upserted.
+type publishedAttrs struct {
+	state           State
+	secondaryJobRef string
 }
 
 func (w *linkedJob) details() string {

@@ -114,18 +114,9 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	}
 
 	// The assignment that triggered us must still hold at the source.
-	acts, err := primary.Activities(ctx, in.ActivityIDs)
-	if err != nil {
-		return CreateJobResult{}, classify(pSys, err)
-	}
-	var confirmed []string
-	for _, act := range acts {
-		if act.SupplierID == l.Primary.Team.ID && !act.IsDeleted {
-			confirmed = append(confirmed, act.ID)
-		}
-	}
-	if len(confirmed) == 0 {
-		return CreateJobResult{Skipped: fmt.Sprintf("activities %v are no longer assigned to team %s in %s", in.ActivityIDs, l.Primary.Team.ID, pSys)}, nil
+	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)
+	if err != nil || skipped != "" {
+		return CreateJobResult{Skipped: skipped}, err
 	}
 
 	// Every line of the job assigned to the team goes to the secondary, so a
@@ -178,6 +169,25 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
 	return CreateJobResult{SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+}
+
+// confirmAssigned re-reads activities from the primary and returns those
+// still assigned to the link's team, rather than trusting the event. When
+// none is, it returns why, for the record.
+func confirmAssigned(ctx context.Context, l *config.Link, primary *oneserve.Client, ids []string) (confirmed []string, skipped string, err error) {
+	acts, err := primary.Activities(ctx, ids)
+	if err != nil {
+		return nil, "", classify(l.Primary.System, err)
+	}
+	for _, act := range acts {
+		if act.SupplierID == l.Primary.Team.ID && !act.IsDeleted {
+			confirmed = append(confirmed, act.ID)
+		}
+	}
+	if len(confirmed) == 0 {
+		return nil, fmt.Sprintf("activities %v are no longer assigned to team %s in %s", ids, l.Primary.Team.ID, l.Primary.System), nil
+	}
+	return confirmed, "", nil
 }
 
 // keepAlive heartbeats every few seconds until stop is called. Activities

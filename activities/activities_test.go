@@ -39,7 +39,7 @@ type fixture struct {
 	env  *testsuite.TestActivityEnvironment
 }
 
-func newFixture(t *testing.T, tweak func(string) string) *fixture {
+func newFixture(t *testing.T, tweak func(string) string, opts ...activities.Option) *fixture {
 	t.Helper()
 	for k, v := range testEnv {
 		t.Setenv(k, v)
@@ -62,7 +62,7 @@ func newFixture(t *testing.T, tweak func(string) string) *fixture {
 	}
 	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string { return testEnv[k] }})
 	require.NoError(t, err)
-	acts, err := activities.New(cfg)
+	acts, err := activities.New(cfg, opts...)
 	require.NoError(t, err)
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()

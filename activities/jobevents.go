@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -124,18 +123,9 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	}
 	pSys, sSys := l.Primary.System, l.Secondary.System
 	defer keepAlive(ctx)()
-	acts, err := primary.Activities(ctx, in.ActivityIDs)
-	if err != nil {
-		return AddActivitiesResult{}, classify(pSys, err)
-	}
-	var confirmed []string
-	for _, act := range acts {
-		if act.SupplierID == l.Primary.Team.ID && !act.IsDeleted {
-			confirmed = append(confirmed, act.ID)
-		}
-	}
-	if len(confirmed) == 0 {
-		return AddActivitiesResult{Skipped: fmt.Sprintf("activities %v are no longer assigned to team %s in %s", in.ActivityIDs, l.Primary.Team.ID, pSys)}, nil
+	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)
+	if err != nil || skipped != "" {
+		return AddActivitiesResult{Skipped: skipped}, err
 	}
 	pJob, err := primary.Job(ctx, in.PrimaryJobRef)
 	if err != nil {

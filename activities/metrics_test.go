@@ -4,52 +4,24 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/o2o-sync/o2o/activities"
-	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/internal/platform"
-	"github.com/o2o-sync/o2o/simulator"
 )
 
 // newMetricsFixture is newFixture with the activities built through
 // activities.New(cfg, activities.WithMetrics(...)), as the worker does.
 func newMetricsFixture(t *testing.T) (*fixture, *platform.Metrics) {
 	t.Helper()
-	for k, v := range testEnv {
-		t.Setenv(k, v)
-	}
-	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
-	require.NoError(t, err)
-	for i := range seed.Systems {
-		seed.Systems[i].WebhookURL = ""
-	}
-	sim, err := simulator.New(seed, simulator.Options{})
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-
-	raw, err := os.ReadFile("../o2o.example.yaml")
-	require.NoError(t, err)
-	doc := strings.ReplaceAll(string(raw), "http://localhost:9100", srv.URL)
-	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string { return testEnv[k] }})
-	require.NoError(t, err)
-
 	m, err := platform.NewMetrics("worker")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
-	acts, err := activities.New(cfg, activities.WithMetrics(m.MetricsHandler()))
-	require.NoError(t, err)
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	return &fixture{t: t, url: srv.URL, acts: acts, env: env}, m
+	return newFixture(t, nil, activities.WithMetrics(m.MetricsHandler())), m
 }
 
 func scrape(t *testing.T, m *platform.Metrics) string {

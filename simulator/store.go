@@ -432,24 +432,7 @@ func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 		CreatedAt:     now,
 	}
 	for _, a := range spec.Activities {
-		desc := a.Description
-		if desc == "" {
-			desc = sys.sor[spec.ClientID+"/"+a.Code].Description
-		}
-		act := &Activity{
-			ID:           strconv.Itoa(sys.nextActivity),
-			JobRef:       job.JobRef,
-			Code:         a.Code,
-			Description:  desc,
-			Quantity:     a.Quantity,
-			ClientRef:    a.ClientRef,
-			Status:       "1", // PENDING
-			AddedBy:      actor,
-			LastModified: now,
-		}
-		sys.nextActivity++
-		job.Activities = append(job.Activities, act)
-		sys.activities[act.ID] = act
+		sys.addActivity(job, spec.ClientID, Activity{Code: a.Code, Description: a.Description, Quantity: a.Quantity, ClientRef: a.ClientRef}, actor, now)
 	}
 	// createJob documents that mode 2 links the contact to the site when it
 	// is not linked yet.
@@ -644,29 +627,28 @@ func (sys *system) addActivitiesByClientRef(submitVersion string, items []activi
 	now := sys.sim.now()
 	added := make([]*Activity, 0, len(items))
 	for i, a := range items {
-		job := jobs[i]
-		desc := a.Description
-		if desc == "" {
-			desc = sys.sor[a.ClientID+"/"+a.Code].Description
-		}
-		act := &Activity{
-			ID:                strconv.Itoa(sys.nextActivity),
-			JobRef:            job.JobRef,
-			Code:              a.Code,
-			Description:       desc,
-			Quantity:          a.TotalQuantity,
-			CompletedQuantity: a.CompletedQuantity,
-			ClientRef:         a.ClientRef,
-			Status:            "1", // PENDING
-			AddedBy:           actor,
-			LastModified:      now,
-		}
-		sys.nextActivity++
-		job.Activities = append(job.Activities, act)
-		sys.activities[act.ID] = act
-		added = append(added, act)
+		added = append(added, sys.addActivity(jobs[i], a.ClientID, Activity{Code: a.Code, Description: a.Description,
+			Quantity: a.TotalQuantity, CompletedQuantity: a.CompletedQuantity, ClientRef: a.ClientRef}, actor, now))
 	}
 	return added, nil
+}
+
+// addActivity adds a new activity line to job: the next id, status PENDING,
+// and the SOR description when the line has none.
+func (sys *system) addActivity(job *Job, clientID string, a Activity, actor string, now time.Time) *Activity {
+	if a.Description == "" {
+		a.Description = sys.sor[clientID+"/"+a.Code].Description
+	}
+	a.ID = strconv.Itoa(sys.nextActivity)
+	a.JobRef = job.JobRef
+	a.Status = "1" // PENDING
+	a.AddedBy = actor
+	a.LastModified = now
+	sys.nextActivity++
+	act := &a
+	job.Activities = append(job.Activities, act)
+	sys.activities[act.ID] = act
+	return act
 }
 
 // jobByClientRef returns the oldest job of the client with that client ref.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 // TestDockerComposeIsValidAndPinned validates docker-compose.yml with
@@ -32,7 +34,7 @@ func TestDockerComposeIsValidAndPinned(t *testing.T) {
 		require.NotEqual(t, "latest", tag, "image %s must be pinned", name)
 		require.Regexp(t, `^[0-9]+\.[0-9]+(\.[0-9]+)?$`, tag, "image %s must be pinned to a version", name)
 	}
-	for _, sa := range []string{"O2OLink", "O2OPrimaryJobRef", "O2OSecondaryJobRef", "O2OState"} {
+	for sa := range workflows.SearchAttributes {
 		require.Contains(t, cfg, sa, "search attribute %s is created", sa)
 	}
 }

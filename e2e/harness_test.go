@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
 )
@@ -83,9 +84,7 @@ func setup(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
-	for _, sa := range []string{"O2OLink", "O2OPrimaryJobRef", "O2OSecondaryJobRef", "O2OState"} {
-		args = append(args, "--search-attribute", sa+"=Keyword")
-	}
+	args = append(args, platform.DevServerFlags()...)
 	devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
 		LogLevel:      "error",

@@ -10,6 +10,8 @@
 package main
 
 import (
+	"github.com/o2o-sync/o2o/internal/platform"
+
 	"bufio"
 	"context"
 	"errors"
@@ -38,10 +40,6 @@ var devEnv = []string{
 	"SIM_FIXIT_WEBHOOK_SECRET=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
 	"O2O_API_TOKEN=dev-operator-token-0001",
 }
-
-// SearchAttributes are registered on the dev server at start, so links are
-// filterable in the Web UI from the first workflow.
-var searchAttributes = []string{"O2OLink", "O2OPrimaryJobRef", "O2OSecondaryJobRef", "O2OState"}
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the built binaries and the temporal CLI")
@@ -106,9 +104,9 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 		"--db-filename", db,
 		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
 	}
-	for _, sa := range searchAttributes {
-		temporalArgs = append(temporalArgs, "--search-attribute", sa+"=Keyword")
-	}
+	// Search attributes are registered at start, so links are filterable in
+	// the Web UI from the first workflow.
+	temporalArgs = append(temporalArgs, platform.DevServerFlags()...)
 	steps := []struct {
 		name  string
 		path  string

@@ -116,3 +116,12 @@ func TestProbe(t *testing.T) {
 		t.Error("no answer must fail")
 	}
 }
+
+func TestDevServerFlagsRegisterEverySearchAttribute(t *testing.T) {
+	require.Equal(t, []string{
+		"--search-attribute", "O2OLink=Keyword",
+		"--search-attribute", "O2OPrimaryJobRef=Keyword",
+		"--search-attribute", "O2OSecondaryJobRef=Keyword",
+		"--search-attribute", "O2OState=Keyword",
+	}, DevServerFlags())
+}

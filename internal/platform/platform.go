@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -166,4 +168,14 @@ func LocalURL(addr, path string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+// DevServerFlags are the `temporal server start-dev` flags that register
+// O2O's search attributes, derived from workflows.SearchAttributes.
+func DevServerFlags() []string {
+	var args []string
+	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
+		args = append(args, "--search-attribute", name+"="+workflows.SearchAttributes[name].String())
+	}
+	return args
 }

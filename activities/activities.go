@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
 	"github.com/o2o-sync/o2o/rules"
 )
@@ -82,27 +83,15 @@ type CreateJobInput struct {
 	ActivityIDs   []string `json:"activityIds"`
 }
 
-// CreateJobResult describes the linked job.
-type CreateJobResult struct {
-	SecondaryJobRef string `json:"secondaryJobRef"`
-	// ActivityIDs are the primary activities now on the linked job.
-	ActivityIDs []string `json:"activityIds"`
-	// Existed is true when an earlier attempt had already created the job.
-	Existed bool `json:"existed"`
-	// Skipped explains why no job was created (the assignment is no longer
-	// true at the source); empty otherwise.
-	Skipped string `json:"skipped,omitempty"`
-}
-
 // CreateLinkedJob creates the secondary job for a primary job whose
 // activities were assigned to the link's team. It re-reads the job and the
 // activities from the primary rather than trusting the event, checks that the
 // site exists in the secondary, and finds a job created by an earlier attempt
 // before creating one, so it never creates two.
-func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (CreateJobResult, error) {
+func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (lifecycle.Result, error) {
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
-		return CreateJobResult{}, err
+		return lifecycle.Result{}, err
 	}
 	log := activity.GetLogger(ctx)
 	pSys, sSys := l.Primary.System, l.Secondary.System
@@ -110,13 +99,13 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 
 	job, err := primary.Job(ctx, in.PrimaryJobRef)
 	if err != nil {
-		return CreateJobResult{}, classify(pSys, err)
+		return lifecycle.Result{}, classify(pSys, err)
 	}
 
 	// The assignment that triggered us must still hold at the source.
 	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)
 	if err != nil || skipped != "" {
-		return CreateJobResult{Skipped: skipped}, err
+		return lifecycle.Skipped(skipped), err
 	}
 
 	// Every line of the job assigned to the team goes to the secondary, so a
@@ -132,16 +121,16 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	}
 	spec, problems := rules.LinkedJobSpec(*l, pj)
 	if len(problems) > 0 {
-		return CreateJobResult{}, misaligned("cannot create the linked job: %s", strings.Join(problems, "; "))
+		return lifecycle.Result{}, misaligned("cannot create the linked job: %s", strings.Join(problems, "; "))
 	}
 
 	site, err := secondary.Site(ctx, spec.ClientID, spec.SiteRef)
 	if oneserve.IsNotFound(err) {
-		return CreateJobResult{}, misaligned("site %s of primary job %s does not exist in %s for client %s; create it there, then retry",
+		return lifecycle.Result{}, misaligned("site %s of primary job %s does not exist in %s for client %s; create it there, then retry",
 			spec.SiteRef, in.PrimaryJobRef, sSys, l.Secondary.Client)
 	}
 	if err != nil {
-		return CreateJobResult{}, classify(sSys, err)
+		return lifecycle.Result{}, classify(sSys, err)
 	}
 	lineIDs := make([]string, 0, len(spec.Lines))
 	for _, line := range spec.Lines {
@@ -150,7 +139,7 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	for _, j := range site.Jobs {
 		if j.ClientRef == in.PrimaryJobRef {
 			log.Info("Linked job already exists; not creating another", "secondaryJobRef", j.JobRef)
-			return CreateJobResult{SecondaryJobRef: j.JobRef, ActivityIDs: lineIDs, Existed: true}, nil
+			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: j.JobRef, ActivityIDs: lineIDs, Existed: true}, nil
 		}
 	}
 
@@ -165,29 +154,25 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (Cr
 	}
 	ref, err := secondary.CreateJob(ctx, req)
 	if err != nil {
-		return CreateJobResult{}, classify(sSys, err)
+		return lifecycle.Result{}, classify(sSys, err)
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
-	return CreateJobResult{SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
 }
 
-// confirmAssigned re-reads activities from the primary and returns those
-// still assigned to the link's team, rather than trusting the event. When
-// none is, it returns why, for the record.
-func confirmAssigned(ctx context.Context, l *config.Link, primary *oneserve.Client, ids []string) (confirmed []string, skipped string, err error) {
+// confirmAssigned re-reads activities from the primary and asks the rules
+// which are still assigned to the link's team; when none is, skip says why.
+func confirmAssigned(ctx context.Context, l *config.Link, primary *oneserve.Client, ids []string) (confirmed []string, skip string, err error) {
 	acts, err := primary.Activities(ctx, ids)
 	if err != nil {
 		return nil, "", classify(l.Primary.System, err)
 	}
+	read := make([]rules.Activity, 0, len(acts))
 	for _, act := range acts {
-		if act.SupplierID == l.Primary.Team.ID && !act.IsDeleted {
-			confirmed = append(confirmed, act.ID)
-		}
+		read = append(read, rules.Activity{ID: act.ID, TeamID: act.SupplierID, Deleted: act.IsDeleted})
 	}
-	if len(confirmed) == 0 {
-		return nil, fmt.Sprintf("activities %v are no longer assigned to team %s in %s", ids, l.Primary.Team.ID, l.Primary.System), nil
-	}
-	return confirmed, "", nil
+	confirmed, skip = rules.StillAssigned(*l, ids, read)
+	return confirmed, skip, nil
 }
 
 // keepAlive heartbeats every few seconds until stop is called. Activities

@@ -16,6 +16,7 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
 )
 
@@ -108,14 +109,14 @@ func (f *fixture) secondaryJobs(clientRef string) []simulator.Job {
 	return jobs
 }
 
-func (f *fixture) create(jobRef, activityID string) (activities.CreateJobResult, error) {
+func (f *fixture) create(jobRef, activityID string) (lifecycle.Result, error) {
 	v, err := f.env.ExecuteActivity(f.acts.CreateLinkedJob, activities.CreateJobInput{
 		Link: "acme-fixit", PrimaryJobRef: jobRef, ActivityIDs: []string{activityID},
 	})
 	if err != nil {
-		return activities.CreateJobResult{}, err
+		return lifecycle.Result{}, err
 	}
-	var res activities.CreateJobResult
+	var res lifecycle.Result
 	require.NoError(f.t, v.Get(&res))
 	return res, nil
 }
@@ -197,7 +198,8 @@ func TestCreateLinkedJobSkipsWhenTheActivityIsNoLongerAssigned(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+act+"/assign", map[string]string{"teamId": "8"}, nil))
 	res, err := f.create(ref, act)
 	require.NoError(t, err)
-	require.Contains(t, res.Skipped, "no longer assigned to team 7")
+	require.Equal(t, lifecycle.OutcomeSkipped, res.Outcome)
+	require.Contains(t, res.Detail, "no longer assigned to team 7")
 	require.Empty(t, f.secondaryJobs(ref))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 // This file measures what a document copy costs the worker: two minimal
@@ -79,7 +80,7 @@ func benchmarkCopy(b *testing.B, size int64) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var res activities.CopyDocumentResult
+		var res lifecycle.Result
 		if err := v.Get(&res); err != nil {
 			b.Fatal(err)
 		}

@@ -36,7 +36,7 @@
 //
 // Retries: the upload API cannot resume, so a failed attempt leaves nothing
 // behind and the next attempt starts from the beginning. Every copy carries
-// the marker DocumentClientRef as its clientRef, and every attempt first looks
+// the marker rules.DocumentClientRef as its clientRef, and every attempt first looks
 // for it among the target job's documents, so a copy whose answer was lost is
 // found rather than made twice.
 package activities
@@ -59,7 +59,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
+	"github.com/o2o-sync/o2o/rules"
 )
 
 // MaxDocumentBytes caps the size of a copied document (default 512 MiB). A
@@ -67,32 +69,11 @@ import (
 // ErrTypeDocumentTooLarge. Set it before the worker starts (tests lower it).
 var MaxDocumentBytes int64 = 512 << 20
 
-// Error types of CopyDocument's failures (see also errors.go).
-const (
-	// ErrTypeDocumentTooLarge: the document is larger than MaxDocumentBytes
-	// (non-retryable).
-	ErrTypeDocumentTooLarge = "DocumentTooLarge"
-	// ErrTypeChecksumMismatch: the bytes read from the source do not match
-	// the size or sha256 the source declared (retryable: the next attempt
-	// reads the document again). Nothing was stored in the target.
-	ErrTypeChecksumMismatch = "ChecksumMismatch"
-	// ErrTypeCopyCorrupted: the target reports a stored copy whose size or
-	// sha256 differs from the bytes sent, or accepted the upload before its
-	// end (non-retryable: the copy carries O2O's marker, so a retry would
-	// find it and stop there; a person must check it).
-	ErrTypeCopyCorrupted = "CopyCorrupted"
-	// ErrTypeInvalidInput: the activity was called without a field it needs
-	// (non-retryable: a workflow bug).
-	ErrTypeInvalidInput = "InvalidInput"
-)
-
 const (
 	// copyChunk is the size of one read from the source.
 	copyChunk = 32 << 10
 	// heartbeatEvery is the time between two progress heartbeats.
 	heartbeatEvery = time.Second
-	// errTypeUnavailable is classify's type for a system that cannot answer now.
-	errTypeUnavailable = "TargetUnavailable"
 )
 
 // CopyDocumentInput asks for one document to be copied to the other side of a link.
@@ -105,31 +86,15 @@ type CopyDocumentInput struct {
 	TargetCategory string          `json:"targetCategory"` // category on the target side (already mapped by the caller)
 }
 
-// CopyDocumentResult is the receipt of a copy.
-type CopyDocumentResult struct {
-	TargetDocumentID string `json:"targetDocumentId"`
-	Size             int64  `json:"size"`
-	SHA256           string `json:"sha256"`
-	Existed          bool   `json:"existed"` // an earlier attempt had already copied it
-}
-
-// DocumentClientRef is the marker O2O puts on every copy:
-// "o2o:<link>:<source system>:<source document id>". It makes a copy
-// recognisable (its DOCUMENT_UPLOADED is not copied back) and findable (a
-// retry does not copy it twice).
-func DocumentClientRef(link, sourceSystem, documentID string) string {
-	return "o2o:" + link + ":" + sourceSystem + ":" + documentID
-}
-
 // CopyDocument copies a document from the side it was uploaded on to the
 // linked job on the other side, streaming it from the source's download to
 // the target's upload (see the top of this file). It first looks for a copy
 // made by an earlier attempt and returns it with Existed set.
-func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (res CopyDocumentResult, err error) {
+func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (res lifecycle.Result, err error) {
 	defer func() { err = giveUpOnPersistentMismatch(ctx, err) }()
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
-		return CopyDocumentResult{}, err
+		return lifecycle.Result{}, err
 	}
 	var srcSys, dstSys string
 	var src, dst *oneserve.Client
@@ -139,21 +104,21 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	case events.Secondary:
 		srcSys, dstSys, src, dst = l.Secondary.System, l.Primary.System, secondary, primary
 	default:
-		return CopyDocumentResult{}, invalidInput("from %q must be %q or %q", in.From, events.Primary, events.Secondary)
+		return lifecycle.Result{}, invalidInput("from %q must be %q or %q", in.From, events.Primary, events.Secondary)
 	}
 	doc := in.Document
 	switch {
 	case doc.DocumentID == "":
-		return CopyDocumentResult{}, invalidInput("document.documentId is required")
+		return lifecycle.Result{}, invalidInput("document.documentId is required")
 	case strings.TrimSpace(doc.FileName) == "":
-		return CopyDocumentResult{}, invalidInput("document.fileName is required")
+		return lifecycle.Result{}, invalidInput("document.fileName is required")
 	case in.TargetJobRef == "":
-		return CopyDocumentResult{}, invalidInput("targetJobRef is required")
+		return lifecycle.Result{}, invalidInput("targetJobRef is required")
 	case in.TargetCategory == "":
-		return CopyDocumentResult{}, invalidInput("targetCategory is required")
+		return lifecycle.Result{}, invalidInput("targetCategory is required")
 	}
 	limit := MaxDocumentBytes
-	marker := DocumentClientRef(in.Link, srcSys, doc.DocumentID)
+	marker := rules.DocumentClientRef(in.Link, srcSys, doc.DocumentID)
 	log := activity.GetLogger(ctx)
 	what := fmt.Sprintf("document %s (%q) of %s job %s", doc.DocumentID, doc.FileName, srcSys, in.SourceJobRef)
 
@@ -168,52 +133,52 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	// An earlier attempt may have copied it and lost the answer.
 	existing, err := dst.Documents(ctx, in.TargetJobRef)
 	if err != nil {
-		return CopyDocumentResult{}, classify(dstSys, err)
+		return lifecycle.Result{}, classify(dstSys, err)
 	}
 	for _, d := range existing {
 		if d.ClientRef != marker {
 			continue
 		}
 		if doc.SHA256 != "" && d.SHA256 != "" && !strings.EqualFold(doc.SHA256, d.SHA256) {
-			return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"the copy of %s in %s job %s (document %s) has sha256 %s, but %s declares %s; check the copy",
 				what, dstSys, in.TargetJobRef, d.DocumentID, d.SHA256, srcSys, doc.SHA256), ErrTypeCopyCorrupted, nil)
 		}
 		log.Info("Document already copied; not copying again", "documentId", doc.DocumentID,
 			"targetSystem", dstSys, "targetJobRef", in.TargetJobRef, "targetDocumentId", d.DocumentID)
-		return CopyDocumentResult{TargetDocumentID: d.DocumentID, Size: d.Size, SHA256: strings.ToLower(d.SHA256), Existed: true}, nil
+		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: d.DocumentID, Size: d.Size, SHA256: strings.ToLower(d.SHA256), Existed: true}, nil
 	}
 
 	if doc.Size > limit {
-		return CopyDocumentResult{}, tooLarge(what, formatBytes(doc.Size), limit)
+		return lifecycle.Result{}, tooLarge(what, formatBytes(doc.Size), limit)
 	}
 
 	// The document must belong to the job the event named: an event cannot
 	// make O2O copy another job's (or another client's) document.
 	srcDocs, err := src.Documents(ctx, in.SourceJobRef)
 	if err != nil {
-		return CopyDocumentResult{}, classify(srcSys, err)
+		return lifecycle.Result{}, classify(srcSys, err)
 	}
 	if !slices.ContainsFunc(srcDocs, func(d oneserve.Document) bool { return d.DocumentID == doc.DocumentID }) {
-		return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s: document %s is not on job %s; not copied", srcSys, doc.DocumentID, in.SourceJobRef), ErrTypeNotFound, nil)
 	}
 
 	dl, err := src.DownloadDocument(copyCtx, doc.DocumentID, 0)
 	if err != nil {
-		return CopyDocumentResult{}, classify(srcSys, err)
+		return lifecycle.Result{}, classify(srcSys, err)
 	}
 	defer dl.Body.Close()
 	switch {
 	case dl.Offset != 0:
-		return CopyDocumentResult{}, fmt.Errorf("%s: download of %s started at byte %d, not 0", srcSys, what, dl.Offset)
+		return lifecycle.Result{}, fmt.Errorf("%s: download of %s started at byte %d, not 0", srcSys, what, dl.Offset)
 	case dl.Size > limit:
-		return CopyDocumentResult{}, tooLarge(what, formatBytes(dl.Size), limit)
+		return lifecycle.Result{}, tooLarge(what, formatBytes(dl.Size), limit)
 	case dl.Size >= 0 && doc.Size > 0 && dl.Size != doc.Size:
-		return CopyDocumentResult{}, mismatch("%s: %s is %d bytes to download, but its event declared %d", srcSys, what, dl.Size, doc.Size)
+		return lifecycle.Result{}, mismatch("%s: %s is %d bytes to download, but its event declared %d", srcSys, what, dl.Size, doc.Size)
 	case dl.SHA256 != "" && doc.SHA256 != "" && !strings.EqualFold(dl.SHA256, doc.SHA256):
 		// One of them is wrong whatever the bytes are: do not send them.
-		return CopyDocumentResult{}, mismatch("%s: %s is downloaded with sha256 %s, but its event declared %s", srcSys, what, dl.SHA256, doc.SHA256)
+		return lifecycle.Result{}, mismatch("%s: %s is downloaded with sha256 %s, but its event declared %s", srcSys, what, dl.SHA256, doc.SHA256)
 	}
 	declared := strings.ToLower(dl.SHA256)
 	if declared == "" {
@@ -248,26 +213,26 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 
 	if err := ctx.Err(); err != nil {
 		log.Info("Document copy cancelled", "documentId", doc.DocumentID, "bytes", c.n)
-		return CopyDocumentResult{}, err
+		return lifecycle.Result{}, err
 	}
 	if c.err != nil {
 		// The copier's reason (too large, checksum, source failure) is why
 		// the upload failed, whatever the upload itself reports.
-		return CopyDocumentResult{}, c.err
+		return lifecycle.Result{}, c.err
 	}
 	if upErr != nil {
-		return CopyDocumentResult{}, classify(dstSys, upErr)
+		return lifecycle.Result{}, classify(dstSys, upErr)
 	}
 	if !c.finished {
 		// A success before the whole document was sent: what was stored
 		// (with the marker, so a retry would stop at it) is incomplete.
-		return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s accepted %s as document %s in job %s after only %d bytes; check the copy",
 			dstSys, what, stored.DocumentID, in.TargetJobRef, c.n), ErrTypeCopyCorrupted, nil)
 	}
 	sum := hex.EncodeToString(c.hash.Sum(nil))
 	if (stored.SHA256 != "" && !strings.EqualFold(stored.SHA256, sum)) || (stored.Size >= 0 && stored.Size != c.n) {
-		return CopyDocumentResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s stored %s as document %s in job %s with %d bytes and sha256 %s, but %d bytes with sha256 %s were sent; check the copy",
 			dstSys, what, stored.DocumentID, in.TargetJobRef, stored.Size, stored.SHA256, c.n, sum), ErrTypeCopyCorrupted, nil)
 	}
@@ -276,7 +241,7 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	elapsed := time.Since(start)
 	log.Info("Copied document", "documentId", doc.DocumentID, "fileName", doc.FileName, "targetSystem", dstSys,
 		"targetDocumentId", stored.DocumentID, "bytes", c.n, "seconds", elapsed.Seconds())
-	return CopyDocumentResult{TargetDocumentID: stored.DocumentID, Size: c.n, SHA256: sum}, nil
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: stored.DocumentID, Size: c.n, SHA256: sum}, nil
 }
 
 // errUploadOver stops the copier once the upload has returned.
@@ -398,7 +363,7 @@ func (c *docCopier) run() {
 			switch {
 			case c.ctx.Err() == nil && errors.As(context.Cause(c.stop), &stalled):
 				c.fail(temporal.NewApplicationError(fmt.Sprintf("%s sent no more of %s for %s, after %d bytes; the next attempt starts again",
-					c.srcSys, c.what, stalled.after, c.n), errTypeUnavailable))
+					c.srcSys, c.what, stalled.after, c.n), ErrTypeUnavailable))
 			case c.stop.Err() != nil:
 				c.fail(nil) // the upload or the activity is over; they say why
 			default:

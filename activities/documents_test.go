@@ -30,6 +30,8 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
+	"github.com/o2o-sync/o2o/rules"
 	"github.com/o2o-sync/o2o/simulator"
 )
 
@@ -122,17 +124,17 @@ func (f *docFixture) input(from events.Side, doc events.Document, category strin
 	return in
 }
 
-func (f *docFixture) copyDoc(in activities.CopyDocumentInput) (activities.CopyDocumentResult, error) {
+func (f *docFixture) copyDoc(in activities.CopyDocumentInput) (lifecycle.Result, error) {
 	return executeCopy(f.t, f.env, f.acts, in)
 }
 
-func executeCopy(t *testing.T, env *testsuite.TestActivityEnvironment, acts *activities.Activities, in activities.CopyDocumentInput) (activities.CopyDocumentResult, error) {
+func executeCopy(t *testing.T, env *testsuite.TestActivityEnvironment, acts *activities.Activities, in activities.CopyDocumentInput) (lifecycle.Result, error) {
 	t.Helper()
 	v, err := env.ExecuteActivity(acts.CopyDocument, in)
 	if err != nil {
-		return activities.CopyDocumentResult{}, err
+		return lifecycle.Result{}, err
 	}
-	var res activities.CopyDocumentResult
+	var res lifecycle.Result
 	require.NoError(t, v.Get(&res))
 	return res, nil
 }
@@ -170,7 +172,7 @@ func lowerMaxDocumentBytes(t *testing.T, n int64) {
 }
 
 func TestDocumentClientRef(t *testing.T) {
-	require.Equal(t, "o2o:acme-fixit:acme:D17", activities.DocumentClientRef("acme-fixit", "acme", "D17"))
+	require.Equal(t, "o2o:acme-fixit:acme:D17", rules.DocumentClientRef("acme-fixit", "acme", "D17"))
 }
 
 func TestCopyDocumentPrimaryToSecondaryOnce(t *testing.T) {

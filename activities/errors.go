@@ -10,8 +10,9 @@ import (
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
-// Error types of the non-retryable failures activities return. The workflow
-// puts the link into NeedsAttention on any of them, showing the message.
+// Error types (ApplicationError types) of every failure O2O's activities
+// and workflow return: this block is their one owner. The workflow puts the
+// link into NeedsAttention on any non-retryable one, showing the message.
 const (
 	// ErrTypeRejected: the target system refused the request (a 4xx, or
 	// result "error"); retrying the same request will not help.
@@ -25,6 +26,31 @@ const (
 	ErrTypeMisaligned = "Misaligned"
 	// ErrTypeConfig: the link or system is missing from the configuration.
 	ErrTypeConfig = "ConfigMissing"
+
+	// ErrTypeUnavailable (retryable): the system cannot answer now (5xx,
+	// timeout, 429, a stalled download); Temporal retries, honouring Retry-After.
+	ErrTypeUnavailable = "TargetUnavailable"
+	// ErrTypeBadInput: a workflow was started without what it needs.
+	ErrTypeBadInput = "BadInput"
+	// ErrTypeBadCommand: the workflow met a command it cannot carry out (a bug).
+	ErrTypeBadCommand = "BadCommand"
+
+	// CopyDocument's failures.
+	// ErrTypeDocumentTooLarge: the document is larger than MaxDocumentBytes
+	// (non-retryable).
+	ErrTypeDocumentTooLarge = "DocumentTooLarge"
+	// ErrTypeChecksumMismatch: the bytes read from the source do not match
+	// the size or sha256 the source declared (retryable: the next attempt
+	// reads the document again). Nothing was stored in the target.
+	ErrTypeChecksumMismatch = "ChecksumMismatch"
+	// ErrTypeCopyCorrupted: the target reports a stored copy whose size or
+	// sha256 differs from the bytes sent, or accepted the upload before its
+	// end (non-retryable: the copy carries O2O's marker, so a retry would
+	// find it and stop there; a person must check it).
+	ErrTypeCopyCorrupted = "CopyCorrupted"
+	// ErrTypeInvalidInput: the activity was called without a field it needs
+	// (non-retryable: a workflow bug).
+	ErrTypeInvalidInput = "InvalidInput"
 )
 
 // classify turns a Oneserve client error into what Temporal should do with
@@ -43,7 +69,7 @@ func classify(system string, err error) error {
 	msg := fmt.Sprintf("%s: %s", system, oe.Error())
 	switch oe.Kind {
 	case oneserve.KindTemporary:
-		return temporal.NewApplicationErrorWithOptions(msg, "TargetUnavailable", temporal.ApplicationErrorOptions{
+		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{
 			NextRetryDelay: oe.RetryAfter,
 			Cause:          err,
 		})

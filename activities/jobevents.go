@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
@@ -26,12 +27,6 @@ type JobEventInput struct {
 	// Key is the id of the event that causes this write. It makes the write
 	// idempotent: the note carries a marker derived from it.
 	Key string `json:"key"`
-}
-
-// JobEventResult describes the written job event.
-type JobEventResult struct {
-	// Existed is true when an earlier attempt had already written it.
-	Existed bool `json:"existed"`
 }
 
 // maxNote is addEventByClientRef's note limit.
@@ -50,10 +45,10 @@ func EventMarker(link, key string) string {
 // AddJobEvent adds a job event to the job on in.Target's side. It first reads
 // the job's history and does nothing if an earlier attempt already wrote the
 // event, so a retried or replayed activity never writes it twice.
-func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (JobEventResult, error) {
+func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecycle.Result, error) {
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
-		return JobEventResult{}, err
+		return lifecycle.Result{}, err
 	}
 	c, system, jobRef, clientID := primary, l.Primary.System, in.PrimaryJobRef, l.Primary.Client.ID
 	if in.Target == events.Secondary {
@@ -64,11 +59,11 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (JobEven
 
 	job, err := c.Job(ctx, jobRef)
 	if err != nil {
-		return JobEventResult{}, classify(system, err)
+		return lifecycle.Result{}, classify(system, err)
 	}
 	if slices.ContainsFunc(job.Events, func(e oneserve.HistoryEvent) bool { return strings.Contains(e.Note, marker) }) {
 		activity.GetLogger(ctx).Info("Job event already written; not writing it again", "jobRef", jobRef, "eventCode", in.EventCode)
-		return JobEventResult{Existed: true}, nil
+		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Existed: true}, nil
 	}
 
 	date := in.Date
@@ -83,10 +78,10 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (JobEven
 		Date:      date,
 	})
 	if err != nil {
-		return JobEventResult{}, classify(system, err)
+		return lifecycle.Result{}, classify(system, err)
 	}
 	activity.GetLogger(ctx).Info("Job event written", "jobRef", jobRef, "eventCode", in.EventCode)
-	return JobEventResult{}, nil
+	return lifecycle.Applied(), nil
 }
 
 // noteWithMarker appends the marker, shortening the note to fit the limit.
@@ -106,34 +101,27 @@ type AddActivitiesInput struct {
 	ActivityIDs     []string `json:"activityIds"`
 }
 
-// AddActivitiesResult lists the primary activities now on the linked job.
-type AddActivitiesResult struct {
-	ActivityIDs []string `json:"activityIds"`
-	// Skipped explains why nothing was added (no longer assigned).
-	Skipped string `json:"skipped,omitempty"`
-}
-
 // AddActivities adds activities newly assigned to the link's team to the
 // linked job (addActivityByClientRef), each carrying its primary activity id
 // as client ref. Lines already there (by that client ref) are not added again.
-func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (AddActivitiesResult, error) {
+func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (lifecycle.Result, error) {
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
-		return AddActivitiesResult{}, err
+		return lifecycle.Result{}, err
 	}
 	pSys, sSys := l.Primary.System, l.Secondary.System
 	defer keepAlive(ctx)()
 	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)
 	if err != nil || skipped != "" {
-		return AddActivitiesResult{Skipped: skipped}, err
+		return lifecycle.Skipped(skipped), err
 	}
 	pJob, err := primary.Job(ctx, in.PrimaryJobRef)
 	if err != nil {
-		return AddActivitiesResult{}, classify(pSys, err)
+		return lifecycle.Result{}, classify(pSys, err)
 	}
 	sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
 	if err != nil {
-		return AddActivitiesResult{}, classify(sSys, err)
+		return lifecycle.Result{}, classify(sSys, err)
 	}
 	var add []oneserve.ActivityByClientRef
 	for _, line := range pJob.Activities {
@@ -150,9 +138,9 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	}
 	if len(add) > 0 {
 		if err := secondary.AddActivitiesByClientRef(ctx, false, add); err != nil {
-			return AddActivitiesResult{}, classify(sSys, err)
+			return lifecycle.Result{}, classify(sSys, err)
 		}
 	}
 	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(add), "confirmed", len(confirmed))
-	return AddActivitiesResult{ActivityIDs: confirmed}, nil
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, ActivityIDs: confirmed}, nil
 }

@@ -29,8 +29,8 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
-	"github.com/o2o-sync/o2o/workflows"
 )
 
 // Development-only credentials, the same values make run uses.
@@ -302,8 +302,8 @@ var configLink = func() config.Link {
 
 func clientUpdate(workflowID string) client.UpdateWorkflowOptions {
 	return client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: workflows.UpdateRetry,
-		Args:         []any{workflows.RetryRequest{By: "e2e"}},
+		WorkflowID: workflowID, UpdateName: lifecycle.ActionRetry,
+		Args:         []any{lifecycle.OperatorRequest{By: "e2e"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	}
 }

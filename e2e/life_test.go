@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
 )
@@ -52,9 +53,9 @@ func (s *stack) job(system, ref string) simulator.Job {
 }
 
 // settle waits until the link has processed n events and has nothing pending.
-func (s *stack) settle(ref string, n int) workflows.LinkState {
+func (s *stack) settle(ref string, n int) lifecycle.LinkState {
 	s.t.Helper()
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
 		var code int
 		st, code = s.linkState("acme-fixit", ref)
@@ -89,13 +90,13 @@ func TestFullJobLife(t *testing.T) {
 	// 1. Assignment creates the linked job.
 	s.assign("acme", job.Activities[0].ID, "7")
 	st := s.settle(ref, 1)
-	require.Equal(t, workflows.StateLinked, st.State)
+	require.Equal(t, lifecycle.StateLinked, st.State)
 	fx := st.SecondaryJobRef
 
 	// 2. A second activity assigned later joins the same linked job.
 	s.assign("acme", job.Activities[1].ID, "7")
 	st = s.settle(ref, 2)
-	require.Equal(t, workflows.OutcomeApplied, st.Events[1].Outcome, st.Events[1].Detail)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[1].Outcome, st.Events[1].Detail)
 	fxJob := s.job("fixit", fx)
 	require.Len(t, fxJob.Activities, 2)
 	require.Equal(t, []string{"PLB001", "PLB002"}, []string{fxJob.Activities[0].Code, fxJob.Activities[1].Code})
@@ -145,7 +146,7 @@ func TestFullJobLife(t *testing.T) {
 	// The link closes after the grace period, on its own.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st, _ = s.linkState("acme-fixit", ref)
-		assert.Equal(c, workflows.StateClosed, st.State)
+		assert.Equal(c, lifecycle.StateClosed, st.State)
 	}, 60*time.Second, 250*time.Millisecond)
 
 	// What acme holds: exactly these job events, in this order, once each.
@@ -190,14 +191,14 @@ func TestFullJobLife(t *testing.T) {
 	type row struct {
 		Type      events.Type
 		Direction string
-		Outcome   workflows.Outcome
+		Outcome   lifecycle.Outcome
 	}
 	var got []row
 	for _, e := range st.Events {
 		got = append(got, row{e.Type, e.Direction, e.Outcome})
 	}
 	p2s, s2p := "primaryToSecondary", "secondaryToPrimary"
-	applied, skipped := workflows.OutcomeApplied, workflows.OutcomeSkipped
+	applied, skipped := lifecycle.OutcomeApplied, lifecycle.OutcomeSkipped
 	require.Equal(t, []row{
 		{events.ActivityAssigned, p2s, applied},
 		{events.ActivityAssigned, p2s, applied},
@@ -214,7 +215,7 @@ func TestFullJobLife(t *testing.T) {
 		{events.JobStatusChanged, s2p, applied},
 		{events.JobStatusChanged, p2s, skipped}, // Completed is not mapped, but ends the job
 	}, got)
-	require.Equal(t, workflows.StateClosed, st.State)
+	require.Equal(t, lifecycle.StateClosed, st.State)
 
 	// A late event for the closed link is answered, and revives nothing.
 	s.act("acme", http.MethodPost, "/jobs/"+ref+"/status", map[string]string{"status": "In Progress"})
@@ -225,7 +226,7 @@ func TestFullJobLife(t *testing.T) {
 		assert.Equal(c, http.StatusOK, last.LastStatus)
 	}, 20*time.Second, 100*time.Millisecond)
 	st, _ = s.linkState("acme-fixit", ref)
-	require.Equal(t, workflows.StateClosed, st.State)
+	require.Equal(t, lifecycle.StateClosed, st.State)
 	require.Len(t, st.Events, 14)
 	recordHistory(t, "full-life", workflows.WorkflowID("acme-fixit", ref))
 	// The same life recorded after search attributes were upserted only on change.
@@ -253,7 +254,7 @@ func TestWorkerCrashMidWriteLeavesOneJobEvent(t *testing.T) {
 	s.worker = s.start("worker")
 
 	st = s.settle(job.JobRef, 2)
-	require.Equal(t, workflows.OutcomeApplied, st.Events[1].Outcome)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[1].Outcome)
 	require.Contains(t, st.Events[1].Detail, "earlier attempt")
 	require.Len(t, s.job("acme", job.JobRef).History, 1, "exactly one job event")
 }

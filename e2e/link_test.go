@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
 )
@@ -60,15 +61,15 @@ func (s *stack) assign(system, activityID, team string) string {
 	return resp.EventID
 }
 
-func (s *stack) linkState(link, ref string) (workflows.LinkState, int) {
-	var st workflows.LinkState
+func (s *stack) linkState(link, ref string) (lifecycle.LinkState, int) {
+	var st lifecycle.LinkState
 	code := do(s.t, http.MethodGet, s.webhookURL+"/links/"+link+"/"+ref, s.operator(), nil, &st)
 	return st, code
 }
 
-func (s *stack) waitState(link, ref string, want workflows.State, events int) workflows.LinkState {
+func (s *stack) waitState(link, ref string, want lifecycle.State, events int) lifecycle.LinkState {
 	s.t.Helper()
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
 		var code int
 		st, code = s.linkState(link, ref)
@@ -94,7 +95,7 @@ func TestAssignmentCreatesTheLinkedJobEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code)
 
 	eventID := s.assign("acme", job.Activities[0].ID, "7")
-	st := s.waitState("acme-fixit", job.JobRef, workflows.StateLinked, 1)
+	st := s.waitState("acme-fixit", job.JobRef, lifecycle.StateLinked, 1)
 
 	require.Equal(t, "acme-fixit", st.Link)
 	require.Equal(t, job.JobRef, st.PrimaryJobRef)
@@ -104,7 +105,7 @@ func TestAssignmentCreatesTheLinkedJobEndToEnd(t *testing.T) {
 	require.Equal(t, eventID, st.Events[0].ID)
 	require.Equal(t, events.ActivityAssigned, st.Events[0].Type)
 	require.Equal(t, "primaryToSecondary", st.Events[0].Direction)
-	require.Equal(t, workflows.OutcomeApplied, st.Events[0].Outcome)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[0].Outcome)
 	require.Equal(t, []string{job.Activities[0].ID}, st.LinkedActivities)
 
 	// The secondary holds exactly one job, built from the primary's data and
@@ -146,8 +147,8 @@ func TestAssignmentCreatesTheLinkedJobEndToEnd(t *testing.T) {
 	require.Equal(t, eventID, last.ID)
 	rec := s.postSigned("acme", last.ID, last.Body)
 	require.Equal(t, http.StatusAccepted, rec)
-	st = s.waitState("acme-fixit", job.JobRef, workflows.StateLinked, 2)
-	require.Equal(t, workflows.OutcomeDuplicate, st.Events[1].Outcome)
+	st = s.waitState("acme-fixit", job.JobRef, lifecycle.StateLinked, 2)
+	require.Equal(t, lifecycle.OutcomeDuplicate, st.Events[1].Outcome)
 	require.Len(t, s.secondaryJobs(job.JobRef), 1)
 	recordHistory(t, "linked-with-duplicate", workflows.WorkflowID("acme-fixit", job.JobRef))
 }
@@ -195,7 +196,7 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	cmd.Env = s.env()
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
-	st = s.waitState("acme-fixit", job.JobRef, workflows.StateLinked, 1)
+	st = s.waitState("acme-fixit", job.JobRef, lifecycle.StateLinked, 1)
 	require.Empty(t, st.LastError)
 	require.Len(t, s.secondaryJobs(job.JobRef), 1)
 
@@ -208,20 +209,20 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	recordHistory(t, "needs-attention-then-retried", workflows.WorkflowID("acme-fixit", job.JobRef))
 }
 
-func (s *stack) waitStateAttention(ref string) workflows.LinkState {
+func (s *stack) waitStateAttention(ref string) lifecycle.LinkState {
 	s.t.Helper()
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
 		var code int
 		st, code = s.linkState("acme-fixit", ref)
-		if code != http.StatusOK || st.State != workflows.StateNeedsAttention {
+		if code != http.StatusOK || st.State != lifecycle.StateNeedsAttention {
 			c.Errorf("HTTP %d, state %s", code, st.State)
 		}
 	}, 60*time.Second, 200*time.Millisecond)
 	return s.lastState(ref)
 }
 
-func (s *stack) lastState(ref string) workflows.LinkState {
+func (s *stack) lastState(ref string) lifecycle.LinkState {
 	st, _ := s.linkState("acme-fixit", ref)
 	return st
 }
@@ -247,12 +248,12 @@ func TestStarterLinksAnExistingAssignment(t *testing.T) {
 		out, err := cmd.Output()
 		cmd = exec.Command(starter, "state", "--json", "acme-fixit", job.JobRef)
 		cmd.Env = s.env()
-		var st workflows.LinkState
-		if err != nil || json.Unmarshal(out, &st) != nil || st.State != workflows.StateLinked || len(st.Events) != 2 {
+		var st lifecycle.LinkState
+		if err != nil || json.Unmarshal(out, &st) != nil || st.State != lifecycle.StateLinked || len(st.Events) != 2 {
 			c.Errorf("not linked yet: %s %v", out, err)
 			return
 		}
-		if st.Events[1].Outcome != workflows.OutcomeDuplicate {
+		if st.Events[1].Outcome != lifecycle.OutcomeDuplicate {
 			c.Errorf("second manual link should be a duplicate: %+v", st.Events[1])
 		}
 	}, 60*time.Second, 300*time.Millisecond)

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/o2o-sync/o2o/lifecycle"
+
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -50,7 +52,7 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st, _ := s.linkState("acme-fixit", job.JobRef)
-		assert.Equal(c, workflows.StatePaused, st.State)
+		assert.Equal(c, lifecycle.StatePaused, st.State)
 		assert.Equal(c, 1, st.Pending)
 	}, 20*time.Second, 100*time.Millisecond)
 	require.Empty(t, s.job("acme", job.JobRef).History)
@@ -65,10 +67,10 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 	require.Contains(t, out["error"], "needs a reason")
 	code, out = s.operate(job.JobRef, "unlink", map[string]string{"by": "ops", "reason": "handled outside O2O"}, true)
 	require.Equal(t, http.StatusOK, code, out)
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st, _ = s.linkState("acme-fixit", job.JobRef)
-		assert.Equal(c, workflows.StateClosed, st.State)
+		assert.Equal(c, lifecycle.StateClosed, st.State)
 	}, 20*time.Second, 100*time.Millisecond)
 	require.Equal(t, "unlinked by ops: handled outside O2O", st.ClosingReason)
 	require.Len(t, st.OperatorLog, 3)

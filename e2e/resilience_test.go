@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -36,7 +37,7 @@ func TestOutageThenRecoveryAppliesEverythingInOrder(t *testing.T) {
 	// While acme is down the events wait; the link is not blocked for a person.
 	time.Sleep(3 * time.Second)
 	st, _ := s.linkState("acme-fixit", job.JobRef)
-	require.Equal(t, workflows.StateLinked, st.State)
+	require.Equal(t, lifecycle.StateLinked, st.State)
 	require.Len(t, st.Events, 1)
 	require.Equal(t, 3, st.Pending, "three events wait for acme")
 	require.Empty(t, s.job("acme", job.JobRef).History)
@@ -72,7 +73,7 @@ func TestRefusalBlocksOneLinkOnlyUntilRetried(t *testing.T) {
 
 	// The blocked link holds both of its events, in order.
 	st, _ = s.linkState("acme-fixit", a.JobRef)
-	require.Equal(t, workflows.StateNeedsAttention, st.State)
+	require.Equal(t, lifecycle.StateNeedsAttention, st.State)
 	require.Equal(t, 2, st.Pending)
 	require.Empty(t, s.job("acme", a.JobRef).History)
 
@@ -105,17 +106,17 @@ func TestLongLivedLinkContinuesAsNewAndRemembers(t *testing.T) {
 	require.NoError(t, workflows.Deliver(context.Background(), tc, l, job.JobRef, events.Event{ID: first, System: "acme", Side: events.Primary,
 		Type: events.ActivityAssigned, OccurredAt: time.Now(), JobRef: job.JobRef, Assignment: &events.Assignment{ActivityID: job.Activities[0].ID, TeamID: "7"}}, true))
 
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st, _ = s.linkState("acme-fixit", job.JobRef)
 		assert.Equal(c, n+2, len(st.Events)+st.EventsDropped)
 		assert.Zero(c, st.Pending)
 	}, 120*time.Second, 500*time.Millisecond)
-	require.Equal(t, workflows.StateLinked, st.State)
+	require.Equal(t, lifecycle.StateLinked, st.State)
 	require.Equal(t, fx, st.SecondaryJobRef, "state carried over")
 	last := st.Events[len(st.Events)-1]
 	require.Equal(t, first, last.ID)
-	require.Equal(t, workflows.OutcomeDuplicate, last.Outcome, "dedupe memory carried over")
+	require.Equal(t, lifecycle.OutcomeDuplicate, last.Outcome, "dedupe memory carried over")
 
 	runs, err := tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: "default", Query: fmt.Sprintf(`WorkflowId=%q`, workflows.WorkflowID("acme-fixit", job.JobRef))})

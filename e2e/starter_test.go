@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/o2o-sync/o2o/lifecycle"
+
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -115,7 +117,7 @@ func TestStarterListPauseResume(t *testing.T) {
 	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st, _ := s.linkState("acme-fixit", ref)
-		assert.Equal(c, workflows.StatePaused, st.State)
+		assert.Equal(c, lifecycle.StatePaused, st.State)
 		assert.Equal(c, 1, st.Pending)
 		assert.Len(c, st.Events, 1)
 	}, 20*time.Second, 100*time.Millisecond)
@@ -137,8 +139,8 @@ func TestStarterListPauseResume(t *testing.T) {
 	require.Equal(t, 0, r.code, r.String())
 	require.Contains(t, r.stdout, "resumed; 1 queued event(s) go ahead")
 	st := s.settle(ref, 2)
-	require.Equal(t, workflows.StateLinked, st.State)
-	require.Equal(t, workflows.OutcomeApplied, st.Events[1].Outcome, st.Events[1].Detail)
+	require.Equal(t, lifecycle.StateLinked, st.State)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[1].Outcome, st.Events[1].Detail)
 	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", ref)))
 }
 
@@ -161,9 +163,9 @@ func TestStarterSkipAndUnlink(t *testing.T) {
 	require.Equal(t, 0, r.code, r.String())
 	require.Contains(t, r.stdout, "skipped event ")
 	st := s.settle(ref, 1)
-	require.Equal(t, workflows.OutcomeFailed, st.Events[0].Outcome)
+	require.Equal(t, lifecycle.OutcomeFailed, st.Events[0].Outcome)
 	require.Contains(t, st.Events[0].Detail, "skipped by e2e: the site is not a fixit site")
-	require.NotEqual(t, workflows.StateNeedsAttention, st.State)
+	require.NotEqual(t, lifecycle.StateNeedsAttention, st.State)
 
 	// Unlink: a reason is required too; then the link closes.
 	r = s.starter(nil, "unlink", "--by", "e2e", "acme-fixit", ref)
@@ -174,7 +176,7 @@ func TestStarterSkipAndUnlink(t *testing.T) {
 	require.Contains(t, r.stdout, "unlinking: both jobs stay as they are; the link closes")
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st, _ := s.linkState("acme-fixit", ref)
-		assert.Equal(c, workflows.StateClosed, st.State)
+		assert.Equal(c, lifecycle.StateClosed, st.State)
 	}, 20*time.Second, 100*time.Millisecond)
 	s.listed(oneRow(ref, "Closed", "completed"), "--state", "Closed", "--job", ref)
 	s.listed(func(c *assert.CollectT, rows []map[string]any) { assert.Empty(c, rows) }, "--job", ref, "--open")
@@ -223,9 +225,9 @@ func TestStarterBackfill(t *testing.T) {
 	for _, ref := range []string{one.JobRef, two.JobRef} {
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
 			r := s.starter(nil, "state", "--json", "acme-fixit", ref)
-			var st workflows.LinkState
+			var st lifecycle.LinkState
 			if assert.Equal(c, 0, r.code, r.String()) && assert.NoError(c, json.Unmarshal([]byte(r.stdout), &st)) {
-				assert.Equal(c, workflows.StateLinked, st.State)
+				assert.Equal(c, lifecycle.StateLinked, st.State)
 				assert.NotEmpty(c, st.SecondaryJobRef)
 			}
 		}, 60*time.Second, 300*time.Millisecond)

@@ -189,6 +189,14 @@ func decideDocument(l Link, ev events.Event) Command {
 // DocumentMarkerPrefix starts the client ref O2O gives every document copy.
 const DocumentMarkerPrefix = "o2o:"
 
+// DocumentClientRef is the marker O2O puts on every document copy:
+// "o2o:<link>:<source system>:<source document id>". It makes a copy
+// recognisable (its DOCUMENT_UPLOADED is not copied back: decideDocument)
+// and findable (a retried copy finds the earlier attempt's and stops).
+func DocumentClientRef(link, sourceSystem, documentID string) string {
+	return DocumentMarkerPrefix + link + ":" + sourceSystem + ":" + documentID
+}
+
 // StatusEffect is what a status change means for the link's life.
 type StatusEffect struct {
 	Side events.Side `json:"side"`
@@ -271,6 +279,28 @@ func decideAssignment(l Link, f Facts, ev events.Event) Command {
 		return Command{Action: CreateJob, Target: events.Secondary, ActivityIDs: []string{a.ActivityID}}
 	}
 	return Command{Action: AddActivities, Target: events.Secondary, ActivityIDs: []string{a.ActivityID}}
+}
+
+// Activity is a primary activity as read back from its system.
+type Activity struct {
+	ID      string
+	TeamID  string
+	Deleted bool
+}
+
+// StillAssigned re-checks an assignment against the primary's own record
+// rather than trusting the event: it returns the activities of ids still
+// assigned to the link's team, or, when none is, why there is nothing to do.
+func StillAssigned(l config.Link, ids []string, read []Activity) (confirmed []string, skip string) {
+	for _, a := range read {
+		if a.TeamID == l.Primary.Team.ID && !a.Deleted {
+			confirmed = append(confirmed, a.ID)
+		}
+	}
+	if len(confirmed) == 0 {
+		return nil, fmt.Sprintf("activities %v are no longer assigned to team %s in %s", ids, l.Primary.Team.ID, l.Primary.System)
+	}
+	return confirmed, ""
 }
 
 func (l Link) apiUser(side events.Side) string {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/o2o-sync/o2o/lifecycle"
+
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -21,7 +23,7 @@ type actionDoc struct {
 
 var actionDocs = []actionDoc{
 	{
-		action: workflows.ActionRetry,
+		action: lifecycle.ActionRetry,
 		short:  "Retry the event a link is blocked on, after fixing its cause",
 		long: `Retry the event that put a link into NeedsAttention, typically after fixing
 the data the error names (a missing site, an unmapped priority). The link
@@ -30,7 +32,7 @@ Refused when the link does not need attention.`,
 		example: `  starter retry acme-fixit AC000123`,
 	},
 	{
-		action: workflows.ActionSkip,
+		action: lifecycle.ActionSkip,
 		short:  "Give up on the event a link is blocked on and let the events behind it through",
 		long: `Give up on the event that put a link into NeedsAttention: it is recorded as
 failed, with its error and who skipped it and why, and the events queued behind
@@ -41,21 +43,21 @@ Refused when the link does not need attention, or without --reason.`,
 		reasonRequired: true,
 	},
 	{
-		action: workflows.ActionPause,
+		action: lifecycle.ActionPause,
 		short:  "Stop applying a link's events; they queue until resume",
 		long: `Pause a link: events keep arriving and queue, in order, but none is applied
 until the link is resumed. Refused when the link is already paused or closed.`,
 		example: `  starter pause acme-fixit AC000123 --reason "fixit migrating the job"`,
 	},
 	{
-		action: workflows.ActionResume,
+		action: lifecycle.ActionResume,
 		short:  "Resume a paused link: its queued events go ahead, in order",
 		long: `Resume a paused link: it returns to the state it was paused from and its
 queued events are applied in order. Refused when the link is not paused.`,
 		example: `  starter resume acme-fixit AC000123`,
 	},
 	{
-		action: workflows.ActionUnlink,
+		action: lifecycle.ActionUnlink,
 		short:  "Stop syncing a job for good: both jobs stay as they are and the link closes",
 		long: `Unlink: the link closes at once; both jobs stay as they are in both systems.
 Later events for the job are answered, not applied, and the link is not
@@ -101,7 +103,7 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 				return err
 			}
 			id := workflows.WorkflowID(link, ref)
-			answer, err := workflows.Operate(ctx, c, link, ref, d.action, workflows.OperatorRequest{By: by, Reason: reason})
+			answer, err := workflows.Operate(ctx, c, link, ref, d.action, lifecycle.OperatorRequest{By: by, Reason: reason})
 			if errors.Is(err, workflows.ErrNoLink) {
 				return fmt.Errorf("no running link %s for job %s: %s was never started or has closed (see: starter list --job %s)", link, ref, id, ref)
 			}

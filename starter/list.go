@@ -16,13 +16,15 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/o2o-sync/o2o/lifecycle"
+
 	"github.com/o2o-sync/o2o/workflows"
 )
 
 // states are the link states --state accepts.
-var states = []workflows.State{
-	workflows.StateLinking, workflows.StateLinked, workflows.StateNeedsAttention,
-	workflows.StatePaused, workflows.StateClosed,
+var states = []lifecycle.State{
+	lifecycle.StateLinking, lifecycle.StateLinked, lifecycle.StateNeedsAttention,
+	lifecycle.StatePaused, lifecycle.StateClosed,
 }
 
 // listFilter is what list looks for; the zero value finds every link.
@@ -54,7 +56,7 @@ func checkQueryValue(flag, v string) error {
 }
 
 // parseState accepts a link state in any case and returns its canonical name.
-func parseState(v string) (workflows.State, error) {
+func parseState(v string) (lifecycle.State, error) {
 	names := make([]string, len(states))
 	for i, s := range states {
 		if strings.EqualFold(string(s), strings.TrimSpace(v)) {

@@ -23,7 +23,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/o2o-sync/o2o/workflows"
+	"github.com/o2o-sync/o2o/lifecycle"
+
 )
 
 // result is one run of the CLI in-process.
@@ -231,7 +232,7 @@ func TestActionsUseOperate(t *testing.T) {
 		*(args.Get(1).(*string)) = "paused; events queue until resumed"
 	}).Return(nil)
 	tc.On("UpdateWorkflow", mock.Anything, mock.MatchedBy(func(o client.UpdateWorkflowOptions) bool {
-		r := o.Args[0].(workflows.OperatorRequest)
+		r := o.Args[0].(lifecycle.OperatorRequest)
 		return o.WorkflowID == "LinkedJob:acme-fixit:AC1" && o.UpdateName == "pause" && r.By == "alice" && r.Reason == "because"
 	})).Return(h, nil).Once()
 	r := run(t, tc, "pause", "acme-fixit", "AC1", "--reason", "because")
@@ -242,7 +243,7 @@ func TestActionsUseOperate(t *testing.T) {
 	// Refused: the link's reason, exit 1.
 	tc = &mocks.Client{}
 	tc.On("UpdateWorkflow", mock.Anything, mock.MatchedBy(func(o client.UpdateWorkflowOptions) bool {
-		return o.UpdateName == "skip" && o.Args[0].(workflows.OperatorRequest).By == "bob"
+		return o.UpdateName == "skip" && o.Args[0].(lifecycle.OperatorRequest).By == "bob"
 	})).Return(nil, temporal.NewApplicationError("skipping an event needs a reason, for the record", "")).Once()
 	r = run(t, tc, "skip", "--by", "bob", "acme-fixit", "AC1")
 	require.Equal(t, 1, r.code)

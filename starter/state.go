@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/o2o-sync/o2o/lifecycle"
+
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -59,13 +61,13 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printState(w io.Writer, st *workflows.LinkState) {
+func printState(w io.Writer, st *lifecycle.LinkState) {
 	sec := st.SecondaryJobRef
 	if sec == "" {
 		sec = "-"
 	}
 	fmt.Fprintf(w, "Link:       %s\nPrimary:    %s\nSecondary:  %s\nState:      %s\n", st.Link, st.PrimaryJobRef, sec, st.State)
-	if st.State == workflows.StatePaused && st.PausedFrom != "" {
+	if st.State == lifecycle.StatePaused && st.PausedFrom != "" {
 		fmt.Fprintf(w, "Resumes to: %s\n", st.PausedFrom)
 	}
 	if st.LastError != "" {

@@ -12,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
+	"github.com/o2o-sync/o2o/lifecycle"
+
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -24,10 +26,10 @@ func (s *server) operate(c echo.Context) error {
 	if s.cfg.Link(link) == nil {
 		return errorReply(c, http.StatusNotFound, "unknown link")
 	}
-	if !slices.Contains(workflows.Actions, action) {
+	if !slices.Contains(lifecycle.Actions, action) {
 		return errorReply(c, http.StatusNotFound, "unknown action; one of retry, skip, pause, resume, unlink")
 	}
-	var req workflows.OperatorRequest
+	var req lifecycle.OperatorRequest
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 16<<10))
 	if err != nil {
 		return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")

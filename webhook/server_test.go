@@ -19,6 +19,7 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -227,12 +228,12 @@ func TestLinkStateNeedsTheBearerToken(t *testing.T) {
 
 	value := mocks.NewEncodedValue(t)
 	value.On("Get", mock.Anything).Run(func(args mock.Arguments) {
-		*(args.Get(0).(*workflows.LinkState)) = workflows.LinkState{Link: "acme-fixit", PrimaryJobRef: "AC000001", State: workflows.StateLinked, SecondaryJobRef: "FX000001"}
+		*(args.Get(0).(*lifecycle.LinkState)) = lifecycle.LinkState{Link: "acme-fixit", PrimaryJobRef: "AC000001", State: lifecycle.StateLinked, SecondaryJobRef: "FX000001"}
 	}).Return(nil).Once()
 	f.tc.On("QueryWorkflow", mock.Anything, "LinkedJob:acme-fixit:AC000001", "", workflows.QueryLinkState).Return(value, nil).Once()
 	rec := get("Bearer " + apiToken)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &st))
 	require.Equal(t, "FX000001", st.SecondaryJobRef)
 

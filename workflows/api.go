@@ -14,6 +14,7 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 // Names that other processes and operators depend on (contract: DESIGN.md §3).
@@ -26,9 +27,6 @@ const (
 	SignalEvent = "event"
 	// QueryLinkState returns the link's LinkState.
 	QueryLinkState = "linkState"
-	// UpdateRetry asks a link that needs attention to try its blocked event
-	// again. See operator.go for every operator action.
-	UpdateRetry = ActionRetry
 )
 
 const idPrefix = "LinkedJob:"
@@ -105,7 +103,7 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrLink.ValueSet(l.Name),
 			AttrPrimaryJobRef.ValueSet(primaryJobRef),
-			AttrState.ValueSet(string(StateLinking)),
+			AttrState.ValueSet(string(lifecycle.StateLinking)),
 		),
 		StaticSummary: fmt.Sprintf("Link %s: job %s in %s → %s", l.Name, primaryJobRef, l.Primary.System, l.Secondary.System),
 		StaticDetails: fmt.Sprintf("**Link** `%s`\n\n**Primary** %s, job `%s`\n\n**Secondary** %s (client %s)\n\nQuery `%s` for the live state.",
@@ -121,7 +119,7 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 
 // QueryState asks a link's workflow for its state. It returns ErrNoLink when
 // no such workflow exists.
-func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string) (*LinkState, error) {
+func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string) (*lifecycle.LinkState, error) {
 	v, err := c.QueryWorkflow(ctx, WorkflowID(link, primaryJobRef), "", QueryLinkState)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -130,7 +128,7 @@ func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string
 	if err != nil {
 		return nil, err
 	}
-	var s LinkState
+	var s lifecycle.LinkState
 	if err := v.Get(&s); err != nil {
 		return nil, fmt.Errorf("decode link state: %w", err)
 	}
@@ -142,12 +140,12 @@ type RefusedError struct{ Reason string }
 
 func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 
-// Operate asks a link to carry out an operator action (see operator.go) and
+// Operate asks a link to carry out an operator action (lifecycle.Actions) and
 // waits for its answer. It returns ErrNoLink when the link does not exist or
 // has closed, and a *RefusedError when the link refused the action.
-func Operate(ctx context.Context, c client.Client, link, primaryJobRef, action string, r OperatorRequest) (string, error) {
-	if !slices.Contains(Actions, action) {
-		return "", &RefusedError{Reason: fmt.Sprintf("unknown action %q (one of %s)", action, strings.Join(Actions, ", "))}
+func Operate(ctx context.Context, c client.Client, link, primaryJobRef, action string, r lifecycle.OperatorRequest) (string, error) {
+	if !slices.Contains(lifecycle.Actions, action) {
+		return "", &RefusedError{Reason: fmt.Sprintf("unknown action %q (one of %s)", action, strings.Join(lifecycle.Actions, ", "))}
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   WorkflowID(link, primaryJobRef),

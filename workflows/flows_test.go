@@ -8,6 +8,7 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -26,7 +27,7 @@ func statusEvent(id string, side events.Side, status string, at time.Time) event
 // linked makes the first event create the linked job FX000001.
 func (s *linkedJobSuite) linked() {
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+		Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
 	s.signal(0, assigned("msg_a", "137001", "7"))
 }
 
@@ -34,9 +35,9 @@ func (s *linkedJobSuite) linked() {
 func (s *linkedJobSuite) jobEvents() *[]activities.JobEventInput {
 	var calls []activities.JobEventInput
 	s.env.OnActivity(s.acts.AddJobEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.JobEventInput) (activities.JobEventResult, error) {
+		func(_ context.Context, in activities.JobEventInput) (lifecycle.Result, error) {
 			calls = append(calls, in)
-			return activities.JobEventResult{}, nil
+			return lifecycle.Result{}, nil
 		}).Maybe()
 	return &calls
 }
@@ -47,7 +48,7 @@ func (s *linkedJobSuite) TestStatusChangesTravelBothWaysWhenMapped() {
 	s.signal(time.Second, statusEvent("msg_s1", events.Secondary, "Accepted", t0))
 	s.signal(2*time.Second, statusEvent("msg_p1", events.Primary, "On Hold", t0.Add(time.Hour)))
 	s.signal(3*time.Second, statusEvent("msg_p2", events.Primary, "In Progress", t0.Add(2*time.Hour)))
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, time.Minute)
 	s.run(input, 2*time.Minute)
 
@@ -61,9 +62,9 @@ func (s *linkedJobSuite) TestStatusChangesTravelBothWaysWhenMapped() {
 	s.Equal(t0, c.Date.UTC())
 	s.Contains(c.Note, "Accepted")
 	s.Require().Len(st.Events, 4)
-	s.Equal(workflows.OutcomeApplied, st.Events[1].Outcome)
+	s.Equal(lifecycle.OutcomeApplied, st.Events[1].Outcome)
 	s.Equal("secondaryToPrimary", st.Events[1].Direction)
-	s.Equal(workflows.OutcomeSkipped, st.Events[2].Outcome)
+	s.Equal(lifecycle.OutcomeSkipped, st.Events[2].Outcome)
 	s.Contains(st.Events[2].Detail, `status "On Hold" is not mapped`)
 }
 
@@ -100,9 +101,9 @@ func (s *linkedJobSuite) TestDocumentsInSharedCategoriesAreCopiedAndEchoesAreNot
 	s.linked()
 	var copies []activities.CopyDocumentInput
 	s.env.OnActivity(s.acts.CopyDocument, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CopyDocumentInput) (activities.CopyDocumentResult, error) {
+		func(_ context.Context, in activities.CopyDocumentInput) (lifecycle.Result, error) {
 			copies = append(copies, in)
-			return activities.CopyDocumentResult{TargetDocumentID: "D9", Size: 10, SHA256: "ab"}, nil
+			return lifecycle.Result{TargetDocumentID: "D9", Size: 10, SHA256: "ab"}, nil
 		})
 	doc := func(id string, side events.Side, d events.Document) events.Event {
 		ev := statusEvent(id, side, "", t0)
@@ -113,7 +114,7 @@ func (s *linkedJobSuite) TestDocumentsInSharedCategoriesAreCopiedAndEchoesAreNot
 	s.signal(2*time.Second, doc("d2", events.Primary, events.Document{DocumentID: "D2", FileName: "memo.txt", Category: "Internal"}))
 	s.signal(3*time.Second, doc("d3", events.Secondary, events.Document{DocumentID: "D9", FileName: "gas.pdf", Category: "Certificates", ClientRef: "o2o:acme-fixit:acme:D1"}))
 	s.signal(4*time.Second, doc("d4", events.Secondary, events.Document{DocumentID: "D10", FileName: "after.jpg", Category: "Site Photos"}))
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, time.Minute)
 	s.run(input, 2*time.Minute)
 
@@ -135,7 +136,7 @@ func (s *linkedJobSuite) TestLinkClosesAfterTheGracePeriodOnceBothSidesEnded() {
 	s.jobEvents()
 	s.signal(time.Second, statusEvent("p-done", events.Primary, "Completed", t0))
 	s.signal(2*time.Second, statusEvent("s-done", events.Secondary, "Completed", t0))
-	var closing workflows.LinkState
+	var closing lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { closing = s.query() }, time.Hour)
 	s.env.ExecuteWorkflow(workflows.WorkflowName, input)
 
@@ -145,9 +146,9 @@ func (s *linkedJobSuite) TestLinkClosesAfterTheGracePeriodOnceBothSidesEnded() {
 	s.Equal("the job has ended in both systems", closing.ClosingReason)
 	s.True(closing.PrimaryEnded)
 	s.True(closing.SecondaryEnded)
-	s.Equal(workflows.StateLinked, closing.State, "still open during the grace period")
+	s.Equal(lifecycle.StateLinked, closing.State, "still open during the grace period")
 	final := s.query()
-	s.Equal(workflows.StateClosed, final.State)
+	s.Equal(lifecycle.StateClosed, final.State)
 }
 
 func (s *linkedJobSuite) TestPrimaryCancellationIsPropagatedThenCloses() {
@@ -161,7 +162,7 @@ func (s *linkedJobSuite) TestPrimaryCancellationIsPropagatedThenCloses() {
 	s.Equal("PCAN", (*calls)[0].EventCode)
 	s.Equal(events.Secondary, (*calls)[0].Target)
 	final := s.query()
-	s.Equal(workflows.StateClosed, final.State)
+	s.Equal(lifecycle.StateClosed, final.State)
 	s.Equal("the primary cancelled the job", final.ClosingReason)
 }
 
@@ -171,18 +172,18 @@ func (s *linkedJobSuite) TestReopeningCallsOffTheClose() {
 	s.signal(time.Second, statusEvent("p-done", events.Primary, "Completed", t0))
 	s.signal(2*time.Second, statusEvent("s-done", events.Secondary, "Completed", t0))
 	s.signal(time.Hour, statusEvent("s-reopen", events.Secondary, "In Progress", t0.Add(time.Hour)))
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, 100*time.Hour)
 	s.run(input, 101*time.Hour)
 
-	s.Equal(workflows.StateLinked, st.State, "still open long after the grace period would have ended")
+	s.Equal(lifecycle.StateLinked, st.State, "still open long after the grace period would have ended")
 	s.Nil(st.ClosesAt)
 	s.Contains(st.Events[len(st.Events)-1].Detail, "reopened")
 }
 
 func (s *linkedJobSuite) TestLateEventsFromOneSourceAreAppliedInSourceOrder() {
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+		Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
 	calls := s.jobEvents()
 	// The events wait for the linked job, so they are all queued when the
 	// late one (a sender's retry of an earlier event) arrives.

@@ -1,16 +1,17 @@
 // Package workflows holds the LinkedJob workflow: one long-lived workflow per
-// linked job (per link and primary job ref) that receives both systems' events
-// and applies them, in order and exactly once, through activities.
+// linked job (per link and primary job ref) that receives both systems'
+// events and applies them, in order and exactly once, through activities.
 //
-// The workflow owns ordering, deduplication, waiting and the link's state.
-// What each event means is decided by package rules; the calls to Oneserve
-// are in package activities.
+// The workflow is a thin shell around a lifecycle.Machine, which owns the
+// queue, the de-duplication, the link's state and every transition. The
+// shell receives events and operator actions, asks the machine what to do
+// next, runs the activity and reports back. What each event means is
+// decided by package rules; the calls to Oneserve are in package activities.
 package workflows
 
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/rules"
 )
 
@@ -28,42 +30,30 @@ type Input struct {
 	Link          string `json:"link"`
 	PrimaryJobRef string `json:"primaryJobRef"`
 	// Carry is the state handed over by continue-as-new; nil on first start.
-	Carry *Carry `json:"carry,omitempty"`
+	Carry *lifecycle.Carry `json:"carry,omitempty"`
 	// ContinueAsNewAfter overrides how many events a run processes before it
 	// continues as new (0 = default). Tests use it to exercise the handover.
 	ContinueAsNewAfter int `json:"continueAsNewAfter,omitempty"`
 }
 
-// Carry is everything a link remembers across continue-as-new.
-type Carry struct {
-	State LinkState      `json:"state"`
-	Queue []events.Event `json:"queue"`
-	Seen  []string       `json:"seen"`
-}
-
-// defaultContinueAsNewAfter keeps histories short (each event costs about a
-// dozen history events), so replays after cache eviction stay cheap.
-const defaultContinueAsNewAfter = 200
+// Version change ids (workflow.GetVersion). Each guards a change of the
+// commands the workflow issues, so that links started earlier replay.
+const (
+	// versionPublishOnChange: search attributes are upserted only when they change.
+	versionPublishOnChange = "publish-on-change"
+	// versionOperatorPublish: operator actions publish the state at once.
+	versionOperatorPublish = "operator-publish"
+	// versionLifecycle: the run behaves as lifecycle.CompatCurrent.
+	versionLifecycle = "lifecycle-machine"
+)
 
 // linkedJob is one run of the workflow.
 type linkedJob struct {
 	in     Input
-	state  LinkState
-	queue  []events.Event
-	seen   *seenIDs
-	rules  *rules.Link
-	retry  bool
-	done   int
+	m      *lifecycle.Machine
+	events workflow.ReceiveChannel
+	grace  graceTimer
 	logger log.Logger
-	// busy is set while the event at the head of the queue is being applied.
-	busy bool
-	// cancelClose calls off the grace-period timer; closeTimerFired is set
-	// when it ends.
-	cancelClose     workflow.CancelFunc
-	closeTimerFired bool
-	// unlink is set by the unlink action; the link closes once no event is
-	// being applied.
-	unlink *OperatorRequest
 	// published is what publish last wrote to the search attributes.
 	published publishedAttrs
 }
@@ -79,26 +69,30 @@ func LinkedJob(ctx workflow.Context, in Input) error {
 	return w.run(ctx)
 }
 
-// setup restores or creates the state and registers every handler before the
-// workflow first blocks, so that the query answers from the first moment and
-// no signal delivered with the start is missed.
+// setup restores or creates the machine and registers every handler before
+// the workflow first blocks, so that the query answers from the first moment
+// and no message delivered with the start is missed.
 func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 	if in.Link == "" || in.PrimaryJobRef == "" {
-		return nil, temporal.NewNonRetryableApplicationError("link and primaryJobRef are required", "BadInput", nil)
+		return nil, temporal.NewNonRetryableApplicationError("link and primaryJobRef are required", activities.ErrTypeBadInput, nil)
 	}
-	w := &linkedJob{in: in, logger: log.With(workflow.GetLogger(ctx), "link", in.Link, "primaryJobRef", in.PrimaryJobRef)}
+	w := &linkedJob{
+		in:     in,
+		events: workflow.GetSignalChannel(ctx, SignalEvent),
+		logger: log.With(workflow.GetLogger(ctx), "link", in.Link, "primaryJobRef", in.PrimaryJobRef),
+	}
+	opts := lifecycle.Options{
+		ContinueAsNewAfter: in.ContinueAsNewAfter,
+		Compat:             lifecycle.Compat(workflow.GetVersion(ctx, versionLifecycle, workflow.DefaultVersion, 1)),
+	}
 	if in.Carry != nil {
-		w.state, w.queue, w.seen = in.Carry.State, in.Carry.Queue, newSeenIDs(in.Carry.Seen)
+		w.m = lifecycle.Restore(*in.Carry, workflow.Now(ctx), opts)
 	} else {
-		w.state = LinkState{Link: in.Link, PrimaryJobRef: in.PrimaryJobRef, State: StateLinking, Events: []EventRecord{}}
-		w.seen = newSeenIDs(nil)
+		w.m = lifecycle.New(in.Link, in.PrimaryJobRef, workflow.Now(ctx), opts)
 	}
-	w.state.UpdatedAt = workflow.Now(ctx)
-
-	if err := workflow.SetQueryHandler(ctx, QueryLinkState, func() (LinkState, error) {
-		s := w.state
-		s.Events = slices.Clone(s.Events)
-		s.Pending = len(w.queue)
+	if err := workflow.SetQueryHandler(ctx, QueryLinkState, func() (lifecycle.LinkState, error) {
+		s := w.m.State()
+		s.Pending += w.events.Len() // delivered, not yet taken in
 		return s, nil
 	}); err != nil {
 		return nil, err
@@ -106,403 +100,176 @@ func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 	if err := w.registerOperator(ctx); err != nil {
 		return nil, err
 	}
-
-	ch := workflow.GetSignalChannel(ctx, SignalEvent)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev events.Event
-			ch.Receive(ctx, &ev)
-			w.enqueue(ev)
-		}
-	})
 	return w, nil
 }
 
 func (w *linkedJob) run(ctx workflow.Context) error {
 	w.publish(ctx)
-	if w.state.ClosesAt != nil {
-		w.scheduleClose(ctx) // a grace period carried over continue-as-new
-	}
-	limit := w.in.ContinueAsNewAfter
-	if limit <= 0 {
-		limit = defaultContinueAsNewAfter
-	}
+	w.grace.Set(ctx, w.m.ClosesAt()) // a grace period carried over continue-as-new
+	suggested := func() bool { return workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
 	for {
 		err := workflow.Await(ctx, func() bool {
-			return w.unlink != nil || w.next() >= 0 || w.closeDue() || w.done >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			return w.events.Len() > 0 || w.grace.Ready() || w.m.Next(suggested()).Kind != lifecycle.Wait
 		})
 		if err != nil {
 			return err
 		}
-		if w.unlink != nil {
+		if at, fired := w.grace.Fired(ctx); fired {
+			w.m.GraceOver(workflow.Now(ctx), at)
+		}
+		// Unlinking and continuing as new take in the events already
+		// delivered themselves; anything else sees them first.
+		if step := w.m.Next(suggested()); step.Kind == lifecycle.ContinueAsNew {
+			return w.continueAsNew(ctx)
+		} else if step.Kind == lifecycle.Close && w.m.Unlinking() {
 			return w.close(ctx)
 		}
-		if i := w.next(); i >= 0 && w.done < limit && !workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			w.process(ctx, i)
-			continue
-		}
-		if w.closeDue() {
+		w.receive(ctx)
+		switch step := w.m.Next(suggested()); step.Kind {
+		case lifecycle.Apply:
+			w.apply(ctx, step)
+		case lifecycle.Close:
 			return w.close(ctx)
+		case lifecycle.ContinueAsNew:
+			return w.continueAsNew(ctx)
 		}
-		return w.continueAsNew(ctx)
 	}
 }
 
-// enqueue takes in a delivered event. Events of one side are kept in the
-// order their source produced them: an event that arrives late (a sender's
-// retry overtaken by a later event) goes before the later ones still
-// waiting. The event being processed is never overtaken.
-func (w *linkedJob) enqueue(ev events.Event) {
-	pos := len(w.queue)
-	for j := len(w.queue) - 1; j >= 0; j-- {
-		if w.busy && j == 0 {
-			break
-		}
-		q := w.queue[j]
-		if q.Side != ev.Side {
-			continue
-		}
-		if !q.OccurredAt.After(ev.OccurredAt) {
-			break
-		}
-		pos = j
-	}
-	w.queue = slices.Insert(w.queue, pos, ev)
-}
-
-// next returns the index of the event to process now, or -1. Events that
-// need the linked job wait, in order, until it exists; an assignment behind
-// them may go first because it is what creates the job.
-func (w *linkedJob) next() int {
-	switch w.state.State {
-	case StatePaused:
-		return -1
-	case StateNeedsAttention:
-		if !w.retry {
-			return -1
-		}
-	}
-	for i, ev := range w.queue {
-		if w.state.SecondaryJobRef != "" || !rules.NeedsLinkedJob(ev) || w.seen.has(ev.ID) {
-			return i
-		}
-	}
-	return -1
-}
-
-func (w *linkedJob) process(ctx workflow.Context, i int) {
-	ev := w.queue[i]
-	if i != 0 {
-		// Move it to the head, so that events arriving meanwhile queue behind it.
-		w.queue = append([]events.Event{ev}, slices.Delete(w.queue, i, i+1)...)
-	}
-	w.busy = true
-	defer func() { w.busy = false }()
-	rec := EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt}
-	logger := log.With(w.logger, "eventId", ev.ID, "eventType", ev.Type)
-
-	if w.seen.has(ev.ID) {
-		rec.Outcome, rec.Detail = OutcomeDuplicate, "already processed: a redelivery of the same event"
-		w.finish(ctx, rec)
-		return
-	}
-	if w.rules == nil || w.retry {
-		// Load (or, on an operator retry, reload) the link's configuration.
-		if err := w.loadRules(ctx); err != nil {
-			w.block(ctx, err)
-			return
-		}
-	}
-	w.retry = false
-
-	cmd := rules.Decide(*w.rules, w.facts(), ev)
-	detail, err := w.apply(ctx, ev, cmd)
-	if err != nil {
-		logger.Warn("Event blocked", "error", err)
-		w.block(ctx, err)
-		return
-	}
-	rec.Outcome, rec.Detail = OutcomeApplied, detail
-	if cmd.Action == rules.Skip || (cmd.Action == rules.CreateJob && w.state.SecondaryJobRef == "") {
-		rec.Outcome = OutcomeSkipped
-	}
-	if cmd.Status != nil {
-		if note := w.applyStatus(ctx, *cmd.Status); note != "" {
-			rec.Detail += "; " + note
-		}
-	}
-	logger.Info("Event processed", "outcome", rec.Outcome)
-	w.finish(ctx, rec)
-}
-
-func (w *linkedJob) facts() rules.Facts {
-	return rules.Facts{
-		SecondaryJobRef:  w.state.SecondaryJobRef,
-		Closed:           w.state.State == StateClosed,
-		LinkedActivities: w.state.LinkedActivities,
-		PrimaryEnded:     w.state.PrimaryEnded,
-		SecondaryEnded:   w.state.SecondaryEnded,
-		PrimaryCancelled: w.state.PrimaryCancelled,
-	}
-}
-
-// applyStatus records what a status change means for the link's life and
-// starts (or calls off) the grace period before closing.
-func (w *linkedJob) applyStatus(ctx workflow.Context, e rules.StatusEffect) string {
-	if e.Side == events.Primary {
-		w.state.PrimaryEnded = e.Ended
-		w.state.PrimaryCancelled = e.Cancelled
-	} else {
-		w.state.SecondaryEnded = e.Ended
-	}
-	closing, reason := rules.ShouldClose(w.facts())
-	switch {
-	case closing && w.state.ClosesAt == nil:
-		at := workflow.Now(ctx).Add(w.rules.Config.CloseAfter.D())
-		w.state.ClosesAt, w.state.ClosingReason = &at, reason
-		w.scheduleClose(ctx)
-		return fmt.Sprintf("%s: the link closes at %s unless the job reopens", reason, at.UTC().Format(time.RFC3339))
-	case !closing && w.state.ClosesAt != nil:
-		w.state.ClosesAt, w.state.ClosingReason = nil, ""
-		if w.cancelClose != nil {
-			w.cancelClose()
-			w.cancelClose = nil
-		}
-		return "the job reopened: the link stays open"
-	}
-	return ""
-}
-
-// scheduleClose starts the timer for the grace period ending at ClosesAt.
-func (w *linkedJob) scheduleClose(ctx workflow.Context) {
-	d := w.state.ClosesAt.Sub(workflow.Now(ctx))
-	if d < 0 {
-		d = 0
-	}
-	tctx, cancel := workflow.WithCancel(ctx)
-	w.cancelClose = cancel
-	timer := workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: "Grace period before closing the link"})
-	closesAt := *w.state.ClosesAt
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		if timer.Get(gctx, nil) == nil && w.state.ClosesAt != nil && w.state.ClosesAt.Equal(closesAt) {
-			w.closeTimerFired = true
-		}
-	})
-}
-
-// closeDue reports whether the link should close now: its grace period is
-// over and nothing is waiting or blocked.
-func (w *linkedJob) closeDue() bool {
-	return w.closeTimerFired && w.state.ClosesAt != nil && len(w.queue) == 0 &&
-		w.state.State != StateNeedsAttention && w.state.State != StatePaused
-}
-
-// close finishes the link. Events that arrive from now on are recorded as
-// skipped in the final state; after the workflow completes, the webhook
-// answers them and does not start a new link.
-func (w *linkedJob) close(ctx workflow.Context) error {
-	if u := w.unlink; u != nil {
-		w.state.ClosingReason = fmt.Sprintf("unlinked by %s: %s", u.By, u.Reason)
-		for _, ev := range w.queue {
-			w.recordEvent(ctx, EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
-				ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: "not applied: the link was unlinked"})
-		}
-		w.queue = nil
-	}
-	w.state.State, w.state.LastError, w.state.PausedFrom = StateClosed, "", ""
-	w.drainLate(ctx)
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	w.drainLate(ctx)
-	w.publish(ctx)
-	w.logger.Info("Link closed", "reason", w.state.ClosingReason)
-	return nil
-}
-
-func (w *linkedJob) drainLate(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalEvent)
+// receive hands every event delivered so far to the machine. It is the only
+// reader of the event signal channel.
+func (w *linkedJob) receive(ctx workflow.Context) {
 	for {
 		var ev events.Event
-		if !ch.ReceiveAsync(&ev) {
+		if !w.events.ReceiveAsync(&ev) {
 			return
 		}
-		var l rules.Link
-		if w.rules != nil {
-			l = *w.rules
-		}
-		cmd := rules.Decide(l, w.facts(), ev) // a closed link: the rules say skip, and why
-		w.recordEvent(ctx, EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
-			ProcessedAt: workflow.Now(ctx), Outcome: OutcomeSkipped, Detail: cmd.Reason})
+		w.m.Deliver(workflow.Now(ctx), ev)
 	}
 }
 
-func (w *linkedJob) loadRules(ctx workflow.Context) error {
+// apply carries out one Apply step: load the configuration when asked, ask
+// the rules for the command, run its activity, report the result.
+func (w *linkedJob) apply(ctx workflow.Context, step lifecycle.Step) {
+	w.m.Begin(workflow.Now(ctx), step)
+	logger := log.With(w.logger, "eventId", step.Event.ID, "eventType", step.Event.Type)
+	var res lifecycle.Result
+	if !step.Duplicate {
+		if step.LoadRules {
+			l, err := w.loadRules(ctx)
+			if err != nil {
+				w.fail(ctx, logger, err)
+				return
+			}
+			w.m.SetRules(l)
+		}
+		var err error
+		if res, err = w.execute(ctx, step.Event, w.m.Command()); err != nil {
+			w.fail(ctx, logger, err)
+			return
+		}
+	}
+	rec := w.m.Finish(workflow.Now(ctx), res)
+	w.grace.Set(ctx, w.m.ClosesAt())
+	logger.Info("Event processed", "outcome", rec.Outcome)
+	w.publish(ctx)
+}
+
+func (w *linkedJob) fail(ctx workflow.Context, logger log.Logger, err error) {
+	logger.Warn("Event blocked", "error", err)
+	w.m.Fail(workflow.Now(ctx), errorMessage(err))
+	w.publish(ctx)
+}
+
+func (w *linkedJob) loadRules(ctx workflow.Context) (rules.Link, error) {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: 10 * time.Second,
 		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3},
 		Summary:                "Load configuration of link " + w.in.Link,
 	})
 	var l rules.Link
-	if err := workflow.ExecuteLocalActivity(lctx, acts.LoadLink, w.in.Link).Get(ctx, &l); err != nil {
-		return err
-	}
-	w.rules = &l
-	return nil
+	err := workflow.ExecuteLocalActivity(lctx, acts.LoadLink, w.in.Link).Get(ctx, &l)
+	return l, err
 }
 
-// apply carries out one command through its activity and returns the
-// detail to record.
-func (w *linkedJob) apply(ctx workflow.Context, ev events.Event, cmd rules.Command) (string, error) {
-	l := w.rules.Config
+// execute runs the activity of one command. A Skip runs nothing.
+func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Command) (lifecycle.Result, error) {
+	c := w.m.Rules().Config
+	st := w.m.State()
+	system, jobRef := c.Primary.System, st.PrimaryJobRef
+	if cmd.Target == events.Secondary {
+		system, jobRef = c.Secondary.System, st.SecondaryJobRef
+	}
+	var res lifecycle.Result
+	var f workflow.Future
 	switch cmd.Action {
 	case rules.Skip:
-		return cmd.Reason, nil
+		return res, nil
 	case rules.CreateJob:
-		return w.createJob(ctx, cmd)
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Create linked job for %s in %s", w.in.PrimaryJobRef, system))),
+			acts.CreateLinkedJob, activities.CreateJobInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, ActivityIDs: cmd.ActivityIDs})
 	case rules.AddActivities:
-		actx := workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Add activities %s to %s in %s", strings.Join(cmd.ActivityIDs, ","), w.state.SecondaryJobRef, l.Secondary.System)))
-		var res activities.AddActivitiesResult
-		if err := workflow.ExecuteActivity(actx, acts.AddActivities, activities.AddActivitiesInput{
-			Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: w.state.SecondaryJobRef, ActivityIDs: cmd.ActivityIDs,
-		}).Get(ctx, &res); err != nil {
-			return "", err
-		}
-		if res.Skipped != "" {
-			return res.Skipped, nil
-		}
-		w.linkActivities(res.ActivityIDs)
-		return fmt.Sprintf("activities %s added to %s in %s", strings.Join(res.ActivityIDs, ", "), w.state.SecondaryJobRef, l.Secondary.System), nil
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Add activities %s to %s in %s", strings.Join(cmd.ActivityIDs, ","), jobRef, system))),
+			acts.AddActivities, activities.AddActivitiesInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef, ActivityIDs: cmd.ActivityIDs})
 	case rules.AddJobEvent:
-		system, jobRef := w.target(cmd.Target)
-		actx := workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Add job event %s to %s in %s", cmd.EventCode, jobRef, system)))
-		var res activities.JobEventResult
-		if err := workflow.ExecuteActivity(actx, acts.AddJobEvent, activities.JobEventInput{
-			Link: w.in.Link, Target: cmd.Target, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: w.state.SecondaryJobRef,
-			EventCode: cmd.EventCode, Note: cmd.Note, Date: cmd.Date, Key: ev.ID,
-		}).Get(ctx, &res); err != nil {
-			return "", err
-		}
-		detail := fmt.Sprintf("job event %s added to %s in %s", cmd.EventCode, jobRef, system)
-		if res.Existed {
-			detail += " (found, written by an earlier attempt)"
-		}
-		return detail, nil
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Add job event %s to %s in %s", cmd.EventCode, jobRef, system))),
+			acts.AddJobEvent, activities.JobEventInput{Link: w.in.Link, Target: cmd.Target, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef,
+				EventCode: cmd.EventCode, Note: cmd.Note, Date: cmd.Date, Key: ev.ID})
 	case rules.CopyDocument:
-		system, jobRef := w.target(cmd.Target)
 		opts := writeOptions(fmt.Sprintf("Copy document %s to %s in %s", cmd.Document.FileName, jobRef, system))
 		opts.StartToCloseTimeout = 30 * time.Minute
 		opts.HeartbeatTimeout = 30 * time.Second
-		actx := workflow.WithActivityOptions(ctx, opts)
-		var res activities.CopyDocumentResult
-		if err := workflow.ExecuteActivity(actx, acts.CopyDocument, activities.CopyDocumentInput{
-			Link: w.in.Link, From: ev.Side, SourceJobRef: ev.JobRef, TargetJobRef: jobRef,
-			Document: *cmd.Document, TargetCategory: cmd.Category,
-		}).Get(ctx, &res); err != nil {
-			return "", err
-		}
-		detail := fmt.Sprintf("document %s copied to %s in %s as %s (%d bytes, sha256 %.12s…)", cmd.Document.FileName, jobRef, system, cmd.Category, res.Size, res.SHA256)
-		if res.Existed {
-			detail += " (found, copied by an earlier attempt)"
-		}
-		return detail, nil
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.CopyDocument, activities.CopyDocumentInput{
+			Link: w.in.Link, From: ev.Side, SourceJobRef: ev.JobRef, TargetJobRef: jobRef, Document: *cmd.Document, TargetCategory: cmd.Category})
+	default:
+		return res, temporal.NewNonRetryableApplicationError("unknown action "+string(cmd.Action), activities.ErrTypeBadCommand, nil)
 	}
-	return "", temporal.NewNonRetryableApplicationError("unknown action "+string(cmd.Action), "BadCommand", nil)
+	err := f.Get(ctx, &res)
+	return res, err
 }
 
-// target names the system and job ref on one side of the link.
-func (w *linkedJob) target(side events.Side) (system, jobRef string) {
-	if side == events.Secondary {
-		return w.rules.Config.Secondary.System, w.state.SecondaryJobRef
+// close finishes the link. Events that arrive from now on are recorded as
+// skipped in the final state; after the workflow completes, the webhook
+// answers them and does not start a new link.
+func (w *linkedJob) close(ctx workflow.Context) error {
+	w.m.Close(workflow.Now(ctx))
+	w.receive(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
 	}
-	return w.rules.Config.Primary.System, w.in.PrimaryJobRef
-}
-
-func (w *linkedJob) linkActivities(ids []string) {
-	for _, id := range ids {
-		if !slices.Contains(w.state.LinkedActivities, id) {
-			w.state.LinkedActivities = append(w.state.LinkedActivities, id)
-		}
-	}
-}
-
-func (w *linkedJob) createJob(ctx workflow.Context, cmd rules.Command) (string, error) {
-	l := w.rules.Config
-	actx := workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Create linked job for %s in %s", w.in.PrimaryJobRef, l.Secondary.System)))
-	var res activities.CreateJobResult
-	err := workflow.ExecuteActivity(actx, acts.CreateLinkedJob, activities.CreateJobInput{
-		Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, ActivityIDs: cmd.ActivityIDs,
-	}).Get(ctx, &res)
-	if err != nil {
-		return "", err
-	}
-	if res.Skipped != "" {
-		return res.Skipped, nil
-	}
-	w.state.SecondaryJobRef = res.SecondaryJobRef
-	w.linkActivities(res.ActivityIDs)
-	w.setState(StateLinked, "")
-	verb := "created"
-	if res.Existed {
-		verb = "found (created by an earlier attempt)"
-	}
-	return fmt.Sprintf("linked job %s %s in %s with %d activities", res.SecondaryJobRef, verb, l.Secondary.System, len(res.ActivityIDs)), nil
-}
-
-// block holds the link on a failed event: it stays at the head of the queue
-// and nothing behind it moves until an operator retries.
-func (w *linkedJob) block(ctx workflow.Context, err error) {
-	w.retry = false
-	w.setState(StateNeedsAttention, errorMessage(err))
+	w.receive(ctx)
 	w.publish(ctx)
+	w.logger.Info("Link closed", "reason", w.m.State().ClosingReason)
+	return nil
 }
 
-// recordEvent adds an event's outcome to the state and counts it.
-func (w *linkedJob) recordEvent(ctx workflow.Context, rec EventRecord) {
-	w.state.record(rec)
-	recordEventMetric(ctx, rec)
-}
-
-// finish records the outcome of the event at the head of the queue and
-// removes it.
-func (w *linkedJob) finish(ctx workflow.Context, rec EventRecord) {
-	rec.ProcessedAt = workflow.Now(ctx)
-	w.recordEvent(ctx, rec)
-	w.seen.add(rec.ID)
-	w.queue = w.queue[1:]
-	w.done++
-	if w.state.State == StateNeedsAttention {
-		// The blocked event went through.
-		w.setState(w.settledState(), "")
+// continueAsNew hands the machine's carry to a fresh run, after taking in
+// every event already delivered.
+func (w *linkedJob) continueAsNew(ctx workflow.Context) error {
+	w.receive(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
 	}
-	w.publish(ctx)
-}
-
-func (w *linkedJob) settledState() State {
-	if w.state.SecondaryJobRef != "" {
-		return StateLinked
-	}
-	return StateLinking
-}
-
-// setState moves the link to s. A paused link stays paused and will resume into s.
-func (w *linkedJob) setState(s State, lastError string) {
-	w.state.LastError = lastError
-	if w.state.State == StatePaused {
-		w.state.PausedFrom = s
-		return
-	}
-	w.state.State = s
+	w.receive(ctx)
+	carry := w.m.Carry()
+	w.logger.Info("Continuing as new", "processed", w.m.Done(), "pending", len(carry.Queue))
+	in := w.in
+	in.Carry = &carry
+	return workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 }
 
 // publish makes the state visible outside the workflow: search attributes
-// (for filtering in the Web UI) and the current-details text.
+// (for filtering in the Web UI), the current-details text, and the event
+// counter for every record made since the last publish.
 func (w *linkedJob) publish(ctx workflow.Context) {
-	w.state.UpdatedAt = workflow.Now(ctx)
-	now := publishedAttrs{state: w.state.State, secondaryJobRef: w.state.SecondaryJobRef}
+	for _, rec := range w.m.TakeRecords() {
+		recordEventMetric(ctx, rec)
+	}
+	st := w.m.State()
+	now := publishedAttrs{state: st.State, secondaryJobRef: st.SecondaryJobRef}
 	// Upserting only on a change keeps an event from costing a history
 	// event for nothing; links started before this change replay as they ran.
-	onChange := workflow.GetVersion(ctx, "publish-on-change", workflow.DefaultVersion, 1) == 1
+	onChange := workflow.GetVersion(ctx, versionPublishOnChange, workflow.DefaultVersion, 1) == 1
 	if !onChange || now != w.published {
 		updates := []temporal.SearchAttributeUpdate{AttrState.ValueSet(string(now.state))}
 		if now.secondaryJobRef != "" {
@@ -513,48 +280,28 @@ func (w *linkedJob) publish(ctx workflow.Context) {
 		}
 		w.published = now
 	}
-	workflow.SetCurrentDetails(ctx, w.details())
+	workflow.SetCurrentDetails(ctx, details(st))
 }
 
 // publishedAttrs are the search attribute values last upserted.
 type publishedAttrs struct {
-	state           State
+	state           lifecycle.State
 	secondaryJobRef string
 }
 
-func (w *linkedJob) details() string {
+func details(st lifecycle.LinkState) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**State** %s\n\n", w.state.State)
-	sec := w.state.SecondaryJobRef
+	fmt.Fprintf(&b, "**State** %s\n\n", st.State)
+	sec := st.SecondaryJobRef
 	if sec == "" {
 		sec = "(not created yet)"
 	}
-	fmt.Fprintf(&b, "**Primary job** `%s` · **Secondary job** `%s`\n\n", w.state.PrimaryJobRef, sec)
-	if w.state.LastError != "" {
-		fmt.Fprintf(&b, "**Needs attention:** %s\n\n", w.state.LastError)
+	fmt.Fprintf(&b, "**Primary job** `%s` · **Secondary job** `%s`\n\n", st.PrimaryJobRef, sec)
+	if st.LastError != "" {
+		fmt.Fprintf(&b, "**Needs attention:** %s\n\n", st.LastError)
 	}
-	fmt.Fprintf(&b, "%d events processed, %d waiting.\n", len(w.state.Events)+w.state.EventsDropped, len(w.queue))
+	fmt.Fprintf(&b, "%d events processed, %d waiting.\n", len(st.Events)+st.EventsDropped, st.Pending)
 	return b.String()
-}
-
-// continueAsNew hands the state to a fresh run once this one's history is
-// long enough, after taking in every signal already delivered.
-func (w *linkedJob) continueAsNew(ctx workflow.Context) error {
-	ch := workflow.GetSignalChannel(ctx, SignalEvent)
-	for {
-		var ev events.Event
-		if !ch.ReceiveAsync(&ev) {
-			break
-		}
-		w.enqueue(ev)
-	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	w.logger.Info("Continuing as new", "processed", w.done, "pending", len(w.queue))
-	in := w.in
-	in.Carry = &Carry{State: w.state, Queue: w.queue, Seen: w.seen.order}
-	return workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 }
 
 // errorMessage is the part of an activity failure an operator needs.

@@ -17,6 +17,7 @@ import (
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -80,10 +81,10 @@ func (s *linkedJobSuite) signal(at time.Duration, ev events.Event) {
 	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(workflows.SignalEvent, ev) }, at)
 }
 
-func (s *linkedJobSuite) query() workflows.LinkState {
+func (s *linkedJobSuite) query() lifecycle.LinkState {
 	v, err := s.env.QueryWorkflow(workflows.QueryLinkState)
 	s.Require().NoError(err)
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.Require().NoError(v.Get(&st))
 	return st
 }
@@ -100,25 +101,25 @@ var input = workflows.Input{Link: "acme-fixit", PrimaryJobRef: "AC000001"}
 func (s *linkedJobSuite) TestCreatesLinkedJobOnceAndAnswersQueryBeforeAndAfter() {
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, activities.CreateJobInput{
 		Link: "acme-fixit", PrimaryJobRef: "AC000001", ActivityIDs: []string{"137001"},
-	}).Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001", "137002"}}, nil).Once()
+	}).Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001", "137002"}}, nil).Once()
 
-	var before, after workflows.LinkState
+	var before, after lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { before = s.query() }, time.Second)
 	s.signal(2*time.Second, assigned("msg_1", "137001", "7"))
 	s.env.RegisterDelayedCallback(func() { after = s.query() }, 3*time.Second)
 	s.run(input, time.Minute)
 
-	s.Equal(workflows.StateLinking, before.State)
+	s.Equal(lifecycle.StateLinking, before.State)
 	s.Empty(before.SecondaryJobRef)
 	s.Empty(before.Events)
 	s.Equal("acme-fixit", before.Link)
 	s.Equal("AC000001", before.PrimaryJobRef)
 
-	s.Equal(workflows.StateLinked, after.State)
+	s.Equal(lifecycle.StateLinked, after.State)
 	s.Equal("FX000001", after.SecondaryJobRef)
 	s.Equal([]string{"137001", "137002"}, after.LinkedActivities)
 	s.Require().Len(after.Events, 1)
-	s.Equal(workflows.OutcomeApplied, after.Events[0].Outcome)
+	s.Equal(lifecycle.OutcomeApplied, after.Events[0].Outcome)
 	s.Equal("primaryToSecondary", after.Events[0].Direction)
 	s.Contains(after.Events[0].Detail, "FX000001")
 }
@@ -126,20 +127,20 @@ func (s *linkedJobSuite) TestCreatesLinkedJobOnceAndAnswersQueryBeforeAndAfter()
 func (s *linkedJobSuite) TestRetriesAFailedCreateWithoutASecondJob() {
 	calls := 0
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.CreateJobInput) (activities.CreateJobResult, error) {
+		func(_ context.Context, _ activities.CreateJobInput) (lifecycle.Result, error) {
 			calls++
 			if calls < 3 {
-				return activities.CreateJobResult{}, temporal.NewApplicationError("fixit: HTTP 503", "TargetUnavailable")
+				return lifecycle.Result{}, temporal.NewApplicationError("fixit: HTTP 503", "TargetUnavailable")
 			}
-			return activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}, Existed: true}, nil
+			return lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}, Existed: true}, nil
 		})
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.signal(0, assigned("msg_1", "137001", "7"))
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, 10*time.Minute)
 	s.run(input, 11*time.Minute)
 
 	s.Equal(3, calls, "transient failures are retried by Temporal")
-	s.Equal(workflows.StateLinked, st.State)
+	s.Equal(lifecycle.StateLinked, st.State)
 	s.Equal("FX000001", st.SecondaryJobRef)
 	s.Require().Len(st.Events, 1, "one event, applied once")
 	s.Contains(st.Events[0].Detail, "earlier attempt")
@@ -148,33 +149,33 @@ func (s *linkedJobSuite) TestRetriesAFailedCreateWithoutASecondJob() {
 func (s *linkedJobSuite) TestPermanentFailureNeedsAttentionUntilRetried() {
 	calls := 0
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.CreateJobInput) (activities.CreateJobResult, error) {
+		func(_ context.Context, _ activities.CreateJobInput) (lifecycle.Result, error) {
 			calls++
 			if calls == 1 {
-				return activities.CreateJobResult{}, temporal.NewNonRetryableApplicationError(
+				return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(
 					"site SITE-003 of primary job AC000001 does not exist in fixit", activities.ErrTypeMisaligned, nil)
 			}
-			return activities.CreateJobResult{SecondaryJobRef: "FX000002", ActivityIDs: []string{"137001"}}, nil
+			return lifecycle.Result{SecondaryJobRef: "FX000002", ActivityIDs: []string{"137001"}}, nil
 		})
-	var blocked, resumed workflows.LinkState
+	var blocked, resumed lifecycle.LinkState
 	var rejected error
 	s.signal(0, assigned("msg_1", "137001", "7"))
 	s.env.RegisterDelayedCallback(func() { blocked = s.query() }, time.Minute)
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(workflows.UpdateRetry, "u1", &testsuite.TestUpdateCallback{
+		s.env.UpdateWorkflow(lifecycle.ActionRetry, "u1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { rejected = err },
 			OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, workflows.RetryRequest{By: "ops@example"})
+		}, lifecycle.OperatorRequest{By: "ops@example"})
 	}, 2*time.Minute)
 	s.env.RegisterDelayedCallback(func() { resumed = s.query() }, 3*time.Minute)
 	s.run(input, 4*time.Minute)
 
-	s.Equal(workflows.StateNeedsAttention, blocked.State)
+	s.Equal(lifecycle.StateNeedsAttention, blocked.State)
 	s.Contains(blocked.LastError, "SITE-003")
 	s.Empty(blocked.Events, "the blocked event is not recorded until it is resolved")
 	s.Equal(1, blocked.Pending)
 	s.NoError(rejected)
-	s.Equal(workflows.StateLinked, resumed.State)
+	s.Equal(lifecycle.StateLinked, resumed.State)
 	s.Empty(resumed.LastError)
 	s.Equal("FX000002", resumed.SecondaryJobRef)
 	s.Equal(2, calls)
@@ -183,9 +184,9 @@ func (s *linkedJobSuite) TestPermanentFailureNeedsAttentionUntilRetried() {
 func (s *linkedJobSuite) TestRetryIsRejectedWhenNothingIsBlocked() {
 	var rejected error
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(workflows.UpdateRetry, "u1", &testsuite.TestUpdateCallback{
+		s.env.UpdateWorkflow(lifecycle.ActionRetry, "u1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, workflows.RetryRequest{By: "ops"})
+		}, lifecycle.OperatorRequest{By: "ops"})
 	}, time.Second)
 	s.run(input, time.Minute)
 	s.Require().Error(rejected)
@@ -194,28 +195,28 @@ func (s *linkedJobSuite) TestRetryIsRejectedWhenNothingIsBlocked() {
 
 func (s *linkedJobSuite) TestDuplicatesAndOtherTeamsAreRecordedNotApplied() {
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+		Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
 	s.signal(0, assigned("msg_1", "137001", "7"))
 	s.signal(time.Second, assigned("msg_1", "137001", "7"))   // redelivery
 	s.signal(2*time.Second, assigned("msg_2", "137001", "7")) // same activity, new event
 	s.signal(3*time.Second, assigned("msg_3", "137009", "8")) // another team
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, time.Minute)
 	s.run(input, 2*time.Minute)
 
 	s.Require().Len(st.Events, 4)
-	outcomes := []workflows.Outcome{st.Events[0].Outcome, st.Events[1].Outcome, st.Events[2].Outcome, st.Events[3].Outcome}
-	s.Equal([]workflows.Outcome{workflows.OutcomeApplied, workflows.OutcomeDuplicate, workflows.OutcomeSkipped, workflows.OutcomeSkipped}, outcomes)
+	outcomes := []lifecycle.Outcome{st.Events[0].Outcome, st.Events[1].Outcome, st.Events[2].Outcome, st.Events[3].Outcome}
+	s.Equal([]lifecycle.Outcome{lifecycle.OutcomeApplied, lifecycle.OutcomeDuplicate, lifecycle.OutcomeSkipped, lifecycle.OutcomeSkipped}, outcomes)
 	s.Contains(st.Events[2].Detail, "already on the linked job")
 	s.Contains(st.Events[3].Detail, "not to the link's team")
 }
 
 func (s *linkedJobSuite) TestEventsBeforeTheLinkedJobWaitForIt() {
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+		Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
 	status := events.Event{ID: "msg_s", System: "acme", Side: events.Primary, Type: events.JobStatusChanged,
 		JobRef: "AC000001", Status: &events.StatusChange{Status: "On Hold"}}
-	var early, late workflows.LinkState
+	var early, late lifecycle.LinkState
 	s.signal(0, status)
 	s.env.RegisterDelayedCallback(func() { early = s.query() }, time.Second)
 	s.signal(2*time.Second, assigned("msg_1", "137001", "7"))
@@ -232,7 +233,7 @@ func (s *linkedJobSuite) TestEventsBeforeTheLinkedJobWaitForIt() {
 
 func (s *linkedJobSuite) TestContinuesAsNewKeepingStateAndDedupeMemory() {
 	s.env.OnActivity(s.acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(activities.CreateJobResult{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
+		Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
 	in := input
 	in.ContinueAsNewAfter = 2
 	// All three arrive before the run has processed any.
@@ -249,7 +250,7 @@ func (s *linkedJobSuite) TestContinuesAsNewKeepingStateAndDedupeMemory() {
 	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	s.Require().NotNil(next.Carry)
 	s.Equal("FX000001", next.Carry.State.SecondaryJobRef)
-	s.Equal(workflows.StateLinked, next.Carry.State.State)
+	s.Equal(lifecycle.StateLinked, next.Carry.State.State)
 	s.Len(next.Carry.State.Events, 2)
 	s.Equal([]string{"msg_1", "msg_2"}, next.Carry.Seen)
 	s.Require().Len(next.Carry.Queue, 1, "the unprocessed event travels with the state")

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 // linkEventsMetric counts the events links have processed, by type,
@@ -14,7 +16,7 @@ const linkEventsMetric = "o2o_link_events"
 // replays, so an event is counted once however often its history is
 // replayed. The handler already carries the SDK's workflow tags (namespace,
 // task_queue, workflow_type).
-func recordEventMetric(ctx workflow.Context, rec EventRecord) {
+func recordEventMetric(ctx workflow.Context, rec lifecycle.EventRecord) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
 		"type":      string(rec.Type),
 		"direction": rec.Direction,

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 func TestRecordEventMetricCountsByTypeDirectionAndOutcome(t *testing.T) {
@@ -18,9 +19,9 @@ func TestRecordEventMetricCountsByTypeDirectionAndOutcome(t *testing.T) {
 	suite.SetMetricsHandler(sdktally.NewMetricsHandler(scope))
 	env := suite.NewTestWorkflowEnvironment()
 	wf := func(ctx workflow.Context) error {
-		recordEventMetric(ctx, EventRecord{Type: events.JobStatusChanged, Direction: "primaryToSecondary", Outcome: OutcomeApplied})
-		recordEventMetric(ctx, EventRecord{Type: events.JobStatusChanged, Direction: "primaryToSecondary", Outcome: OutcomeApplied})
-		recordEventMetric(ctx, EventRecord{Type: events.DocumentUploaded, Direction: "secondaryToPrimary", Outcome: OutcomeSkipped})
+		recordEventMetric(ctx, lifecycle.EventRecord{Type: events.JobStatusChanged, Direction: "primaryToSecondary", Outcome: lifecycle.OutcomeApplied})
+		recordEventMetric(ctx, lifecycle.EventRecord{Type: events.JobStatusChanged, Direction: "primaryToSecondary", Outcome: lifecycle.OutcomeApplied})
+		recordEventMetric(ctx, lifecycle.EventRecord{Type: events.DocumentUploaded, Direction: "secondaryToPrimary", Outcome: lifecycle.OutcomeSkipped})
 		return nil
 	}
 	env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "metricsTest"})

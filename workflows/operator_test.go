@@ -10,6 +10,7 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -20,7 +21,7 @@ type updateOutcome struct {
 	err      error
 }
 
-func (s *linkedJobSuite) update(at time.Duration, action string, r workflows.OperatorRequest) *updateOutcome {
+func (s *linkedJobSuite) update(at time.Duration, action string, r lifecycle.OperatorRequest) *updateOutcome {
 	out := &updateOutcome{}
 	s.env.RegisterDelayedCallback(func() {
 		s.env.UpdateWorkflow(action, action+at.String(), &testsuite.TestUpdateCallback{
@@ -37,13 +38,13 @@ func (s *linkedJobSuite) blockedOnce() *[]activities.JobEventInput {
 	var calls []activities.JobEventInput
 	n := 0
 	s.env.OnActivity(s.acts.AddJobEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.JobEventInput) (activities.JobEventResult, error) {
+		func(_ context.Context, in activities.JobEventInput) (lifecycle.Result, error) {
 			n++
 			if n == 1 {
-				return activities.JobEventResult{}, temporal.NewNonRetryableApplicationError("acme: HTTP 400: event code SACC is not active", activities.ErrTypeRejected, nil)
+				return lifecycle.Result{}, temporal.NewNonRetryableApplicationError("acme: HTTP 400: event code SACC is not active", activities.ErrTypeRejected, nil)
 			}
 			calls = append(calls, in)
-			return activities.JobEventResult{}, nil
+			return lifecycle.Result{}, nil
 		}).Maybe()
 	return &calls
 }
@@ -53,9 +54,9 @@ func (s *linkedJobSuite) TestSkipRecordsWhoAndWhyAndLetsTheRestThrough() {
 	calls := s.blockedOnce()
 	s.signal(time.Second, statusEvent("s1", events.Secondary, "Accepted", t0))
 	s.signal(2*time.Second, statusEvent("s2", events.Secondary, "Accepted", t0.Add(time.Minute)))
-	noReason := s.update(time.Minute, workflows.ActionSkip, workflows.OperatorRequest{By: "ops"})
-	skipped := s.update(2*time.Minute, workflows.ActionSkip, workflows.OperatorRequest{By: "ops@acme", Reason: "code retired; told the client"})
-	var st workflows.LinkState
+	noReason := s.update(time.Minute, lifecycle.ActionSkip, lifecycle.OperatorRequest{By: "ops"})
+	skipped := s.update(2*time.Minute, lifecycle.ActionSkip, lifecycle.OperatorRequest{By: "ops@acme", Reason: "code retired; told the client"})
+	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, 3*time.Minute)
 	s.run(input, 4*time.Minute)
 
@@ -63,11 +64,11 @@ func (s *linkedJobSuite) TestSkipRecordsWhoAndWhyAndLetsTheRestThrough() {
 	s.Contains(noReason.rejected.Error(), "needs a reason")
 	s.NoError(skipped.rejected)
 	s.Contains(skipped.answer, "skipped event s1")
-	s.Equal(workflows.StateLinked, st.State)
+	s.Equal(lifecycle.StateLinked, st.State)
 	s.Require().Len(st.Events, 3)
-	s.Equal(workflows.OutcomeFailed, st.Events[1].Outcome, "it never reached acme")
+	s.Equal(lifecycle.OutcomeFailed, st.Events[1].Outcome, "it never reached acme")
 	s.Equal("failed: acme: HTTP 400: event code SACC is not active; skipped by ops@acme: code retired; told the client", st.Events[1].Detail)
-	s.Equal(workflows.OutcomeApplied, st.Events[2].Outcome)
+	s.Equal(lifecycle.OutcomeApplied, st.Events[2].Outcome)
 	s.Require().Len(*calls, 1)
 	s.Equal("s2", (*calls)[0].Key)
 	s.Require().Len(st.OperatorLog, 1, "refused updates are not logged: the caller was told")
@@ -77,23 +78,23 @@ func (s *linkedJobSuite) TestSkipRecordsWhoAndWhyAndLetsTheRestThrough() {
 func (s *linkedJobSuite) TestPauseQueuesEventsUntilResume() {
 	s.linked()
 	calls := s.jobEvents()
-	pause := s.update(time.Second, workflows.ActionPause, workflows.OperatorRequest{By: "ops", Reason: "client asked"})
+	pause := s.update(time.Second, lifecycle.ActionPause, lifecycle.OperatorRequest{By: "ops", Reason: "client asked"})
 	s.signal(2*time.Second, statusEvent("s1", events.Secondary, "Accepted", t0))
-	var paused workflows.LinkState
+	var paused lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { paused = s.query() }, time.Minute)
-	again := s.update(2*time.Minute, workflows.ActionPause, workflows.OperatorRequest{By: "ops"})
-	resume := s.update(3*time.Minute, workflows.ActionResume, workflows.OperatorRequest{By: "ops"})
-	var resumed workflows.LinkState
+	again := s.update(2*time.Minute, lifecycle.ActionPause, lifecycle.OperatorRequest{By: "ops"})
+	resume := s.update(3*time.Minute, lifecycle.ActionResume, lifecycle.OperatorRequest{By: "ops"})
+	var resumed lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { resumed = s.query() }, 4*time.Minute)
 	s.run(input, 5*time.Minute)
 
 	s.NoError(pause.rejected)
-	s.Equal(workflows.StatePaused, paused.State)
+	s.Equal(lifecycle.StatePaused, paused.State)
 	s.Equal(1, paused.Pending, "the event waits")
 	s.Require().Error(again.rejected)
-	s.Contains(again.rejected.Error(), "cannot be paused")
+	s.Contains(again.rejected.Error(), "already paused")
 	s.NoError(resume.rejected)
-	s.Equal(workflows.StateLinked, resumed.State)
+	s.Equal(lifecycle.StateLinked, resumed.State)
 	s.Zero(resumed.Pending)
 	s.Len(*calls, 1)
 }
@@ -101,14 +102,14 @@ func (s *linkedJobSuite) TestPauseQueuesEventsUntilResume() {
 func (s *linkedJobSuite) TestUnlinkClosesAndKeepsBothJobs() {
 	s.linked()
 	s.jobEvents()
-	unlink := s.update(time.Minute, workflows.ActionUnlink, workflows.OperatorRequest{By: "ops", Reason: "handled by phone"})
+	unlink := s.update(time.Minute, lifecycle.ActionUnlink, lifecycle.OperatorRequest{By: "ops", Reason: "handled by phone"})
 	s.env.ExecuteWorkflow(workflows.WorkflowName, input)
 
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.NoError(s.env.GetWorkflowError())
 	s.NoError(unlink.rejected)
 	st := s.query()
-	s.Equal(workflows.StateClosed, st.State)
+	s.Equal(lifecycle.StateClosed, st.State)
 	s.Equal("unlinked by ops: handled by phone", st.ClosingReason)
 	s.Equal("FX000001", st.SecondaryJobRef, "the linked job is kept")
 }
@@ -117,16 +118,16 @@ func (s *linkedJobSuite) TestOperatorSignalFromTheWebUIIsAppliedOrRefusedOnRecor
 	s.linked()
 	s.jobEvents()
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalOperator, workflows.OperatorRequest{Action: "resume", By: "ui-user"})
+		s.env.SignalWorkflow(workflows.SignalOperator, lifecycle.OperatorRequest{Action: "resume", By: "ui-user"})
 	}, time.Minute)
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalOperator, workflows.OperatorRequest{Action: "pause", By: "ui-user", Reason: "checking"})
+		s.env.SignalWorkflow(workflows.SignalOperator, lifecycle.OperatorRequest{Action: "pause", By: "ui-user", Reason: "checking"})
 	}, 2*time.Minute)
-	var st workflows.LinkState
+	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, 3*time.Minute)
 	s.run(input, 4*time.Minute)
 
-	s.Equal(workflows.StatePaused, st.State)
+	s.Equal(lifecycle.StatePaused, st.State)
 	s.Require().Len(st.OperatorLog, 2)
 	s.Equal("resume", st.OperatorLog[0].Action)
 	s.Contains(st.OperatorLog[0].Refused, "nothing to resume")

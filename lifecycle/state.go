@@ -1,4 +1,4 @@
-package workflows
+package lifecycle
 
 import (
 	"time"
@@ -28,8 +28,8 @@ const (
 type Outcome string
 
 // The outcomes (contract). Skipped: the rules say there is nothing to do
-// (the reason is in the detail). Failed: it could not be applied and an
-// operator gave up on it (skip).
+// (the reason is in the detail). Failed: it was tried, the target refused
+// it, and an operator gave up on it (skip) or unlinked the link.
 const (
 	OutcomeApplied   Outcome = "applied"
 	OutcomeSkipped   Outcome = "skipped"
@@ -84,44 +84,10 @@ type EventRecord struct {
 // link that lives for years keeps a small, serialisable state.
 const MaxEventRecords = 500
 
-// maxSeenIDs bounds the event-id memory used to drop redeliveries. It is far
-// larger than any sender's redelivery window for one job.
-const maxSeenIDs = 5000
-
 func (s *LinkState) record(r EventRecord) {
 	s.Events = append(s.Events, r)
 	if over := len(s.Events) - MaxEventRecords; over > 0 {
 		s.Events = append([]EventRecord(nil), s.Events[over:]...)
 		s.EventsDropped += over
-	}
-}
-
-// seenIDs remembers the most recent event ids, oldest first. It is a plain
-// slice so that it serialises deterministically through continue-as-new; the
-// index is rebuilt on load.
-type seenIDs struct {
-	order []string
-	index map[string]bool
-}
-
-func newSeenIDs(ids []string) *seenIDs {
-	s := &seenIDs{index: make(map[string]bool, len(ids))}
-	for _, id := range ids {
-		s.add(id)
-	}
-	return s
-}
-
-func (s *seenIDs) has(id string) bool { return s.index[id] }
-
-func (s *seenIDs) add(id string) {
-	if s.index[id] {
-		return
-	}
-	s.order = append(s.order, id)
-	s.index[id] = true
-	if len(s.order) > maxSeenIDs {
-		delete(s.index, s.order[0])
-		s.order = s.order[1:]
 	}
 }

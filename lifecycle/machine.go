@@ -1,0 +1,496 @@
+// Package lifecycle is a link's life as one pure state machine: the events
+// it has received and the order it applies them in, the memory that turns a
+// redelivery into a duplicate, its state (Linking, Linked, NeedsAttention,
+// Paused, Closed) and every transition between them, the grace period
+// before it closes, and what is recorded for each event.
+//
+// It knows nothing of Temporal: no SDK, no clock, no I/O. The LinkedJob
+// workflow (package workflows) is a thin shell around a Machine: it delivers
+// events, operator actions, results and timer firings, asks Next what to do,
+// runs the activity, and reports back. What an event means (which command)
+// is decided by package rules; the transition table is in transitions.go and
+// docs/lifecycle.md.
+package lifecycle
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/rules"
+)
+
+// Compat selects how a run behaves where the machine fixed a defect of the
+// code that started it: a run's history replays only if the run keeps
+// behaving as it did. The workflow takes it from workflow.GetVersion at the
+// start of each run, so a link started earlier switches to the current
+// behaviour at its next continue-as-new.
+type Compat int
+
+const (
+	// CompatLegacy keeps two defects of the workflow before the machine: an
+	// event applied while the link was paused during a retry left the link
+	// blocked on the stale error, and a grace period that had once ended
+	// stayed ended after the job reopened.
+	CompatLegacy Compat = 0
+	// CompatCurrent is today's behaviour.
+	CompatCurrent Compat = 1
+)
+
+// DefaultContinueAsNewAfter keeps histories short (each event costs about a
+// dozen history events), so replays after cache eviction stay cheap.
+const DefaultContinueAsNewAfter = 200
+
+// Options configure a Machine.
+type Options struct {
+	// ContinueAsNewAfter is how many events a run finishes before it
+	// continues as new (0: DefaultContinueAsNewAfter).
+	ContinueAsNewAfter int
+	Compat             Compat
+}
+
+// Carry is everything a link remembers across continue-as-new.
+type Carry struct {
+	State LinkState      `json:"state"`
+	Queue []events.Event `json:"queue"`
+	Seen  []string       `json:"seen"`
+	// Retry is an operator's retry not yet carried out.
+	Retry bool `json:"retry,omitempty"`
+}
+
+// StepKind is the kind of thing the workflow must do next.
+type StepKind int
+
+// The step kinds.
+const (
+	// Wait: nothing to do until the next input.
+	Wait StepKind = iota
+	// Apply: apply Step.Event (Begin, then Done or Fail).
+	Apply
+	// Close: the link is finished (unlinked, or its grace period is over
+	// with nothing pending); call Close and end the workflow.
+	Close
+	// ContinueAsNew: this run has done enough; hand Carry to a new run.
+	ContinueAsNew
+)
+
+func (k StepKind) String() string {
+	return [...]string{"Wait", "Apply", "Close", "ContinueAsNew"}[k]
+}
+
+// Step is the next thing the workflow must do.
+type Step struct {
+	Kind StepKind
+	// Event is the event to apply.
+	Event events.Event
+	// Duplicate: Event is a redelivery of an event already finished; it is
+	// only recorded (Done with a zero Result).
+	Duplicate bool
+	// LoadRules: load the link's configuration (SetRules) before Command.
+	LoadRules bool
+	at        int
+}
+
+// inflight is the event being applied.
+type inflight struct {
+	ev    events.Event
+	dup   bool
+	retry bool // an operator's retry
+	cmd   *rules.Command
+}
+
+// Machine is one link's life. The zero value is not usable: see New and Restore.
+type Machine struct {
+	st     LinkState
+	queue  queue
+	seen   *seenIDs
+	rules  *rules.Link
+	reload bool
+	opts   Options
+
+	// failure is the error the head event failed with; "" when not blocked.
+	failure string
+	// retry: an operator asked to try the blocked event again.
+	retry     bool
+	paused    bool
+	closed    bool
+	unlink    *OperatorRequest
+	graceOver bool
+	busy      *inflight
+	done      int
+
+	// records are the records made since TakeRecords last ran.
+	records []EventRecord
+}
+
+// New starts the life of the link for one primary job.
+func New(link, primaryJobRef string, now time.Time, opts Options) *Machine {
+	m := &Machine{
+		st:   LinkState{Link: link, PrimaryJobRef: primaryJobRef, Events: []EventRecord{}},
+		seen: newSeenIDs(nil),
+		opts: opts.withDefaults(),
+	}
+	m.settle(now)
+	return m
+}
+
+// Restore continues a link's life from a Carry.
+func Restore(c Carry, now time.Time, opts Options) *Machine {
+	m := &Machine{st: c.State, queue: c.Queue, seen: newSeenIDs(c.Seen), retry: c.Retry, opts: opts.withDefaults()}
+	if m.st.Events == nil {
+		m.st.Events = []EventRecord{}
+	}
+	s := m.st.State
+	m.paused = s == StatePaused
+	if s == StateNeedsAttention || (s == StatePaused && m.st.PausedFrom == StateNeedsAttention) {
+		m.failure = m.st.LastError
+		if m.failure == "" {
+			m.failure = "blocked (the error was not recorded)"
+		}
+	}
+	m.settle(now)
+	return m
+}
+
+func (o Options) withDefaults() Options {
+	if o.ContinueAsNewAfter <= 0 {
+		o.ContinueAsNewAfter = DefaultContinueAsNewAfter
+	}
+	return o
+}
+
+// Carry is what the next run needs. Valid only between steps.
+func (m *Machine) Carry() Carry {
+	st := m.st
+	st.Events = slices.Clone(st.Events)
+	return Carry{State: st, Queue: slices.Clone(m.queue), Seen: slices.Clone(m.seen.order), Retry: m.retry}
+}
+
+// State is the link's state as the linkState query answers it.
+func (m *Machine) State() LinkState {
+	s := m.st
+	s.Events = slices.Clone(s.Events)
+	s.OperatorLog = slices.Clone(s.OperatorLog)
+	s.LinkedActivities = slices.Clone(s.LinkedActivities)
+	s.Pending = len(m.queue)
+	return s
+}
+
+// Rules is the link configuration loaded last, or nil.
+func (m *Machine) Rules() *rules.Link { return m.rules }
+
+// Done counts the events this run has finished.
+func (m *Machine) Done() int { return m.done }
+
+// TakeRecords returns the event records made since it was last called.
+func (m *Machine) TakeRecords() []EventRecord {
+	r := m.records
+	m.records = nil
+	return r
+}
+
+// Deliver takes in an event. A closed link records it at once as skipped,
+// with the rules' reason; otherwise it queues.
+func (m *Machine) Deliver(now time.Time, ev events.Event) {
+	if m.closed {
+		var l rules.Link
+		if m.rules != nil {
+			l = *m.rules
+		}
+		cmd := rules.Decide(l, m.facts(), ev) // a closed link: the rules say skip, and why
+		m.record(newRecord(ev, now, OutcomeSkipped, cmd.Reason))
+		m.settle(now)
+		return
+	}
+	m.queue = m.queue.insert(ev, m.busy != nil)
+	m.settle(now)
+}
+
+// Next says what to do now. suggested reports Temporal's suggestion to
+// continue as new. It does not change the machine.
+func (m *Machine) Next(suggested bool) Step {
+	if m.closed || m.busy != nil {
+		return Step{}
+	}
+	if m.unlink != nil {
+		return Step{Kind: Close}
+	}
+	atLimit := m.done >= m.opts.ContinueAsNewAfter || suggested
+	if i := m.ready(); i >= 0 && !atLimit {
+		ev := m.queue[i]
+		dup := m.seen.has(ev.ID)
+		return Step{Kind: Apply, Event: ev, at: i, Duplicate: dup, LoadRules: !dup && (m.rules == nil || m.reload)}
+	}
+	if m.closeDue() {
+		return Step{Kind: Close}
+	}
+	if atLimit {
+		return Step{Kind: ContinueAsNew}
+	}
+	return Step{}
+}
+
+// ready is the index of the event to apply now, or -1: nothing moves while
+// the link is paused, or blocked and not asked to retry.
+func (m *Machine) ready() int {
+	if m.paused || (m.failure != "" && !m.retry) {
+		return -1
+	}
+	return m.queue.ready(m.st.SecondaryJobRef != "", m.seen)
+}
+
+// closeDue: the grace period is over and nothing is waiting or blocked.
+func (m *Machine) closeDue() bool {
+	return m.graceOver && m.st.ClosesAt != nil && len(m.queue) == 0 && m.failure == "" && !m.paused
+}
+
+// Begin starts applying the event of an Apply step.
+func (m *Machine) Begin(now time.Time, s Step) {
+	if s.Kind != Apply || m.busy != nil || s.at >= len(m.queue) || m.queue[s.at].ID != s.Event.ID {
+		panic(fmt.Sprintf("lifecycle: Begin(%v) does not follow Next", s.Kind))
+	}
+	m.queue = m.queue.toFront(s.at)
+	m.busy = &inflight{ev: s.Event, dup: s.Duplicate, retry: m.retry}
+	m.retry = false
+	m.settle(now)
+}
+
+// SetRules gives the machine the link's configuration, loaded for a step
+// that asked for it.
+func (m *Machine) SetRules(l rules.Link) {
+	m.rules, m.reload = &l, false
+}
+
+// Command is what the rules say to do with the event being applied.
+func (m *Machine) Command() rules.Command {
+	b := m.busy
+	if b == nil || b.dup || m.rules == nil {
+		panic("lifecycle: Command without an event to decide")
+	}
+	if b.cmd == nil {
+		cmd := rules.Decide(*m.rules, m.facts(), b.ev)
+		b.cmd = &cmd
+	}
+	return *b.cmd
+}
+
+// Finish records the event being applied: a duplicate, or the command's
+// result (a zero Result for a Skip command, which runs nothing). It returns
+// the record.
+func (m *Machine) Finish(now time.Time, res Result) EventRecord {
+	b := m.busy
+	if b == nil {
+		panic("lifecycle: Finish without an event being applied")
+	}
+	m.busy = nil
+	if b.dup {
+		return m.finish(now, newRecord(b.ev, now, OutcomeDuplicate, "already processed: a redelivery of the same event"), true)
+	}
+	cmd := *b.cmd
+	res = res.normalize()
+	outcome, detail := m.describe(cmd, res)
+	if outcome == OutcomeApplied {
+		switch cmd.Action {
+		case rules.CreateJob:
+			m.st.SecondaryJobRef = res.SecondaryJobRef
+			m.linkActivities(res.ActivityIDs)
+		case rules.AddActivities:
+			m.linkActivities(res.ActivityIDs)
+		}
+	}
+	if cmd.Status != nil {
+		if note := m.applyStatus(now, *cmd.Status); note != "" {
+			detail += "; " + note
+		}
+	}
+	// Before the machine, an event that went through while the link was
+	// paused left the failure in place (unless it created the linked job).
+	unblock := m.opts.Compat >= CompatCurrent || !m.paused || (cmd.Action == rules.CreateJob && outcome == OutcomeApplied)
+	return m.finish(now, newRecord(b.ev, now, outcome, detail), unblock)
+}
+
+// Fail blocks the link on the event being applied: it stays at the head of
+// the queue and nothing behind it moves until an operator retries or skips
+// it. message is what the operator is shown.
+func (m *Machine) Fail(now time.Time, message string) {
+	if m.busy == nil {
+		panic("lifecycle: Fail without an event being applied")
+	}
+	m.busy = nil
+	m.failure = message
+	m.settle(now)
+}
+
+// GraceOver reports that the grace period ending at at is over.
+func (m *Machine) GraceOver(now time.Time, at time.Time) {
+	if m.st.ClosesAt != nil && m.st.ClosesAt.Equal(at) {
+		m.graceOver = true
+	}
+	m.settle(now)
+}
+
+// Close ends the link: unlinked (events still queued are recorded, not
+// applied) or at the end of its grace period. Events delivered afterwards
+// are recorded as skipped.
+func (m *Machine) Close(now time.Time) {
+	if m.busy != nil {
+		panic("lifecycle: Close while an event is being applied")
+	}
+	if u := m.unlink; u != nil {
+		m.st.ClosingReason = fmt.Sprintf("unlinked by %s: %s", u.By, u.Reason)
+		for i, ev := range m.queue {
+			if i == 0 && m.failure != "" {
+				m.record(newRecord(ev, now, OutcomeFailed, fmt.Sprintf("failed: %s; not retried: the link was %s", m.failure, m.st.ClosingReason)))
+				continue
+			}
+			m.record(newRecord(ev, now, OutcomeSkipped, "not applied: the link was unlinked"))
+		}
+		m.queue = nil
+	}
+	m.closed, m.failure, m.paused, m.retry = true, "", false, false
+	m.settle(now)
+}
+
+// ClosesAt is when the grace period ends, if the link is closing.
+func (m *Machine) ClosesAt() *time.Time { return m.st.ClosesAt }
+
+// Closed reports whether the link has closed.
+func (m *Machine) Closed() bool { return m.closed }
+
+func (m *Machine) finish(now time.Time, rec EventRecord, unblock bool) EventRecord {
+	m.record(rec)
+	m.seen.add(rec.ID)
+	m.queue = m.queue[1:]
+	m.done++
+	if unblock {
+		m.failure = ""
+	}
+	m.settle(now)
+	return rec
+}
+
+func (m *Machine) record(rec EventRecord) {
+	m.st.record(rec)
+	m.records = append(m.records, rec)
+}
+
+// settle is the one place the link's state is set: it follows from whether
+// the link is closed, paused, blocked and linked.
+func (m *Machine) settle(now time.Time) {
+	s := StateLinking
+	switch {
+	case m.failure != "":
+		s = StateNeedsAttention
+	case m.st.SecondaryJobRef != "":
+		s = StateLinked
+	}
+	m.st.PausedFrom, m.st.LastError = "", m.failure
+	switch {
+	case m.closed:
+		s = StateClosed
+	case m.paused:
+		m.st.PausedFrom, s = s, StatePaused
+	}
+	m.st.State = s
+	m.st.UpdatedAt = now
+}
+
+func (m *Machine) facts() rules.Facts {
+	return rules.Facts{
+		SecondaryJobRef:  m.st.SecondaryJobRef,
+		Closed:           m.closed,
+		LinkedActivities: m.st.LinkedActivities,
+		PrimaryEnded:     m.st.PrimaryEnded,
+		SecondaryEnded:   m.st.SecondaryEnded,
+		PrimaryCancelled: m.st.PrimaryCancelled,
+	}
+}
+
+func (m *Machine) linkActivities(ids []string) {
+	for _, id := range ids {
+		if !slices.Contains(m.st.LinkedActivities, id) {
+			m.st.LinkedActivities = append(m.st.LinkedActivities, id)
+		}
+	}
+}
+
+// applyStatus records what a status change means for the link's life and
+// starts (or calls off) the grace period before closing.
+func (m *Machine) applyStatus(now time.Time, e rules.StatusEffect) string {
+	if e.Side == events.Primary {
+		m.st.PrimaryEnded = e.Ended
+		m.st.PrimaryCancelled = e.Cancelled
+	} else {
+		m.st.SecondaryEnded = e.Ended
+	}
+	closing, reason := rules.ShouldClose(m.facts())
+	switch {
+	case closing && m.st.ClosesAt == nil:
+		at := now.Add(m.rules.Config.CloseAfter.D())
+		m.st.ClosesAt, m.st.ClosingReason = &at, reason
+		if m.opts.Compat >= CompatCurrent {
+			m.graceOver = false
+		}
+		return fmt.Sprintf("%s: the link closes at %s unless the job reopens", reason, at.UTC().Format(time.RFC3339))
+	case !closing && m.st.ClosesAt != nil:
+		m.st.ClosesAt, m.st.ClosingReason = nil, ""
+		if m.opts.Compat >= CompatCurrent {
+			m.graceOver = false
+		}
+		return "the job reopened: the link stays open"
+	}
+	return ""
+}
+
+// describe is the outcome and detail recorded for a command's result.
+func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
+	if cmd.Action == rules.Skip {
+		return OutcomeSkipped, cmd.Reason
+	}
+	if res.Outcome == OutcomeSkipped || (cmd.Action == rules.CreateJob && res.SecondaryJobRef == "") {
+		return OutcomeSkipped, res.Detail
+	}
+	c := m.rules.Config
+	system, jobRef := c.Primary.System, m.st.PrimaryJobRef
+	if cmd.Target == events.Secondary {
+		system, jobRef = c.Secondary.System, m.st.SecondaryJobRef
+	}
+	var d string
+	switch cmd.Action {
+	case rules.CreateJob:
+		verb := "created"
+		if res.Existed {
+			verb = "found (created by an earlier attempt)"
+		}
+		d = fmt.Sprintf("linked job %s %s in %s with %d activities", res.SecondaryJobRef, verb, c.Secondary.System, len(res.ActivityIDs))
+	case rules.AddActivities:
+		d = fmt.Sprintf("activities %s added to %s in %s", strings.Join(res.ActivityIDs, ", "), jobRef, system)
+	case rules.AddJobEvent:
+		d = fmt.Sprintf("job event %s added to %s in %s", cmd.EventCode, jobRef, system)
+		if res.Existed {
+			d += " (found, written by an earlier attempt)"
+		}
+	case rules.CopyDocument:
+		d = fmt.Sprintf("document %s copied to %s in %s as %s (%d bytes, sha256 %.12s…)", cmd.Document.FileName, jobRef, system, cmd.Category, res.Size, res.SHA256)
+		if res.Existed {
+			d += " (found, copied by an earlier attempt)"
+		}
+	default:
+		d = string(cmd.Action)
+	}
+	if res.Detail != "" {
+		d += "; " + res.Detail
+	}
+	return OutcomeApplied, d
+}
+
+func newRecord(ev events.Event, now time.Time, o Outcome, detail string) EventRecord {
+	return EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
+		ProcessedAt: now, Outcome: o, Detail: detail}
+}
+
+// Unlinking reports whether an operator unlinked the link; it closes once no
+// event is being applied.
+func (m *Machine) Unlinking() bool { return m.unlink != nil }

@@ -1,0 +1,149 @@
+package lifecycle
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Operator actions. The workflow offers each as a Temporal update (named
+// after the action) whose validator is Validate, so the caller gets a clear
+// yes or no, and as an operator signal for clients that cannot send updates.
+const (
+	// ActionRetry tries the event a blocked link is stuck on again (with the
+	// link's configuration reloaded).
+	ActionRetry = "retry"
+	// ActionSkip gives up on the blocked event (recorded as failed, with the
+	// error and who skipped it and why) and lets the events behind it through.
+	ActionSkip = "skip"
+	// ActionPause stops applying events; they queue until ActionResume.
+	ActionPause = "pause"
+	// ActionResume undoes ActionPause.
+	ActionResume = "resume"
+	// ActionUnlink stops syncing for good: both jobs stay as they are, the
+	// link closes once no event is being applied, and later events for it
+	// are answered, not applied.
+	ActionUnlink = "unlink"
+)
+
+// Actions lists the operator actions; each is also the name of its update.
+var Actions = []string{ActionRetry, ActionSkip, ActionPause, ActionResume, ActionUnlink}
+
+// OperatorRequest is the argument of every operator action.
+type OperatorRequest struct {
+	// Action is only read from the operator signal; updates are named.
+	Action string `json:"action,omitempty"`
+	// By says who asks; it is recorded.
+	By string `json:"by"`
+	// Reason is recorded; skip and unlink require it.
+	Reason string `json:"reason,omitempty"`
+}
+
+// OperatorAction is one entry of a link's operator log.
+type OperatorAction struct {
+	At     string `json:"at"`
+	Action string `json:"action"`
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+	// Refused holds the reason an action sent as a signal was refused.
+	Refused string `json:"refused,omitempty"`
+}
+
+// maxOperatorLog bounds the operator log kept in the state.
+const maxOperatorLog = 50
+
+// Validate says whether action can be applied now, and if not, why.
+func (m *Machine) Validate(action string, r OperatorRequest) error {
+	if !slices.Contains(Actions, action) {
+		return fmt.Errorf("unknown action %q (one of %s)", action, strings.Join(Actions, ", "))
+	}
+	if strings.TrimSpace(r.By) == "" {
+		return fmt.Errorf("say who is asking (by)")
+	}
+	st := m.st.State
+	if m.closed || m.unlink != nil {
+		return fmt.Errorf("link is already closed: nothing to %s", action)
+	}
+	switch action {
+	case ActionRetry:
+		if m.failure == "" {
+			return fmt.Errorf("link is %s, not %s: nothing to retry", st, StateNeedsAttention)
+		}
+		if m.retry || (m.busy != nil && m.busy.retry) {
+			return fmt.Errorf("the blocked event is already being retried")
+		}
+	case ActionSkip:
+		if m.failure == "" {
+			return fmt.Errorf("link is %s, not %s: nothing to skip", st, StateNeedsAttention)
+		}
+		if m.busy != nil {
+			return fmt.Errorf("the blocked event is being retried right now; if it fails again, skip it then")
+		}
+		if strings.TrimSpace(r.Reason) == "" {
+			return fmt.Errorf("skipping an event needs a reason, for the record")
+		}
+	case ActionPause:
+		if m.paused {
+			return fmt.Errorf("link is already paused")
+		}
+	case ActionResume:
+		if !m.paused {
+			return fmt.Errorf("link is %s, not %s: nothing to resume", st, StatePaused)
+		}
+	case ActionUnlink:
+		if strings.TrimSpace(r.Reason) == "" {
+			return fmt.Errorf("unlinking needs a reason, for the record")
+		}
+	}
+	return nil
+}
+
+// Operate applies an action Validate accepted and returns what the caller
+// is told. The action is written to the operator log.
+func (m *Machine) Operate(now time.Time, action string, r OperatorRequest) string {
+	if err := m.Validate(action, r); err != nil {
+		panic("lifecycle: Operate without Validate: " + err.Error())
+	}
+	m.logOperator(now, OperatorAction{Action: action, By: r.By, Reason: r.Reason})
+	var answer string
+	switch action {
+	case ActionRetry:
+		m.retry, m.reload = true, true
+		answer = "retrying the blocked event"
+		if m.paused {
+			answer += " once the link is resumed"
+		}
+	case ActionSkip:
+		ev := m.queue[0]
+		m.finish(now, newRecord(ev, now, OutcomeFailed, fmt.Sprintf("failed: %s; skipped by %s: %s", m.failure, r.By, r.Reason)), true)
+		answer = fmt.Sprintf("skipped event %s; %d event(s) behind it go ahead", ev.ID, len(m.queue))
+	case ActionPause:
+		m.paused = true
+		answer = "paused; events queue until resumed"
+	case ActionResume:
+		m.paused = false
+		answer = fmt.Sprintf("resumed; %d queued event(s) go ahead", len(m.queue))
+	case ActionUnlink:
+		u := r
+		m.unlink = &u
+		answer = "unlinking: both jobs stay as they are; the link closes"
+	}
+	m.settle(now)
+	return answer
+}
+
+// Refuse writes an action that was refused to the operator log (for
+// actions sent as signals, whose sender cannot be answered).
+func (m *Machine) Refuse(now time.Time, r OperatorRequest, why error) {
+	m.logOperator(now, OperatorAction{Action: r.Action, By: r.By, Reason: r.Reason, Refused: why.Error()})
+	m.settle(now)
+}
+
+func (m *Machine) logOperator(now time.Time, a OperatorAction) {
+	a.At = now.UTC().Format("2006-01-02T15:04:05Z")
+	m.st.OperatorLog = append(m.st.OperatorLog, a)
+	if over := len(m.st.OperatorLog) - maxOperatorLog; over > 0 {
+		m.st.OperatorLog = slices.Delete(m.st.OperatorLog, 0, over)
+	}
+}

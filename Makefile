@@ -35,10 +35,12 @@ unit: ## Unit tests (no server needed)
 FUZZ_DECODE ?= 200000x
 FUZZ_VERIFY ?= 100000x
 FUZZ_PARSE ?= 20000x
-fuzz: ## Fuzz the event decoder, the signature check and the config loader briefly
+FUZZ_LENIENT ?= 100000x
+fuzz: ## Fuzz the event decoder, the signature check, the config loader and the lenient JSON scalars briefly
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZ_DECODE) ./events/
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZ_VERIFY) ./events/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZ_PARSE) -fuzzminimizetime=100x ./config/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZ_LENIENT) ./internal/lenient/
 
 integration: $(TEMPORAL) ## End-to-end tests on a real Temporal dev server
 	$(GO) test -race -count=1 -tags=integration -timeout 15m ./e2e/...

@@ -12,9 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/lenient"
 )
 
 // Type is an Integration Event type name, in Oneserve's UPPER_SNAKE style.
@@ -379,36 +380,7 @@ func unmarshal(data []byte, v any, prefix string) error {
 
 // Text is a JSON string that also accepts a bare number, because Oneserve
 // sends identifiers and quantities as strings in some places and as numbers in
-// others. Other JSON types are rejected.
-type Text string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (t *Text) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = Text(s)
-		return nil
-	}
-	var n json.Number
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&n); err != nil {
-		return &json.UnmarshalTypeError{Value: "non-string", Type: textType}
-	}
-	*t = Text(n.String())
-	return nil
-}
-
-// String returns the text, or "" for a nil pointer.
-func (t *Text) String() string {
-	if t == nil {
-		return ""
-	}
-	return string(*t)
-}
-
-var textType = reflect.TypeOf("")
+// others. Other JSON types are rejected with a *json.UnmarshalTypeError, which
+// Decode turns into a FieldError naming the field. The rules are
+// lenient.Text's, shared with the Oneserve client and the simulator.
+type Text = lenient.Text

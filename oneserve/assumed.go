@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/lenient"
 )
 
 // Job reads a job by its reference (ASSUMPTION: GET paths.jobRead). An
@@ -34,31 +36,31 @@ func (c *Client) Job(ctx context.Context, jobRef string) (*Job, error) {
 
 // jobWire is the job document of the assumed job read.
 type jobWire struct {
-	JobRef       flexString `json:"jobRef"`
-	ClientRef    flexString `json:"clientRef"`
-	ClientID     flexString `json:"clientId"`
-	SiteRef      flexString `json:"siteRef"`
-	ContactRef   flexString `json:"contactRef"`
-	Priority     flexString `json:"priority"`
-	PriorityID   flexString `json:"priorityId"`
-	Description  flexString `json:"description"`
-	ReportedDate flexString `json:"reportedDate"`
-	Status       flexString `json:"status"`
-	StatusID     flexString `json:"statusId"`
+	JobRef       lenient.Scalar `json:"jobRef"`
+	ClientRef    lenient.Scalar `json:"clientRef"`
+	ClientID     lenient.Scalar `json:"clientId"`
+	SiteRef      lenient.Scalar `json:"siteRef"`
+	ContactRef   lenient.Scalar `json:"contactRef"`
+	Priority     lenient.Scalar `json:"priority"`
+	PriorityID   lenient.Scalar `json:"priorityId"`
+	Description  lenient.Scalar `json:"description"`
+	ReportedDate lenient.Scalar `json:"reportedDate"`
+	Status       lenient.Scalar `json:"status"`
+	StatusID     lenient.Scalar `json:"statusId"`
 	Activities   []struct {
-		ID          flexString `json:"id"`
-		Code        flexString `json:"code"`
-		Description flexString `json:"description"`
-		Quantity    flexString `json:"quantity"`
-		SupplierID  flexString `json:"supplierId"`
-		Status      flexString `json:"status"`
-		ClientRef   flexString `json:"clientRef"`
+		ID          lenient.Scalar `json:"id"`
+		Code        lenient.Scalar `json:"code"`
+		Description lenient.Scalar `json:"description"`
+		Quantity    lenient.Scalar `json:"quantity"`
+		SupplierID  lenient.Scalar `json:"supplierId"`
+		Status      lenient.Scalar `json:"status"`
+		ClientRef   lenient.Scalar `json:"clientRef"`
 	} `json:"activities"`
 	Events []struct {
-		Code          flexString `json:"code"`
-		Note          flexString `json:"note"`
-		Date          flexString `json:"date"`
-		AppointmentID flexString `json:"appointmentId"`
+		Code          lenient.Scalar `json:"code"`
+		Note          lenient.Scalar `json:"note"`
+		Date          lenient.Scalar `json:"date"`
+		AppointmentID lenient.Scalar `json:"appointmentId"`
 	} `json:"events"`
 }
 
@@ -100,13 +102,13 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 
 // documentWire is one document as the list and upload answers carry it.
 type documentWire struct {
-	DocumentID  flexString `json:"documentId"`
-	FileName    flexString `json:"fileName"`
-	Category    flexString `json:"category"`
-	Size        flexString `json:"size"`
-	SHA256      flexString `json:"sha256"`
-	ContentType flexString `json:"contentType"`
-	ClientRef   flexString `json:"clientRef"`
+	DocumentID  lenient.Scalar `json:"documentId"`
+	FileName    lenient.Scalar `json:"fileName"`
+	Category    lenient.Scalar `json:"category"`
+	Size        lenient.Scalar `json:"size"`
+	SHA256      lenient.Scalar `json:"sha256"`
+	ContentType lenient.Scalar `json:"contentType"`
+	ClientRef   lenient.Scalar `json:"clientRef"`
 }
 
 func (d documentWire) document() Document {

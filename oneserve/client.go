@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/internal/lenient"
 )
 
 // Options configure a Client.
@@ -195,8 +196,8 @@ func (c *Client) BaseURL() string { return c.baseURL }
 
 // envelope is the result/result_msg pair on every JSON answer.
 type envelope struct {
-	Result    flexString `json:"result"`
-	ResultMsg flexString `json:"result_msg"`
+	Result    lenient.Scalar `json:"result"`
+	ResultMsg lenient.Scalar `json:"result_msg"`
 }
 
 // expand puts an escaped path parameter into an endpoint template.
@@ -410,7 +411,7 @@ func (c *Client) CreateJob(ctx context.Context, r CreateJobRequest) (jobRef stri
 		body.Activities = append(body.Activities, jobActivityBody(a))
 	}
 	var out struct {
-		JobRef flexString `json:"jobRef"`
+		JobRef lenient.Scalar `json:"jobRef"`
 	}
 	if err := c.doJSON(ctx, op, http.MethodPost, "/rest/workflow/job/createJob", "", body, &out); err != nil {
 		return "", err
@@ -548,18 +549,18 @@ func (c *Client) Site(ctx context.Context, clientID, siteRef string) (*Site, err
 		return nil, invalid(op, "clientID and siteRef are required")
 	}
 	var out struct {
-		ClientID flexString `json:"clientId"`
-		SiteRef  flexString `json:"siteRef"`
-		SiteID   flexString `json:"siteId"`
-		Name     flexString `json:"name"`
-		Postcode flexString `json:"postcode"`
+		ClientID lenient.Scalar `json:"clientId"`
+		SiteRef  lenient.Scalar `json:"siteRef"`
+		SiteID   lenient.Scalar `json:"siteId"`
+		Name     lenient.Scalar `json:"name"`
+		Postcode lenient.Scalar `json:"postcode"`
 		Contacts []struct {
-			ContactRef flexString `json:"contactRef"`
+			ContactRef lenient.Scalar `json:"contactRef"`
 		} `json:"contacts"`
 		Jobs []struct {
-			JobRef    flexString `json:"jobRef"`
-			ClientRef flexString `json:"clientRef"`
-			Status    flexString `json:"status"`
+			JobRef    lenient.Scalar `json:"jobRef"`
+			ClientRef lenient.Scalar `json:"clientRef"`
+			Status    lenient.Scalar `json:"status"`
 		} `json:"jobs"`
 	}
 	path := "/rest/contact/sites/" + url.PathEscape(clientID) + "/" + url.PathEscape(siteRef)
@@ -615,17 +616,17 @@ func (c *Client) Activities(ctx context.Context, ids []string) ([]Activity, erro
 
 // activityWire is one entry of the activities read.
 type activityWire struct {
-	ID                flexString `json:"id"`
-	JobID             flexString `json:"jobId"`
-	SupplierID        flexString `json:"supplierId"`
-	Quantity          flexString `json:"quantity"`
-	CompletedQuantity flexString `json:"completedQuantity"`
-	Description       flexString `json:"description"`
-	Ref               flexString `json:"ref"`
-	LibraryActivityID flexString `json:"libraryActivityId"`
-	ServiceID         flexString `json:"serviceId"`
-	Status            flexString `json:"status"`
-	IsDeleted         flexBool   `json:"isDeleted"`
+	ID                lenient.Scalar `json:"id"`
+	JobID             lenient.Scalar `json:"jobId"`
+	SupplierID        lenient.Scalar `json:"supplierId"`
+	Quantity          lenient.Scalar `json:"quantity"`
+	CompletedQuantity lenient.Scalar `json:"completedQuantity"`
+	Description       lenient.Scalar `json:"description"`
+	Ref               lenient.Scalar `json:"ref"`
+	LibraryActivityID lenient.Scalar `json:"libraryActivityId"`
+	ServiceID         lenient.Scalar `json:"serviceId"`
+	Status            lenient.Scalar `json:"status"`
+	IsDeleted         lenient.Bool   `json:"isDeleted"`
 }
 
 func (a activityWire) activity() Activity {

@@ -1,13 +1,12 @@
 package oneserve
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/lenient"
 )
 
 // CreateJobRequest is one createJob call: a new job in the secondary system
@@ -202,61 +201,8 @@ type Upload struct {
 	Body io.Reader
 }
 
-// flexString decodes a JSON string, number or boolean as text, because
-// Oneserve sends IDs and quantities sometimes as strings and sometimes as
-// bare numbers. Numbers keep their exact JSON text ("2.50" stays "2.50").
-type flexString string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*s = ""
-	case b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = flexString(v)
-	case b[0] == '{' || b[0] == '[':
-		return fmt.Errorf("expected a string or a number, got %s", kindOfJSON(b[0]))
-	default: // number, true, false: already validated by the decoder
-		*s = flexString(b)
-	}
-	return nil
-}
-
-// flexBool decodes true/false, "true"/"false", 1/0 and "1"/"0" (and null or
-// "" as false): Oneserve writes booleans all these ways.
-type flexBool bool
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (v *flexBool) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	switch strings.ToLower(strings.TrimSpace(string(s))) {
-	case "", "false", "0", "n", "no":
-		*v = false
-	case "true", "1", "y", "yes":
-		*v = true
-	default:
-		return fmt.Errorf("%q is not a boolean", string(s))
-	}
-	return nil
-}
-
-func kindOfJSON(c byte) string {
-	if c == '{' {
-		return "an object"
-	}
-	return "an array"
-}
-
 // sizeOf reads a byte count; anything empty or unreadable is -1 (unknown).
-func sizeOf(s flexString) int64 {
+func sizeOf(s lenient.Scalar) int64 {
 	n, err := strconv.ParseInt(strings.TrimSpace(string(s)), 10, 64)
 	if err != nil || n < 0 {
 		return -1

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/lenient"
 )
 
 // This file serves the Oneserve REST API under /{system}/rest/..., as
@@ -216,8 +216,9 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func writeAPIError(w http.ResponseWriter, err *apiError) { writeError(w, err.status, err.msg) }
 
 // decodeJSON reads a JSON object body into v. Scalars in v should be
-// events.Text so that strings and bare numbers are both accepted, as
-// Oneserve does; unknown fields are ignored. With allowEmpty, an empty body
+// lenient.Text so that strings and bare numbers are both accepted, as
+// Oneserve does, and any other type is refused naming the field; unknown
+// fields are ignored. With allowEmpty, an empty body
 // counts as {}.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) *apiError {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
@@ -244,28 +245,28 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) 
 	return nil
 }
 
-func text(t events.Text) string { return strings.TrimSpace(string(t)) }
+func text(t lenient.Text) string { return strings.TrimSpace(string(t)) }
 
 // createJob: POST /rest/workflow/job/createJob.
 func (s *Simulator) createJob(sys *system, w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		ClientRef     events.Text `json:"clientRef"`
-		SiteRef       events.Text `json:"siteRef"`
-		ReportedDate  events.Text `json:"reportedDate"`
-		ContactMode   events.Text `json:"contactMode"`
-		ContactRef    events.Text `json:"contactRef"`
-		ClientID      events.Text `json:"clientId"`
-		WorkLogTypeID events.Text `json:"workLogTypeId"`
-		WorkTypeID    events.Text `json:"workTypeId"`
-		WorkflowID    events.Text `json:"workflowId"`
-		ServiceID     events.Text `json:"serviceId"`
-		PriorityID    events.Text `json:"priorityId"`
-		Description   events.Text `json:"description"`
+		ClientRef     lenient.Text `json:"clientRef"`
+		SiteRef       lenient.Text `json:"siteRef"`
+		ReportedDate  lenient.Text `json:"reportedDate"`
+		ContactMode   lenient.Text `json:"contactMode"`
+		ContactRef    lenient.Text `json:"contactRef"`
+		ClientID      lenient.Text `json:"clientId"`
+		WorkLogTypeID lenient.Text `json:"workLogTypeId"`
+		WorkTypeID    lenient.Text `json:"workTypeId"`
+		WorkflowID    lenient.Text `json:"workflowId"`
+		ServiceID     lenient.Text `json:"serviceId"`
+		PriorityID    lenient.Text `json:"priorityId"`
+		Description   lenient.Text `json:"description"`
 		Activities    []struct {
-			Code        events.Text `json:"code"`
-			Quantity    events.Text `json:"quantity"`
-			Description events.Text `json:"description"`
-			ClientRef   events.Text `json:"clientRef"`
+			Code        lenient.Text `json:"code"`
+			Quantity    lenient.Text `json:"quantity"`
+			Description lenient.Text `json:"description"`
+			ClientRef   lenient.Text `json:"clientRef"`
 		} `json:"activities"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {
@@ -298,14 +299,14 @@ func (s *Simulator) createJob(sys *system, w http.ResponseWriter, r *http.Reques
 // addEventByClientRef: POST /rest/workflow/job/addEventByClientRef.
 func (s *Simulator) addEventByClientRef(sys *system, w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		JobRef        events.Text `json:"jobRef"`
-		JobClientRef  events.Text `json:"jobClientRef"`
-		ClientID      events.Text `json:"clientId"`
-		SigEventCode  events.Text `json:"sigEventCode"`
-		AppointmentID events.Text `json:"appointmentId"`
-		NoteID        events.Text `json:"noteId"`
-		Note          events.Text `json:"note"`
-		Date          events.Text `json:"date"`
+		JobRef        lenient.Text `json:"jobRef"`
+		JobClientRef  lenient.Text `json:"jobClientRef"`
+		ClientID      lenient.Text `json:"clientId"`
+		SigEventCode  lenient.Text `json:"sigEventCode"`
+		AppointmentID lenient.Text `json:"appointmentId"`
+		NoteID        lenient.Text `json:"noteId"`
+		Note          lenient.Text `json:"note"`
+		Date          lenient.Text `json:"date"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {
 		writeAPIError(w, err)
@@ -335,15 +336,15 @@ func (s *Simulator) addEventByClientRef(sys *system, w http.ResponseWriter, r *h
 // All or nothing: one refused item, or one unknown job, adds nothing.
 func (s *Simulator) addActivityByClientRef(sys *system, w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		SubmitVersion events.Text `json:"submitVersion"`
+		SubmitVersion lenient.Text `json:"submitVersion"`
 		Activities    []struct {
-			JobClientRef      events.Text `json:"jobClientRef"`
-			ClientID          events.Text `json:"clientId"`
-			Code              events.Text `json:"code"`
-			ClientRef         events.Text `json:"clientRef"`
-			Description       events.Text `json:"description"`
-			CompletedQuantity events.Text `json:"completedQuantity"`
-			TotalQuantity     events.Text `json:"totalQuantity"`
+			JobClientRef      lenient.Text `json:"jobClientRef"`
+			ClientID          lenient.Text `json:"clientId"`
+			Code              lenient.Text `json:"code"`
+			ClientRef         lenient.Text `json:"clientRef"`
+			Description       lenient.Text `json:"description"`
+			CompletedQuantity lenient.Text `json:"completedQuantity"`
+			TotalQuantity     lenient.Text `json:"totalQuantity"`
 		} `json:"activities"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {

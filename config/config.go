@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/oneserve"
 )
 
 // EnvConfigPath is the environment variable holding the config file's path.
@@ -55,30 +56,13 @@ type System struct {
 	APIUser string `yaml:"apiUser"`
 	// Timeout bounds one API call (default 30s).
 	Timeout Duration `yaml:"timeout"`
-	// Paths overrides the endpoints that Oneserve does not document publicly.
-	Paths Paths `yaml:"paths"`
+	// Paths overrides the endpoints that Oneserve does not document publicly;
+	// empty ones are filled from oneserve.DefaultPaths.
+	Paths oneserve.Paths `yaml:"paths"`
 
 	// AuthToken and WebhookSecrets are read from the environment by Load.
 	AuthToken      string          `yaml:"-"`
 	WebhookSecrets []events.Secret `yaml:"-"`
-}
-
-// Paths are the assumed (undocumented) Oneserve endpoints, relative to
-// BaseURL. {jobRef} and {documentId} are replaced per call. See
-// docs/oneserve-api.md, "Assumptions".
-type Paths struct {
-	JobRead          string `yaml:"jobRead"`
-	DocumentList     string `yaml:"documentList"`
-	DocumentDownload string `yaml:"documentDownload"`
-	DocumentUpload   string `yaml:"documentUpload"`
-}
-
-// DefaultPaths are used for any path a system does not override.
-var DefaultPaths = Paths{
-	JobRead:          "/rest/workflow/job/{jobRef}",
-	DocumentList:     "/rest/documents/job/{jobRef}",
-	DocumentDownload: "/rest/documents/{documentId}/content",
-	DocumentUpload:   "/rest/documents/job/{jobRef}",
 }
 
 // Webhook configures the webhook server.
@@ -283,16 +267,16 @@ func (c *Config) defaults() {
 		}
 		s.BaseURL = strings.TrimRight(s.BaseURL, "/")
 		if s.Paths.JobRead == "" {
-			s.Paths.JobRead = DefaultPaths.JobRead
+			s.Paths.JobRead = oneserve.DefaultPaths.JobRead
 		}
 		if s.Paths.DocumentList == "" {
-			s.Paths.DocumentList = DefaultPaths.DocumentList
+			s.Paths.DocumentList = oneserve.DefaultPaths.DocumentList
 		}
 		if s.Paths.DocumentDownload == "" {
-			s.Paths.DocumentDownload = DefaultPaths.DocumentDownload
+			s.Paths.DocumentDownload = oneserve.DefaultPaths.DocumentDownload
 		}
 		if s.Paths.DocumentUpload == "" {
-			s.Paths.DocumentUpload = DefaultPaths.DocumentUpload
+			s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
 		}
 	}
 	for _, l := range c.Links {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/oneserve"
 )
 
 const examplePath = "../o2o.example.yaml"
@@ -69,8 +70,8 @@ func TestLoadExample(t *testing.T) {
 	assert.Equal(t, "o2o-api", acme.APIUser)
 	assert.Equal(t, 30*time.Second, acme.Timeout.D())
 	assert.Equal(t, 30*time.Second, fixit.Timeout.D(), "default timeout")
-	assert.Equal(t, config.DefaultPaths, acme.Paths, "default paths (the override is commented out)")
-	assert.Equal(t, config.DefaultPaths, fixit.Paths)
+	assert.Equal(t, oneserve.DefaultPaths, acme.Paths, "default paths (the override is commented out)")
+	assert.Equal(t, oneserve.DefaultPaths, fixit.Paths)
 	assert.Equal(t, "/rest/workflow/job/{jobRef}", fixit.Paths.JobRead)
 	assert.Equal(t, "/rest/documents/{documentId}/content", fixit.Paths.DocumentDownload)
 
@@ -501,9 +502,9 @@ func TestParseDefaultsAndOverrides(t *testing.T) {
 	acme := cfg.System("acme")
 	assert.Equal(t, 5*time.Second, acme.Timeout.D())
 	assert.Equal(t, "/api/v2/jobs/{jobRef}", acme.Paths.JobRead)
-	assert.Equal(t, config.DefaultPaths.DocumentList, acme.Paths.DocumentList, "paths not overridden keep their default")
-	assert.Equal(t, config.DefaultPaths.DocumentDownload, acme.Paths.DocumentDownload)
-	assert.Equal(t, config.DefaultPaths.DocumentUpload, acme.Paths.DocumentUpload)
+	assert.Equal(t, oneserve.DefaultPaths.DocumentList, acme.Paths.DocumentList, "paths not overridden keep their default")
+	assert.Equal(t, oneserve.DefaultPaths.DocumentDownload, acme.Paths.DocumentDownload)
+	assert.Equal(t, oneserve.DefaultPaths.DocumentUpload, acme.Paths.DocumentUpload)
 	assert.Equal(t, 90*time.Minute, cfg.Links[0].CloseAfter.D())
 	assert.Equal(t, "127.0.0.1:9000", cfg.Webhook.Addr)
 	assert.Equal(t, int64(2048), cfg.Webhook.MaxBodyBytes)

@@ -2,10 +2,10 @@
 // call endpoints that Oneserve's public documentation does not describe.
 // Their paths, fields and behaviour are ASSUMPTIONS, the smallest sensible
 // shape, written down in docs/oneserve-api.md ("Assumed endpoints") and
-// mirrored by the simulator. The paths are configurable (config.Paths, per
-// system) so that they can be pointed at the real endpoints once Oneserve
-// confirms them; if the real field names differ, this file is the one place
-// to change.
+// mirrored by the simulator. The paths are configurable (Paths, set per
+// system under "paths" in the configuration) so that they can be pointed at
+// the real endpoints once Oneserve confirms them; if the real field names
+// differ, this file is the one place to change.
 
 package oneserve
 
@@ -23,6 +23,25 @@ import (
 
 	"github.com/o2o-sync/o2o/internal/lenient"
 )
+
+// Paths are the assumed (undocumented) Oneserve endpoints, relative to
+// BaseURL. {jobRef} and {documentId} are replaced per call. See
+// docs/oneserve-api.md, "Assumptions". The yaml tags are the keys of a
+// system's "paths" in O2O's configuration file (package config).
+type Paths struct {
+	JobRead          string `yaml:"jobRead"`
+	DocumentList     string `yaml:"documentList"`
+	DocumentDownload string `yaml:"documentDownload"`
+	DocumentUpload   string `yaml:"documentUpload"`
+}
+
+// DefaultPaths are used for any path a system does not override.
+var DefaultPaths = Paths{
+	JobRead:          "/rest/workflow/job/{jobRef}",
+	DocumentList:     "/rest/documents/job/{jobRef}",
+	DocumentDownload: "/rest/documents/{documentId}/content",
+	DocumentUpload:   "/rest/documents/job/{jobRef}",
+}
 
 // Job reads a job by its reference (ASSUMPTION: GET paths.jobRead). An
 // unknown job is an error for which IsNotFound holds.

@@ -9,7 +9,7 @@
 // *Error whose Kind tells the caller whether to retry.
 //
 // The calls in assumed.go use endpoints that Oneserve does not document
-// publicly; their paths come from config.Paths.
+// publicly; their paths are Options.Paths, defaulting to DefaultPaths.
 package oneserve
 
 import (
@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/internal/lenient"
 )
 
@@ -44,8 +43,8 @@ type Options struct {
 	// its body is bounded by ctx alone.
 	Timeout time.Duration
 	// Paths are the assumed endpoints; empty fields fall back to
-	// config.DefaultPaths.
-	Paths config.Paths
+	// DefaultPaths.
+	Paths Paths
 	// HTTPClient is used when set (a copy of it, with redirects refused).
 	// Leave its Timeout at zero: it would cut long document transfers.
 	// Default: a client with dial, TLS handshake and idle timeouts.
@@ -72,7 +71,7 @@ type Client struct {
 	baseURL   string
 	token     string
 	timeout   time.Duration
-	paths     config.Paths
+	paths     Paths
 	hc        *http.Client
 	loc       *time.Location
 	userAgent string
@@ -144,7 +143,7 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
-// setPaths fills empty paths from config.DefaultPaths and checks that each
+// setPaths fills empty paths from DefaultPaths and checks that each
 // keeps its placeholder, so that a mistyped path fails at start-up.
 func (c *Client) setPaths() error {
 	for _, p := range []struct {
@@ -152,10 +151,10 @@ func (c *Client) setPaths() error {
 		v                 *string
 		def               string
 	}{
-		{"JobRead", "{jobRef}", &c.paths.JobRead, config.DefaultPaths.JobRead},
-		{"DocumentList", "{jobRef}", &c.paths.DocumentList, config.DefaultPaths.DocumentList},
-		{"DocumentDownload", "{documentId}", &c.paths.DocumentDownload, config.DefaultPaths.DocumentDownload},
-		{"DocumentUpload", "{jobRef}", &c.paths.DocumentUpload, config.DefaultPaths.DocumentUpload},
+		{"JobRead", "{jobRef}", &c.paths.JobRead, DefaultPaths.JobRead},
+		{"DocumentList", "{jobRef}", &c.paths.DocumentList, DefaultPaths.DocumentList},
+		{"DocumentDownload", "{documentId}", &c.paths.DocumentDownload, DefaultPaths.DocumentDownload},
+		{"DocumentUpload", "{jobRef}", &c.paths.DocumentUpload, DefaultPaths.DocumentUpload},
 	} {
 		if *p.v == "" {
 			*p.v = p.def

@@ -18,7 +18,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
@@ -139,7 +138,7 @@ func TestNew(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "https://app.oneserve.co.uk/tenant", c.BaseURL())
 
-	_, err = oneserve.New(oneserve.Options{BaseURL: "https://h/t", Paths: config.Paths{JobRead: "/rest/job/{documentId}"}})
+	_, err = oneserve.New(oneserve.Options{BaseURL: "https://h/t", Paths: oneserve.Paths{JobRead: "/rest/job/{documentId}"}})
 	require.Error(t, err, "a path without its placeholder is refused")
 }
 
@@ -524,7 +523,7 @@ func TestJob(t *testing.T) {
 
 func TestConfiguredPaths(t *testing.T) {
 	f, c := newFake(t, jsonReply(200, `{"result":"success","result_msg":"","jobRef":"J1","documents":[]}`), func(o *oneserve.Options) {
-		o.Paths = config.Paths{JobRead: "/api/v2/jobs/{jobRef}/detail"}
+		o.Paths = oneserve.Paths{JobRead: "/api/v2/jobs/{jobRef}/detail"}
 	})
 	_, err := c.Job(context.Background(), "J1")
 	require.NoError(t, err)
@@ -532,7 +531,7 @@ func TestConfiguredPaths(t *testing.T) {
 	require.NoError(t, err)
 	reqs := f.requests()
 	require.Equal(t, "/tenant/api/v2/jobs/J1/detail", reqs[0].Path)
-	require.Equal(t, "/tenant"+strings.ReplaceAll(config.DefaultPaths.DocumentList, "{jobRef}", "J1"), reqs[1].Path, "unset paths use the defaults")
+	require.Equal(t, "/tenant"+strings.ReplaceAll(oneserve.DefaultPaths.DocumentList, "{jobRef}", "J1"), reqs[1].Path, "unset paths use the defaults")
 }
 
 func TestDocuments(t *testing.T) {

@@ -31,6 +31,7 @@ import (
 	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 // Development-only credentials, the same values make run uses.
@@ -84,7 +85,7 @@ func setup(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
-	args = append(args, platform.DevServerFlags()...)
+	args = append(args, platform.DevServerFlags(workflows.SearchAttributes)...)
 	devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
 		LogLevel:      "error",

@@ -78,7 +78,7 @@ func run() error {
 		return err
 	}
 	defer tc.Close()
-	if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE")); err != nil {
+	if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE"), workflows.SearchAttributes); err != nil {
 		return err
 	}
 

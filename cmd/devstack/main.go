@@ -10,8 +10,6 @@
 package main
 
 import (
-	"github.com/o2o-sync/o2o/internal/platform"
-
 	"bufio"
 	"context"
 	"errors"
@@ -28,6 +26,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 // Development-only credentials, shared by O2O and the simulator.
@@ -106,7 +107,7 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 	}
 	// Search attributes are registered at start, so links are filterable in
 	// the Web UI from the first workflow.
-	temporalArgs = append(temporalArgs, platform.DevServerFlags()...)
+	temporalArgs = append(temporalArgs, platform.DevServerFlags(workflows.SearchAttributes)...)
 	steps := []struct {
 		name  string
 		path  string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 )
@@ -123,5 +124,13 @@ func TestDevServerFlagsRegisterEverySearchAttribute(t *testing.T) {
 		"--search-attribute", "O2OPrimaryJobRef=Keyword",
 		"--search-attribute", "O2OSecondaryJobRef=Keyword",
 		"--search-attribute", "O2OState=Keyword",
-	}, DevServerFlags())
+		"--search-attribute", "Size=Int",
+	}, DevServerFlags(map[string]enumspb.IndexedValueType{
+		"O2OState":           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"Size":               enumspb.INDEXED_VALUE_TYPE_INT,
+		"O2OLink":            enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"O2OSecondaryJobRef": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"O2OPrimaryJobRef":   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	}), "sorted by name, each with its type")
+	require.Empty(t, DevServerFlags(nil))
 }

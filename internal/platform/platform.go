@@ -23,8 +23,6 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/o2o-sync/o2o/workflows"
 )
 
 // NewLogger returns the process logger: JSON lines on stderr, or a readable
@@ -101,10 +99,12 @@ func clientOptions(log *zap.Logger, m *Metrics) (client.Options, error) {
 	return opts, nil
 }
 
-// RegisterSearchAttributes makes sure O2O's custom search attributes exist
-// in the client's namespace. It is idempotent and safe to run from several
+// RegisterSearchAttributes makes sure the custom search attributes attrs
+// (name to type; O2O's are workflows.SearchAttributes, which the caller
+// passes so that this package does not depend on the workflow code) exist in
+// the client's namespace. It is idempotent and safe to run from several
 // processes at once.
-func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) error {
 	if namespace == "" {
 		namespace = client.DefaultNamespace
 	}
@@ -113,7 +113,7 @@ func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace st
 		return fmt.Errorf("list search attributes: %w", err)
 	}
 	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range workflows.SearchAttributes {
+	for name, typ := range attrs {
 		if _, ok := list.GetCustomAttributes()[name]; !ok {
 			missing[name] = typ
 		}
@@ -170,12 +170,13 @@ func LocalURL(addr, path string) string {
 	return "http://" + net.JoinHostPort(host, port) + path
 }
 
-// DevServerFlags are the `temporal server start-dev` flags that register
-// O2O's search attributes, derived from workflows.SearchAttributes.
-func DevServerFlags() []string {
+// DevServerFlags are the `temporal server start-dev` flags that register the
+// search attributes attrs (callers pass workflows.SearchAttributes), sorted
+// by name so that the command line is stable.
+func DevServerFlags(attrs map[string]enumspb.IndexedValueType) []string {
 	var args []string
-	for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes)) {
-		args = append(args, "--search-attribute", name+"="+workflows.SearchAttributes[name].String())
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		args = append(args, "--search-attribute", name+"="+attrs[name].String())
 	}
 	return args
 }

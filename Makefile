@@ -36,11 +36,16 @@ FUZZ_DECODE ?= 200000x
 FUZZ_VERIFY ?= 100000x
 FUZZ_PARSE ?= 20000x
 FUZZ_LENIENT ?= 100000x
-fuzz: ## Fuzz the event decoder, the signature check, the config loader and the lenient JSON scalars briefly
+FUZZ_LIFE ?= 50000x
+PROPERTY_LIVES ?= 30000
+fuzz: ## Fuzz the event decoder, the signature check, the config loader, the lenient JSON scalars and the link's life briefly
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZ_DECODE) ./events/
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZ_VERIFY) ./events/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZ_PARSE) -fuzzminimizetime=100x ./config/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZ_LENIENT) ./internal/lenient/
+	@out=$$(O2O_PROPERTY_LIVES=$(PROPERTY_LIVES) $(GO) test -count=1 -run='^TestRandomLives$$' -v ./lifecycle/ 2>&1); rc=$$?; \
+	echo "$$out" | grep -E 'random lives|^(ok|FAIL|---)|property_test' ; exit $$rc
+	$(GO) test -run='^$$' -fuzz='^FuzzLife$$' -fuzztime=$(FUZZ_LIFE) ./lifecycle/
 
 integration: $(TEMPORAL) ## End-to-end tests on a real Temporal dev server
 	$(GO) test -race -count=1 -tags=integration -timeout 15m ./e2e/...

@@ -30,10 +30,12 @@ import (
 type Compat int
 
 const (
-	// CompatLegacy keeps two defects of the workflow before the machine: an
-	// event applied while the link was paused during a retry left the link
-	// blocked on the stale error, and a grace period that had once ended
-	// stayed ended after the job reopened.
+	// CompatLegacy keeps three defects of the workflow before the machine:
+	// an event applied while the link was paused during a retry left the
+	// link blocked on the stale error; a late event could be queued in front
+	// of a blocked one (and then be skipped as failed without being tried,
+	// or applied by the retry instead); and a grace period that had once
+	// ended stayed ended after the job reopened.
 	CompatLegacy Compat = 0
 	// CompatCurrent is today's behaviour.
 	CompatCurrent Compat = 1
@@ -204,7 +206,11 @@ func (m *Machine) Deliver(now time.Time, ev events.Event) {
 		m.settle(now)
 		return
 	}
-	m.queue = m.queue.insert(ev, m.busy != nil)
+	// The head is never overtaken while it is applied or blocked: before the
+	// machine, a late event could slip in front of a blocked one, and a skip
+	// then recorded it, never tried, as failed.
+	headFixed := m.busy != nil || (m.failure != "" && m.opts.Compat >= CompatCurrent)
+	m.queue = m.queue.insert(ev, headFixed)
 	m.settle(now)
 }
 

@@ -14,11 +14,11 @@ type queue []events.Event
 // insert takes in a delivered event. Events of one side are kept in the
 // order their source produced them: an event that arrives late (a sender's
 // retry overtaken by a later event) goes before the later ones still
-// waiting. The head is never overtaken while it is being applied.
-func (q queue) insert(ev events.Event, headBusy bool) queue {
+// waiting. A fixed head (being applied, or blocked) is never overtaken.
+func (q queue) insert(ev events.Event, headFixed bool) queue {
 	pos := len(q)
 	for j := len(q) - 1; j >= 0; j-- {
-		if headBusy && j == 0 {
+		if headFixed && j == 0 {
 			break
 		}
 		if q[j].Side != ev.Side {

@@ -24,7 +24,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
 	"github.com/o2o-sync/o2o/activities"
@@ -98,7 +97,7 @@ func run() error {
 			}
 		},
 	})
-	Register(w, acts)
+	workflows.Register(w, acts)
 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -121,12 +120,6 @@ func run() error {
 	}
 	log.Info("Stopped")
 	return nil
-}
-
-// Register registers O2O's workflow and activities on w.
-func Register(w worker.Registry, acts *activities.Activities) {
-	w.RegisterWorkflowWithOptions(workflows.LinkedJob, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterActivity(acts)
 }
 
 // status is what /readyz reports: the worker has started (and is not

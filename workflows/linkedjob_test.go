@@ -64,8 +64,7 @@ func (s *linkedJobSuite) SetupTest() {
 	s.acts, err = activities.New(cfg)
 	s.Require().NoError(err)
 	s.env = s.NewTestWorkflowEnvironment()
-	s.env.RegisterWorkflowWithOptions(workflows.LinkedJob, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	s.env.RegisterActivity(s.acts)
+	workflows.Register(s.env, s.acts)
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 }
 

@@ -212,7 +212,7 @@ func TestCreateLinkedJobOutageIsRetryableWithTheServersDelay(t *testing.T) {
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app))
 	require.False(t, app.NonRetryable())
-	require.Equal(t, "TargetUnavailable", app.Type())
+	require.Equal(t, activities.ErrTypeUnavailable, app.Type())
 	require.Equal(t, float64(7), app.NextRetryDelay().Seconds(), "Retry-After is honoured")
 	require.Empty(t, f.secondaryJobs(ref))
 }

@@ -268,7 +268,7 @@ func TestCopyDocumentSourceOutageIsRetryable(t *testing.T) {
 	f.fault("acme", map[string]any{"op": "downloadDocument", "status": 503, "retryAfter": "5", "count": 1})
 
 	_, err := f.copyDoc(f.input(events.Primary, doc, "Site Photos"))
-	require.Equal(t, "TargetUnavailable", retryableType(t, err))
+	require.Equal(t, activities.ErrTypeUnavailable, retryableType(t, err))
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app))
 	require.Equal(t, 5*time.Second, app.NextRetryDelay(), "Retry-After is honoured")
@@ -287,7 +287,7 @@ func TestCopyDocumentTargetOutageIsRetryable(t *testing.T) {
 	f.fault("fixit", map[string]any{"op": "uploadDocument", "status": 503, "count": 1})
 
 	_, err := f.copyDoc(f.input(events.Primary, doc, "Site Photos"))
-	require.Equal(t, "TargetUnavailable", retryableType(t, err))
+	require.Equal(t, activities.ErrTypeUnavailable, retryableType(t, err))
 	require.Contains(t, err.Error(), "fixit")
 	require.Empty(t, f.documents("fixit"))
 }
@@ -595,7 +595,7 @@ func TestCopyDocumentStalledSourceIsRetryable(t *testing.T) {
 		Document: events.Document{DocumentID: "D1", FileName: "photo.jpg"}, TargetCategory: "Site Photos",
 	})
 	took := time.Since(start)
-	require.Equal(t, "TargetUnavailable", retryableType(t, err))
+	require.Equal(t, activities.ErrTypeUnavailable, retryableType(t, err))
 	require.Contains(t, err.Error(), "acme sent no more of document D1")
 	require.Less(t, took, 5*time.Second, "noticed after about the call timeout, not the StartToClose")
 	require.Zero(t, dst.completed())

@@ -5,49 +5,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/linktest"
 	"github.com/o2o-sync/o2o/rules"
 )
 
-// The link the machine tests run: acme (primary, team 7) → fixit.
-const testConfig = `
-systems:
-  acme: {baseURL: "http://acme.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
-  fixit: {baseURL: "http://fixit.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
-links:
-  - name: acme-fixit
-    closeAfter: 1h
-    primary: {system: acme, client: {name: Acme, id: 28}, team: {name: Fixit, id: 7}, cancelledStatuses: [Cancelled]}
-    secondary:
-      system: fixit
-      workLogType: {name: R, id: 3}
-      workType: {name: P, id: 12}
-      workflow: {name: S, id: 4}
-      client: {name: Acme, id: 41}
-      service: {name: P, id: 9}
-      acceptedStatus: Accepted
-    priorities: [{primary: {name: Emergency, id: 1}, secondary: {name: P1, id: 11}}]
-    statusEvents:
-      primaryToSecondary: [{status: Cancelled, eventCode: PCAN}, {status: Completed, eventCode: PDONE}]
-      secondaryToPrimary: [{status: Accepted, eventCode: SACC}, {status: Completed, eventCode: SDONE}]
-    appointmentEvents: {created: APPT, rescheduled: RESCH, cancelled: APCAN, completed: APCOM}
-`
-
-var testRules = func() rules.Link {
-	cfg, err := config.Parse([]byte(testConfig), config.Options{Getenv: func(k string) string {
-		if k == "S" {
-			return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-		}
-		return "token"
-	}})
-	if err != nil {
-		panic(err)
-	}
-	return rules.Link{Config: *cfg.Link("acme-fixit"), PrimaryAPIUser: "o2o-api", SecondaryAPIUser: "o2o-api"}
-}()
-
-var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+var (
+	testRules = linktest.Rules()
+	t0        = linktest.T0
+	// assignment and status are the shared test link's events.
+	assignment = linktest.Assignment
+	status     = linktest.Status
+)
 
 // harness drives a Machine the way the workflow does, with a clock.
 type harness struct {
@@ -139,22 +108,6 @@ func label(m *Machine) string {
 		return fmt.Sprintf("Paused (from %s)", m.st.PausedFrom)
 	}
 	return string(m.st.State)
-}
-
-// Events of the test link.
-func assignment(id, activityID, team string, at time.Time) events.Event {
-	return events.Event{ID: id, System: "acme", Side: events.Primary, Type: events.ActivityAssigned, OccurredAt: at,
-		JobRef: "AC000001", Assignment: &events.Assignment{ActivityID: activityID, TeamID: team}}
-}
-
-func status(id string, side events.Side, s string, at time.Time) events.Event {
-	ev := events.Event{ID: id, Side: side, Type: events.JobStatusChanged, OccurredAt: at, Status: &events.StatusChange{Status: s}}
-	if side == events.Primary {
-		ev.System, ev.JobRef = "acme", "AC000001"
-	} else {
-		ev.System, ev.JobRef, ev.JobClientRef = "fixit", "FX000001", "AC000001"
-	}
-	return ev
 }
 
 // checkInvariants are the properties that hold between any two inputs.

@@ -8,21 +8,15 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/linktest"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
-var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-
-func statusEvent(id string, side events.Side, status string, at time.Time) events.Event {
-	ev := events.Event{ID: id, Side: side, Type: events.JobStatusChanged, OccurredAt: at, Status: &events.StatusChange{Status: status}}
-	if side == events.Primary {
-		ev.System, ev.JobRef = "acme", "AC000001"
-	} else {
-		ev.System, ev.JobRef, ev.JobClientRef = "fixit", "FX000001", "AC000001"
-	}
-	return ev
-}
+var (
+	t0          = linktest.T0
+	statusEvent = linktest.Status
+)
 
 // linked makes the first event create the linked job FX000001.
 func (s *linkedJobSuite) linked() {

@@ -15,34 +15,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/o2o-sync/o2o/activities"
-	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/linktest"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
-
-const testConfig = `
-systems:
-  acme: {baseURL: "http://acme.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
-  fixit: {baseURL: "http://fixit.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
-links:
-  - name: acme-fixit
-    primary: {system: acme, client: {name: Acme, id: 28}, team: {name: Fixit, id: 7}}
-    secondary:
-      system: fixit
-      workLogType: {name: R, id: 3}
-      workType: {name: P, id: 12}
-      workflow: {name: S, id: 4}
-      client: {name: Acme, id: 41}
-      service: {name: P, id: 9}
-      acceptedStatus: Accepted
-    priorities: [{primary: {name: Emergency, id: 1}, secondary: {name: P1, id: 11}}]
-    documentCategories: [{primary: Gas Certificate, secondary: Certificates}, {primary: Photos, secondary: Site Photos}]
-    statusEvents:
-      primaryToSecondary: [{status: Cancelled, eventCode: PCAN}]
-      secondaryToPrimary: [{status: Accepted, eventCode: SACC}]
-    appointmentEvents: {created: APPT, rescheduled: RESCH, cancelled: APCAN, completed: APCOM}
-`
 
 type linkedJobSuite struct {
 	suite.Suite
@@ -54,14 +31,8 @@ type linkedJobSuite struct {
 func TestLinkedJob(t *testing.T) { suite.Run(t, new(linkedJobSuite)) }
 
 func (s *linkedJobSuite) SetupTest() {
-	cfg, err := config.Parse([]byte(testConfig), config.Options{Getenv: func(k string) string {
-		if k == "S" {
-			return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-		}
-		return "token"
-	}})
-	s.Require().NoError(err)
-	s.acts, err = activities.New(cfg)
+	var err error
+	s.acts, err = activities.New(linktest.Config())
 	s.Require().NoError(err)
 	s.env = s.NewTestWorkflowEnvironment()
 	workflows.Register(s.env, s.acts)
@@ -71,9 +42,7 @@ func (s *linkedJobSuite) SetupTest() {
 func (s *linkedJobSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
 
 func assigned(id, activityID, team string) events.Event {
-	return events.Event{ID: id, System: "acme", Side: events.Primary, Type: events.ActivityAssigned,
-		OccurredAt: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), JobRef: "AC000001",
-		Assignment: &events.Assignment{ActivityID: activityID, TeamID: team}}
+	return linktest.Assignment(id, activityID, team, t0)
 }
 
 func (s *linkedJobSuite) signal(at time.Duration, ev events.Event) {
@@ -129,7 +98,7 @@ func (s *linkedJobSuite) TestRetriesAFailedCreateWithoutASecondJob() {
 		func(_ context.Context, _ activities.CreateJobInput) (lifecycle.Result, error) {
 			calls++
 			if calls < 3 {
-				return lifecycle.Result{}, temporal.NewApplicationError("fixit: HTTP 503", "TargetUnavailable")
+				return lifecycle.Result{}, temporal.NewApplicationError("fixit: HTTP 503", activities.ErrTypeUnavailable)
 			}
 			return lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}, Existed: true}, nil
 		})

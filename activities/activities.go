@@ -10,7 +10,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -108,16 +107,14 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 		return lifecycle.Skipped(skipped), err
 	}
 
-	// Every line of the job assigned to the team goes to the secondary, so a
-	// job whose activities were assigned together becomes one linked job.
+	lines := make([]rules.Activity, 0, len(job.Activities))
+	for _, line := range job.Activities {
+		lines = append(lines, rules.Activity{ID: line.ID, TeamID: line.SupplierID, Code: line.Code, Quantity: line.Quantity})
+	}
 	pj := rules.PrimaryJob{
 		JobRef: job.JobRef, SiteRef: job.SiteRef, ContactRef: job.ContactRef,
 		Priority: job.Priority, Description: job.Description, ReportedDate: job.ReportedDate,
-	}
-	for _, line := range job.Activities {
-		if line.SupplierID == l.Primary.Team.ID || slices.Contains(confirmed, line.ID) {
-			pj.Lines = append(pj.Lines, rules.Line{ActivityID: line.ID, Code: line.Code, Quantity: line.Quantity})
-		}
+		Lines: rules.TeamLines(*l, lines, confirmed),
 	}
 	spec, problems := rules.LinkedJobSpec(*l, pj)
 	if len(problems) > 0 {

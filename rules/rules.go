@@ -281,11 +281,13 @@ func decideAssignment(l Link, f Facts, ev events.Event) Command {
 	return Command{Action: AddActivities, Target: events.Secondary, ActivityIDs: []string{a.ActivityID}}
 }
 
-// Activity is a primary activity as read back from its system.
+// Activity is a primary activity (SOR line) as read back from its system.
 type Activity struct {
-	ID      string
-	TeamID  string
-	Deleted bool
+	ID       string
+	TeamID   string
+	Deleted  bool
+	Code     string
+	Quantity string
 }
 
 // StillAssigned re-checks an assignment against the primary's own record
@@ -301,6 +303,19 @@ func StillAssigned(l config.Link, ids []string, read []Activity) (confirmed []st
 		return nil, fmt.Sprintf("activities %v are no longer assigned to team %s in %s", ids, l.Primary.Team.ID, l.Primary.System)
 	}
 	return confirmed, ""
+}
+
+// TeamLines are the lines of the primary job that go to the linked job:
+// every line assigned to the link's team, so a job whose activities were
+// assigned together becomes one linked job, and those the re-check confirmed.
+func TeamLines(l config.Link, job []Activity, confirmed []string) []Line {
+	var lines []Line
+	for _, a := range job {
+		if a.TeamID == l.Primary.Team.ID || slices.Contains(confirmed, a.ID) {
+			lines = append(lines, Line{ActivityID: a.ID, Code: a.Code, Quantity: a.Quantity})
+		}
+	}
+	return lines
 }
 
 func (l Link) apiUser(side events.Side) string {

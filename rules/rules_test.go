@@ -179,3 +179,27 @@ func TestShouldClose(t *testing.T) {
 	require.True(t, closing)
 	require.Equal(t, "the primary cancelled the job", reason)
 }
+
+func TestStillAssignedReadsTheSourceNotTheEvent(t *testing.T) {
+	l := testLink().Config
+	confirmed, skip := StillAssigned(l, []string{"1", "2", "3"}, []Activity{
+		{ID: "1", TeamID: "7"}, {ID: "2", TeamID: "8"}, {ID: "3", TeamID: "7", Deleted: true}})
+	require.Equal(t, []string{"1"}, confirmed)
+	require.Empty(t, skip)
+
+	confirmed, skip = StillAssigned(l, []string{"2"}, []Activity{{ID: "2", TeamID: "8"}})
+	require.Empty(t, confirmed)
+	require.Equal(t, "activities [2] are no longer assigned to team 7 in acme", skip)
+}
+
+func TestTeamLinesTakeEveryLineOfTheTeam(t *testing.T) {
+	l := testLink().Config
+	lines := TeamLines(l, []Activity{
+		{ID: "1", TeamID: "7", Code: "PLB001", Quantity: "2"},
+		{ID: "2", TeamID: "8", Code: "ELE001", Quantity: "1"},
+		{ID: "3", TeamID: "7", Code: "PLB002", Quantity: "1"},
+		{ID: "4", TeamID: "", Code: "PLB003", Quantity: "5"}, // confirmed by the re-check, not yet on the job read
+	}, []string{"4"})
+	require.Equal(t, []Line{{ActivityID: "1", Code: "PLB001", Quantity: "2"}, {ActivityID: "3", Code: "PLB002", Quantity: "1"},
+		{ActivityID: "4", Code: "PLB003", Quantity: "5"}}, lines)
+}

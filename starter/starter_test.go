@@ -24,7 +24,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/o2o-sync/o2o/lifecycle"
-
 )
 
 // result is one run of the CLI in-process.

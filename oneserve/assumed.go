@@ -81,6 +81,13 @@ type jobWire struct {
 		Date          lenient.Scalar `json:"date"`
 		AppointmentID lenient.Scalar `json:"appointmentId"`
 	} `json:"events"`
+	Appointments []struct {
+		AppointmentID lenient.Scalar `json:"appointmentId"`
+		Start         lenient.Scalar `json:"start"`
+		End           lenient.Scalar `json:"end"`
+		Status        lenient.Scalar `json:"status"`
+		Reason        lenient.Scalar `json:"reason"`
+	} `json:"appointments"`
 }
 
 // readJob performs a job read at path and converts the answer.
@@ -114,6 +121,24 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 		}
 		j.Events = append(j.Events, HistoryEvent{
 			Code: string(e.Code), Note: string(e.Note), AppointmentID: string(e.AppointmentID), Date: date,
+		})
+	}
+	for i, a := range out.Appointments {
+		start, err := parseDate(string(a.Start), c.loc, eventReadDateLayouts...)
+		if err == nil && start.IsZero() {
+			err = fmt.Errorf("is required")
+		}
+		if err != nil {
+			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
+				Message: c.clean(fmt.Sprintf("appointments[%d].start: %s", i, err)), Err: err}
+		}
+		end, err := parseDate(string(a.End), c.loc, eventReadDateLayouts...)
+		if err != nil {
+			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
+				Message: c.clean(fmt.Sprintf("appointments[%d].end: %s", i, err)), Err: err}
+		}
+		j.Appointments = append(j.Appointments, JobAppointment{
+			AppointmentID: string(a.AppointmentID), Start: start, End: end, Status: string(a.Status), Reason: string(a.Reason),
 		})
 	}
 	return j, nil

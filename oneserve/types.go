@@ -131,6 +131,19 @@ type Job struct {
 	// job read's "events"). Empty when the system sends none, as older
 	// systems may not.
 	Events []HistoryEvent
+	// Appointments are the job's appointments (ASSUMPTION: the job read's
+	// "appointments"). Empty when the system sends none.
+	Appointments []JobAppointment
+}
+
+// JobAppointment is one appointment of a job read.
+type JobAppointment struct {
+	AppointmentID string
+	// Start and End are read like HistoryEvent.Date; End is zero when not sent.
+	Start, End time.Time
+	// Status is Booked, Cancelled or Completed (ASSUMPTION: the names).
+	Status string
+	Reason string
 }
 
 // JobLine is one activity of a job read.

@@ -513,19 +513,30 @@ func (s *Simulator) readActivity(sys *system, w http.ResponseWriter, r *http.Req
 // jobDocument is a job as the assumed job reads return it.
 type jobDocument struct {
 	envelope
-	JobRef       string           `json:"jobRef"`
-	ClientRef    string           `json:"clientRef"`
-	ClientID     string           `json:"clientId"`
-	SiteRef      string           `json:"siteRef"`
-	ContactRef   string           `json:"contactRef"`
-	Priority     string           `json:"priority"`
-	PriorityID   string           `json:"priorityId"`
-	Description  string           `json:"description"`
-	ReportedDate string           `json:"reportedDate"`
-	Status       string           `json:"status"`
-	StatusID     string           `json:"statusId"`
-	Activities   []jobDocActivity `json:"activities"`
-	Events       []jobDocEvent    `json:"events"`
+	JobRef       string              `json:"jobRef"`
+	ClientRef    string              `json:"clientRef"`
+	ClientID     string              `json:"clientId"`
+	SiteRef      string              `json:"siteRef"`
+	ContactRef   string              `json:"contactRef"`
+	Priority     string              `json:"priority"`
+	PriorityID   string              `json:"priorityId"`
+	Description  string              `json:"description"`
+	ReportedDate string              `json:"reportedDate"`
+	Status       string              `json:"status"`
+	StatusID     string              `json:"statusId"`
+	Activities   []jobDocActivity    `json:"activities"`
+	Events       []jobDocEvent       `json:"events"`
+	Appointments []jobDocAppointment `json:"appointments"`
+}
+
+// jobDocAppointment is an appointment as the assumed job read returns it;
+// dates as the job's events carry them.
+type jobDocAppointment struct {
+	AppointmentID string `json:"appointmentId"`
+	Start         string `json:"start"`
+	End           string `json:"end,omitempty"`
+	Status        string `json:"status"`
+	Reason        string `json:"reason,omitempty"`
 }
 
 type jobDocActivity struct {
@@ -570,6 +581,14 @@ func (job *Job) document() jobDocument {
 	})
 	for _, e := range history {
 		doc.Events = append(doc.Events, jobDocEvent{e.Code, e.Note, e.Date, e.AppointmentID})
+	}
+	doc.Appointments = make([]jobDocAppointment, 0, len(job.Appointments))
+	for _, a := range job.Appointments {
+		d := jobDocAppointment{AppointmentID: a.ID, Start: a.Start.In(london).Format(eventDateLayout), Status: a.Status, Reason: a.Reason}
+		if !a.End.IsZero() {
+			d.End = a.End.In(london).Format(eventDateLayout)
+		}
+		doc.Appointments = append(doc.Appointments, d)
 	}
 	return doc
 }

@@ -248,7 +248,7 @@ func (c *Client) observe(op string, status int, start time.Time, err error) {
 
 // doJSON performs one JSON call: in (if not nil) is the request body, out
 // (if not nil) receives the answer after the envelope has been checked.
-func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in, out any) (err error) {
+func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -257,6 +257,24 @@ func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in,
 		}
 		body = bytes.NewReader(b)
 	}
+	prepare := func(req *http.Request) *Error {
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return nil
+	}
+	return c.do(ctx, op, method, path, query, body, maxResponse, prepare, func(code int, b []byte) error {
+		return c.decode(op, code, b, out)
+	})
+}
+
+// do performs one call whose answer is read whole into memory (at most
+// limit bytes, plus one to detect a larger answer): prepare (if not nil)
+// adjusts the request before it is sent, and decode reads a 2xx answer. A
+// non-2xx answer is classified by statusError. The Observer sees the call
+// with the error do returns, decoding errors included.
+func (c *Client) do(ctx context.Context, op, method, path, query string, body io.Reader, limit int64,
+	prepare func(*http.Request) *Error, decode func(code int, b []byte) error) (err error) {
 	callCtx, cancel, timer := c.callContext(ctx)
 	defer cancel(nil)
 	defer timer.Stop()
@@ -264,8 +282,10 @@ func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in,
 	if err != nil {
 		return &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if prepare != nil {
+		if e := prepare(req); e != nil {
+			return e
+		}
 	}
 	start, status := time.Now(), 0
 	defer func() { c.observe(op, status, start, err) }()
@@ -275,14 +295,14 @@ func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in,
 	}
 	status = resp.StatusCode
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return c.transportError(op, ctx, callCtx, err)
 	}
 	if e := c.statusError(op, resp, b); e != nil {
 		return e
 	}
-	return c.decode(op, resp.StatusCode, b, out)
+	return decode(resp.StatusCode, b)
 }
 
 // transportError classifies a failure to get (or read) an answer: the

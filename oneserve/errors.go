@@ -51,8 +51,8 @@ func (k Kind) String() string {
 // token: messages taken from the server are scrubbed of it.
 type Error struct {
 	// Op is the API call: "createJob", "addEventByClientRef",
-	// "addActivityByClientRef", "site", "activities", "job", "documents",
-	// "downloadDocument", "uploadDocument".
+	// "addActivityByClientRef", "site", "activities", "jobEventsXML", "job",
+	// "documents", "downloadDocument", "uploadDocument".
 	Op string
 	// StatusCode is the HTTP status, or 0 when no response was received
 	// (network error, timeout, cancellation, invalid arguments).

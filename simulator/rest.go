@@ -37,6 +37,7 @@ const (
 	OpAddActivityByClientRef = "addActivityByClientRef"
 	OpSite                   = "site"
 	OpActivities             = "activities"
+	OpJobEvents              = "jobEventsXML"
 	OpJob                    = "job"
 	OpDocuments              = "documents"
 	OpDownloadDocument       = "downloadDocument"
@@ -44,7 +45,7 @@ const (
 )
 
 var allOps = []string{
-	OpCreateJob, OpAddEvent, OpAddActivityByClientRef, OpSite, OpActivities, OpJob,
+	OpCreateJob, OpAddEvent, OpAddActivityByClientRef, OpSite, OpActivities, OpJobEvents, OpJob,
 	OpDocuments, OpDownloadDocument, OpUploadDocument,
 }
 
@@ -88,6 +89,7 @@ func (s *Simulator) restRoutes(mux *http.ServeMux) {
 	route("/workflow/job/createJob", map[string]endpoint{http.MethodPost: {OpCreateJob, s.createJob}})
 	route("/workflow/job/addEventByClientRef", map[string]endpoint{http.MethodPost: {OpAddEvent, s.addEventByClientRef}})
 	route("/workflow/job/{jobRef}", map[string]endpoint{http.MethodGet: {OpJob, s.readJob}})
+	route("/workflow/job/jobEventsXML/{startDate}/{endDate}/{clientRef}/{eventIdList}", map[string]endpoint{http.MethodGet: {OpJobEvents, s.jobEventsXML}})
 	route("/workflow/activity/addActivityByClientRef", map[string]endpoint{http.MethodPost: {OpAddActivityByClientRef, s.addActivityByClientRef}})
 	route("/contact/sites/{clientId}/{siteRef}", map[string]endpoint{http.MethodGet: {OpSite, s.readSite}})
 	route("/activities", map[string]endpoint{http.MethodGet: {OpActivities, s.readActivities}})

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,6 +63,13 @@ type SystemSeed struct {
 	EventCodes         []EventCode `yaml:"eventCodes"`
 	DocumentCategories []string    `yaml:"documentCategories"`
 	SORCodes           []SORCode   `yaml:"sorCodes"`
+
+	// EventIDs maps event codes (of EventCodes) to the numeric event ids
+	// that jobEventsXML filters on: Oneserve names an event type by code
+	// when writing (sigEventCode) and by id when reading (eventIdList). A
+	// code without an entry gets the next free id from 1001, in the order
+	// of EventCodes.
+	EventIDs map[string]string `yaml:"eventIds"`
 
 	// AuthToken and WebhookSecrets are read from the environment by
 	// LoadSeed; tests set them directly.
@@ -278,6 +287,20 @@ func (sys SystemSeed) validate() error {
 		}
 		codes[c.Code] = true
 	}
+	usedIDs := map[string]string{}
+	for _, code := range slices.Sorted(maps.Keys(sys.EventIDs)) {
+		id := sys.EventIDs[code]
+		if !codes[code] {
+			return fmt.Errorf("eventIds: %q is not one of the eventCodes", code)
+		}
+		if n, err := strconv.ParseUint(id, 10, 63); err != nil || fmt.Sprint(n) != id {
+			return fmt.Errorf("eventIds: %s: id %q must be a whole number", code, id)
+		}
+		if other, dup := usedIDs[id]; dup {
+			return fmt.Errorf("eventIds: %s: id %s is also the id of %s", code, id, other)
+		}
+		usedIDs[id] = code
+	}
 	cats := map[string]bool{}
 	for i, c := range sys.DocumentCategories {
 		if strings.TrimSpace(c) == "" || len(c) > 100 {
@@ -302,6 +325,34 @@ func (sys SystemSeed) validate() error {
 		sor[c.ClientID+"/"+c.Code] = true
 	}
 	return nil
+}
+
+// firstDefaultEventID is the first id given to an event code that
+// eventIds leaves out.
+const firstDefaultEventID = 1001
+
+// eventIDs returns every event code's numeric id: the configured ones, and
+// the next free id from firstDefaultEventID for the others, in the order of
+// EventCodes. The seed must be valid.
+func (sys SystemSeed) eventIDs() map[string]string {
+	ids := make(map[string]string, len(sys.EventCodes))
+	used := map[string]bool{}
+	for code, id := range sys.EventIDs {
+		ids[code] = id
+		used[id] = true
+	}
+	next := firstDefaultEventID
+	for _, c := range sys.EventCodes {
+		if _, ok := ids[c.Code]; ok {
+			continue
+		}
+		for used[strconv.Itoa(next)] {
+			next++
+		}
+		ids[c.Code] = strconv.Itoa(next)
+		used[ids[c.Code]] = true
+	}
+	return ids
 }
 
 // refIndex checks a list of reference data (numeric, unique ids; non-empty,

@@ -17,6 +17,7 @@
 //	POST /{system}/rest/workflow/job/addEventByClientRef
 //	POST /{system}/rest/workflow/activity/addActivityByClientRef
 //	GET  /{system}/rest/workflow/job/{jobRef}
+//	GET  /{system}/rest/workflow/job/jobEventsXML/{startDate}/{endDate}/{clientRef}/{eventIdList}  (XML)
 //	GET  /{system}/rest/contact/sites/{clientId}/{siteRef}
 //	GET  /{system}/rest/activities?ids=a,b (at most 20)
 //	GET  /{system}/rest/activities/{id}

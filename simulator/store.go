@@ -74,10 +74,14 @@ type Activity struct {
 // HistoryEvent is a job event (job history entry) written through
 // addEventByClientRef. Status changes and appointments made under /sim do
 // not add history entries, so a job's history shows exactly what API
-// clients wrote.
+// clients wrote. Every entry is recorded by recordEvent, which gives it its
+// code's numeric event id, so that jobEventsXML finds it.
 type HistoryEvent struct {
 	ID   string `json:"id"`
 	Code string `json:"code"`
+	// EventID is the code's numeric event id (the seed's eventIds), what
+	// jobEventsXML's eventIdList selects.
+	EventID string `json:"eventId"`
 	// Name is the event code's configured name.
 	Name string `json:"name"`
 	Note string `json:"note"`
@@ -179,6 +183,7 @@ type system struct {
 	workflows    map[string]string
 	services     map[string]string
 	eventCodes   map[string]string // code → name
+	eventIDs     map[string]string // code → numeric event id
 	categories   map[string]bool
 	sor          map[string]SORCode // clientId/code
 	contacts     map[string]Contact
@@ -223,6 +228,7 @@ func newSystem(sim *Simulator, seed SystemSeed) *system {
 		workflows:    index(seed.Workflows),
 		services:     index(seed.Services),
 		eventCodes:   map[string]string{},
+		eventIDs:     seed.eventIDs(),
 		categories:   map[string]bool{},
 		sor:          map[string]SORCode{},
 		contacts:     map[string]Contact{},
@@ -541,8 +547,7 @@ func (sys *system) addEvent(spec eventSpec, actor string) (*Job, *apiError) {
 	if job == nil {
 		return nil, nil
 	}
-	job.History = append(job.History, HistoryEvent{
-		ID:            strconv.Itoa(sys.nextHistory),
+	sys.recordEvent(job, HistoryEvent{
 		Code:          spec.SigEventCode,
 		Name:          name,
 		Note:          spec.Note,
@@ -550,10 +555,20 @@ func (sys *system) addEvent(spec eventSpec, actor string) (*Job, *apiError) {
 		AppointmentID: spec.AppointmentID,
 		NoteID:        spec.NoteID,
 		AddedBy:       actor,
-		RecordedAt:    sys.sim.now(),
 	})
-	sys.nextHistory++
 	return job, nil
+}
+
+// recordEvent appends e to job's history with the next history id, its
+// code's numeric event id and the time it was recorded. Every job event
+// goes through here, whoever writes it. e.Code must be a configured event
+// code and e.Date in eventDateLayout.
+func (sys *system) recordEvent(job *Job, e HistoryEvent) {
+	e.ID = strconv.Itoa(sys.nextHistory)
+	e.EventID = sys.eventIDs[e.Code]
+	e.RecordedAt = sys.sim.now()
+	sys.nextHistory++
+	job.History = append(job.History, e)
 }
 
 // activityByClientRefSpec is one item of an addActivityByClientRef request.

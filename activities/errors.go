@@ -26,6 +26,9 @@ const (
 	ErrTypeMisaligned = "Misaligned"
 	// ErrTypeConfig: the link or system is missing from the configuration.
 	ErrTypeConfig = "ConfigMissing"
+	// ErrTypeDrifted: a reconciliation found a link's job gone, or moved to
+	// another client, and O2O cannot repair that.
+	ErrTypeDrifted = "JobsDrifted"
 
 	// ErrTypeUnavailable (retryable): the system cannot answer now (5xx,
 	// timeout, 429, a stalled download); Temporal retries, honouring Retry-After.

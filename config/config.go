@@ -107,7 +107,14 @@ type Link struct {
 	// CloseAfter is how long a finished link waits for late events and
 	// documents before it closes (default 72h).
 	CloseAfter Duration `yaml:"closeAfter"`
+	// ReconcileEvery is how often the link's open links are reconciled
+	// against both systems (default 15m; at least 1m). The reads are spread
+	// over most of the interval.
+	ReconcileEvery Duration `yaml:"reconcileEvery"`
 }
+
+// DefaultReconcileEvery is ReconcileEvery's default.
+const DefaultReconcileEvery = 15 * time.Minute
 
 // Primary is the primary side of a link.
 type Primary struct {
@@ -286,6 +293,9 @@ func (c *Config) defaults() {
 		if l.CloseAfter == 0 {
 			l.CloseAfter = Duration(72 * time.Hour)
 		}
+		if l.ReconcileEvery == 0 {
+			l.ReconcileEvery = Duration(DefaultReconcileEvery)
+		}
 		if l.Primary.EndStatuses == nil {
 			l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
 		}
@@ -416,6 +426,9 @@ func (c *Config) validate(opt Options) error {
 				p.add(key+".name", "duplicate link: links[%d] has the same name", j)
 			}
 			seen[l.Name] = i
+		}
+		if l.ReconcileEvery.D() < time.Minute {
+			p.add(key+".reconcileEvery", "must be at least 1m (a reconciliation reads both jobs of every open link)")
 		}
 		c.validateSystem(&p, key+".primary.system", l.Primary.System)
 		c.validateSystem(&p, key+".secondary.system", l.Secondary.System)

@@ -30,6 +30,19 @@ const (
 	AppointmentCancelled   Type = "APPOINTMENT_CANCELLED"
 	AppointmentCompleted   Type = "APPOINTMENT_COMPLETED"
 	DocumentUploaded       Type = "DOCUMENT_UPLOADED"
+
+	// JobsDrifted is O2O's own: a reconciliation found a link's job gone, or
+	// moved to another client or site (Drift says which). No webhook carries
+	// it (Handled is false), so it can never be sent from outside.
+	JobsDrifted Type = "O2O_JOBS_DRIFTED"
+)
+
+// Where an event came from (Event.Source).
+const (
+	// FromWebhook: a system's webhook (the default, written as "").
+	FromWebhook = ""
+	// FromReconcile: O2O read the jobs and found a fact with no record.
+	FromReconcile = "reconcile"
 )
 
 // Handled reports whether O2O acts on events of type t. Other well-formed
@@ -84,10 +97,19 @@ type Event struct {
 	// never logs it.
 	Actor string `json:"actor,omitempty"`
 
+	// Source is FromWebhook or FromReconcile.
+	Source string `json:"source,omitempty"`
+
 	Assignment  *Assignment   `json:"assignment,omitempty"`
 	Status      *StatusChange `json:"status,omitempty"`
 	Appointment *Appointment  `json:"appointment,omitempty"`
 	Document    *Document     `json:"document,omitempty"`
+	Drift       *Drift        `json:"drift,omitempty"`
+}
+
+// Drift is the data of JobsDrifted: what O2O found and cannot repair.
+type Drift struct {
+	Reason string `json:"reason"`
 }
 
 // Assignment is the data of ACTIVITY_ASSIGNED.

@@ -72,7 +72,7 @@ func (h *harness) finish() EventRecord {
 	if b == nil {
 		h.t.Fatal("nothing being applied")
 	}
-	if b.dup {
+	if b.dup != "" {
 		return h.m.Finish(h.tick(), Result{})
 	}
 	return h.m.Finish(h.tick(), result(h.m.Command()))

@@ -37,8 +37,15 @@ const (
 	// or applied by the retry instead); and a grace period that had once
 	// ended stayed ended after the job reopened.
 	CompatLegacy Compat = 0
+	// CompatMachine fixes those defects.
+	CompatMachine Compat = 1
+	// CompatFacts adds facts: an event whose fact the link already knows
+	// (by FactKeys, or a status equal to the one it knows) is a duplicate
+	// whatever its source, a status older than the one known is not sent
+	// on, and reconciliation can offer facts.
+	CompatFacts Compat = 2
 	// CompatCurrent is today's behaviour.
-	CompatCurrent Compat = 1
+	CompatCurrent = CompatFacts
 )
 
 // DefaultContinueAsNewAfter keeps histories short (each event costs about a
@@ -60,6 +67,8 @@ type Carry struct {
 	Seen  []string       `json:"seen"`
 	// Retry is an operator's retry not yet carried out.
 	Retry bool `json:"retry,omitempty"`
+	// Facts are the fact keys the link knows (rules.FactKeys), oldest first.
+	Facts []string `json:"facts,omitempty"`
 }
 
 // StepKind is the kind of thing the workflow must do next.
@@ -87,8 +96,9 @@ type Step struct {
 	Kind StepKind
 	// Event is the event to apply.
 	Event events.Event
-	// Duplicate: Event is a redelivery of an event already finished; it is
-	// only recorded (Done with a zero Result).
+	// Duplicate: Event is a redelivery of an event already finished, or
+	// reports a fact the link already knows; it is only recorded (Finish
+	// with a zero Result).
 	Duplicate bool
 	// LoadRules: load the link's configuration (SetRules) before Command.
 	LoadRules bool
@@ -98,8 +108,8 @@ type Step struct {
 // inflight is the event being applied.
 type inflight struct {
 	ev    events.Event
-	dup   bool
-	retry bool // an operator's retry
+	dup   string // why it is a duplicate; "" if it is not
+	retry bool   // an operator's retry
 	cmd   *rules.Command
 }
 
@@ -108,6 +118,7 @@ type Machine struct {
 	st     LinkState
 	queue  queue
 	seen   *seenIDs
+	known  *seenIDs
 	rules  *rules.Link
 	reload bool
 	opts   Options
@@ -130,9 +141,10 @@ type Machine struct {
 // New starts the life of the link for one primary job.
 func New(link, primaryJobRef string, now time.Time, opts Options) *Machine {
 	m := &Machine{
-		st:   LinkState{Link: link, PrimaryJobRef: primaryJobRef, Events: []EventRecord{}},
-		seen: newSeenIDs(nil),
-		opts: opts.withDefaults(),
+		st:    LinkState{Link: link, PrimaryJobRef: primaryJobRef, Events: []EventRecord{}},
+		seen:  newSeenIDs(nil),
+		known: newSeenIDs(nil),
+		opts:  opts.withDefaults(),
 	}
 	m.settle(now)
 	return m
@@ -140,7 +152,7 @@ func New(link, primaryJobRef string, now time.Time, opts Options) *Machine {
 
 // Restore continues a link's life from a Carry.
 func Restore(c Carry, now time.Time, opts Options) *Machine {
-	m := &Machine{st: c.State, queue: c.Queue, seen: newSeenIDs(c.Seen), retry: c.Retry, opts: opts.withDefaults()}
+	m := &Machine{st: c.State, queue: c.Queue, seen: newSeenIDs(c.Seen), known: newSeenIDs(c.Facts), retry: c.Retry, opts: opts.withDefaults()}
 	if m.st.Events == nil {
 		m.st.Events = []EventRecord{}
 	}
@@ -167,7 +179,7 @@ func (o Options) withDefaults() Options {
 func (m *Machine) Carry() Carry {
 	st := m.st
 	st.Events = slices.Clone(st.Events)
-	return Carry{State: st, Queue: slices.Clone(m.queue), Seen: slices.Clone(m.seen.order), Retry: m.retry}
+	return Carry{State: st, Queue: slices.Clone(m.queue), Seen: slices.Clone(m.seen.order), Retry: m.retry, Facts: slices.Clone(m.known.order)}
 }
 
 // State is the link's state as the linkState query answers it.
@@ -226,7 +238,7 @@ func (m *Machine) Next(suggested bool) Step {
 	atLimit := m.done >= m.opts.ContinueAsNewAfter || suggested
 	if i := m.ready(); i >= 0 && !atLimit {
 		ev := m.queue[i]
-		dup := m.seen.has(ev.ID)
+		dup := m.duplicate(ev) != ""
 		return Step{Kind: Apply, Event: ev, at: i, Duplicate: dup, LoadRules: !dup && (m.rules == nil || m.reload)}
 	}
 	if m.closeDue() {
@@ -258,7 +270,7 @@ func (m *Machine) Begin(now time.Time, s Step) {
 		panic(fmt.Sprintf("lifecycle: Begin(%v) does not follow Next", s.Kind))
 	}
 	m.queue = m.queue.toFront(s.at)
-	m.busy = &inflight{ev: s.Event, dup: s.Duplicate, retry: m.retry}
+	m.busy = &inflight{ev: s.Event, dup: m.duplicate(s.Event), retry: m.retry}
 	m.retry = false
 	m.settle(now)
 }
@@ -272,7 +284,7 @@ func (m *Machine) SetRules(l rules.Link) {
 // Command is what the rules say to do with the event being applied.
 func (m *Machine) Command() rules.Command {
 	b := m.busy
-	if b == nil || b.dup || m.rules == nil {
+	if b == nil || b.dup != "" || m.rules == nil {
 		panic("lifecycle: Command without an event to decide")
 	}
 	if b.cmd == nil {
@@ -291,8 +303,8 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 		panic("lifecycle: Finish without an event being applied")
 	}
 	m.busy = nil
-	if b.dup {
-		return m.finish(now, newRecord(b.ev, now, OutcomeDuplicate, "already processed: a redelivery of the same event"), true)
+	if b.dup != "" {
+		return m.finish(now, b.ev, newRecord(b.ev, now, OutcomeDuplicate, b.dup), true)
 	}
 	cmd := *b.cmd
 	res = res.normalize()
@@ -314,7 +326,7 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 	// Before the machine, an event that went through while the link was
 	// paused left the failure in place (unless it created the linked job).
 	unblock := m.opts.Compat >= CompatCurrent || !m.paused || (cmd.Action == rules.CreateJob && outcome == OutcomeApplied)
-	return m.finish(now, newRecord(b.ev, now, outcome, detail), unblock)
+	return m.finish(now, b.ev, newRecord(b.ev, now, outcome, detail), unblock)
 }
 
 // Fail blocks the link on the event being applied: it stays at the head of
@@ -349,6 +361,7 @@ func (m *Machine) Close(now time.Time) {
 		for i, ev := range m.queue {
 			if i == 0 && m.failure != "" {
 				m.record(newRecord(ev, now, OutcomeFailed, fmt.Sprintf("failed: %s; not retried: the link was %s", m.failure, m.st.ClosingReason)))
+				m.learn(ev)
 				continue
 			}
 			m.record(newRecord(ev, now, OutcomeSkipped, "not applied: the link was unlinked"))
@@ -362,12 +375,18 @@ func (m *Machine) Close(now time.Time) {
 // ClosesAt is when the grace period ends, if the link is closing.
 func (m *Machine) ClosesAt() *time.Time { return m.st.ClosesAt }
 
+// Compat is the behaviour the machine runs with.
+func (m *Machine) Compat() Compat { return m.opts.Compat }
+
 // Closed reports whether the link has closed.
 func (m *Machine) Closed() bool { return m.closed }
 
-func (m *Machine) finish(now time.Time, rec EventRecord, unblock bool) EventRecord {
+func (m *Machine) finish(now time.Time, ev events.Event, rec EventRecord, unblock bool) EventRecord {
 	m.record(rec)
 	m.seen.add(rec.ID)
+	if rec.Outcome != OutcomeDuplicate {
+		m.learn(ev)
+	}
 	m.queue = m.queue[1:]
 	m.done++
 	if unblock {
@@ -404,7 +423,7 @@ func (m *Machine) settle(now time.Time) {
 }
 
 func (m *Machine) facts() rules.Facts {
-	return rules.Facts{
+	f := rules.Facts{
 		SecondaryJobRef:  m.st.SecondaryJobRef,
 		Closed:           m.closed,
 		LinkedActivities: m.st.LinkedActivities,
@@ -412,6 +431,101 @@ func (m *Machine) facts() rules.Facts {
 		SecondaryEnded:   m.st.SecondaryEnded,
 		PrimaryCancelled: m.st.PrimaryCancelled,
 	}
+	if m.opts.Compat >= CompatFacts {
+		f.PrimaryStatus, f.SecondaryStatus = m.st.PrimaryStatus, m.st.SecondaryStatus
+		f.PrimaryStatusAt, f.SecondaryStatusAt = timeOf(m.st.PrimaryStatusAt), timeOf(m.st.SecondaryStatusAt)
+	}
+	return f
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// duplicate says why ev is a duplicate, or "" when it is not: a redelivery
+// of an event finished before, or a fact the link already knows.
+func (m *Machine) duplicate(ev events.Event) string {
+	if m.seen.has(ev.ID) {
+		return "already processed: a redelivery of the same event"
+	}
+	if m.opts.Compat < CompatFacts {
+		return ""
+	}
+	if keys := rules.FactKeys(ev); len(keys) > 0 && m.known.has(keys[0]) {
+		return "already known: the same fact was learned before (from a webhook or a reconciliation)"
+	}
+	if ev.Type == events.JobStatusChanged && ev.Status != nil {
+		if known, _ := m.facts().KnownStatus(ev.Side); known != "" && strings.EqualFold(known, ev.Status.Status) {
+			return fmt.Sprintf("already known: the %s job's status is %s", ev.Side, known)
+		}
+	}
+	return ""
+}
+
+// learn remembers the facts an event reported, once it is finished (applied,
+// skipped or given up on), so the same fact from another source is a
+// duplicate.
+func (m *Machine) learn(ev events.Event) {
+	if m.opts.Compat < CompatFacts {
+		return
+	}
+	for _, k := range rules.FactKeys(ev) {
+		m.known.add(k)
+	}
+	if ev.Type != events.JobStatusChanged || ev.Status == nil {
+		return
+	}
+	status, at := &m.st.PrimaryStatus, &m.st.PrimaryStatusAt
+	if ev.Side == events.Secondary {
+		status, at = &m.st.SecondaryStatus, &m.st.SecondaryStatusAt
+	}
+	if *at != nil && ev.OccurredAt.Before(**at) {
+		return // older than what the link knows
+	}
+	t := ev.OccurredAt
+	*status, *at = ev.Status.Status, &t
+}
+
+// Offer takes in facts a reconciliation read from the systems. Those the
+// link already knows, or already has queued, are dropped without a record;
+// the rest queue like webhook events. It returns how many were queued.
+func (m *Machine) Offer(now time.Time, facts []events.Event) int {
+	if m.closed {
+		return 0
+	}
+	n := 0
+	for _, ev := range facts {
+		if m.duplicate(ev) != "" || m.pending(ev) {
+			continue
+		}
+		m.Deliver(now, ev)
+		n++
+	}
+	m.settle(now)
+	return n
+}
+
+// pending reports whether an event reporting the same fact is queued (or
+// being applied).
+func (m *Machine) pending(ev events.Event) bool {
+	keys := rules.FactKeys(ev)
+	for _, q := range m.queue {
+		switch {
+		case q.ID == ev.ID:
+			return true
+		case ev.Type == events.JobsDrifted && q.Type == events.JobsDrifted:
+			return true
+		case ev.Type == events.JobStatusChanged && q.Type == events.JobStatusChanged && q.Side == ev.Side &&
+			q.Status != nil && ev.Status != nil && strings.EqualFold(q.Status.Status, ev.Status.Status):
+			return true
+		case len(keys) > 0 && slices.Contains(rules.FactKeys(q), keys[0]):
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Machine) linkActivities(ids []string) {
@@ -483,6 +597,8 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 		if res.Existed {
 			d += " (found, copied by an earlier attempt)"
 		}
+	case rules.CheckJobs:
+		d = "checked after a reconciliation found: " + cmd.Reason
 	default:
 		d = string(cmd.Action)
 	}
@@ -494,7 +610,7 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 
 func newRecord(ev events.Event, now time.Time, o Outcome, detail string) EventRecord {
 	return EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
-		ProcessedAt: now, Outcome: o, Detail: detail}
+		ProcessedAt: now, Outcome: o, Detail: detail, Source: ev.Source}
 }
 
 // Unlinking reports whether an operator unlinked the link; it closes once no

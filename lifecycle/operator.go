@@ -116,7 +116,7 @@ func (m *Machine) Operate(now time.Time, action string, r OperatorRequest) strin
 		}
 	case ActionSkip:
 		ev := m.queue[0]
-		m.finish(now, newRecord(ev, now, OutcomeFailed, fmt.Sprintf("failed: %s; skipped by %s: %s", m.failure, r.By, r.Reason)), true)
+		m.finish(now, ev, newRecord(ev, now, OutcomeFailed, fmt.Sprintf("failed: %s; skipped by %s: %s", m.failure, r.By, r.Reason)), true)
 		answer = fmt.Sprintf("skipped event %s; %d event(s) behind it go ahead", ev.ID, len(m.queue))
 	case ActionPause:
 		m.paused = true

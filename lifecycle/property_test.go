@@ -88,6 +88,7 @@ type model struct {
 	attempts   map[string]string // the last attempt's result per event id: applied, skipped, failed
 	successes  map[string]int    // activity successes per event id
 	records    []EventRecord     // every record the machine made, in order
+	byID       map[string]events.Event
 	begun      int               // events begun after the link closed must stay 0
 }
 
@@ -97,8 +98,12 @@ func live(t *testing.T, c choices, name string) int {
 	t.Helper()
 	compat := CompatCurrent
 	h := newHarness(t, Options{ContinueAsNewAfter: 1 + c.intn(40), Compat: compat})
-	md := &model{deliveries: map[string]int{}, attempts: map[string]string{}, successes: map[string]int{}}
+	md := &model{deliveries: map[string]int{}, attempts: map[string]string{}, successes: map[string]int{}, byID: map[string]events.Event{}}
 	pending := lifeEvents(c)
+	for _, ev := range pending {
+		md.byID[ev.ID] = ev
+	}
+	var facts []events.Event // what a reconciliation could read: the facts delivered so far
 	var inflight bool
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -138,7 +143,7 @@ func live(t *testing.T, c choices, name string) int {
 	settle := func(kind int) {
 		b := h.m.busy
 		inflight = false
-		if b.dup {
+		if b.dup != "" {
 			h.m.Finish(h.tick(), Result{})
 			return
 		}
@@ -169,8 +174,13 @@ func live(t *testing.T, c choices, name string) int {
 			}
 			ev := pending[i]
 			pending = append(pending[:i:i], pending[i+1:]...)
+			if c.intn(5) == 0 { // a webhook lost on the way: only a reconciliation will find it
+				facts = append(facts, ev)
+				break
+			}
 			md.deliveries[ev.ID]++
 			h.deliver(ev)
+			facts = append(facts, ev)
 		case op < 11: // the workflow's loop
 			if inflight {
 				settle(c.intn(9))
@@ -200,6 +210,13 @@ func live(t *testing.T, c choices, name string) int {
 			if err := h.m.Validate(action, r); err == nil {
 				h.m.Operate(h.tick(), action, r)
 			}
+		case op < 17 && len(facts) > 0: // a reconciliation offers a fact it read
+			f := facts[c.intn(len(facts))]
+			f.ID, f.Source = "r:"+f.ID+":"+strconv.Itoa(steps), events.FromReconcile
+			md.byID[f.ID] = f
+			if h.m.Offer(h.tick(), []events.Event{f}) == 1 {
+				md.deliveries[f.ID]++
+			}
 		case op < 18: // the grace period's timer
 			if at := h.m.ClosesAt(); at != nil {
 				h.m.GraceOver(h.tick(), *at)
@@ -217,6 +234,14 @@ func live(t *testing.T, c choices, name string) int {
 	for _, ev := range pending {
 		md.deliveries[ev.ID]++
 		h.deliver(ev)
+	}
+	// And a reconciliation reads every fact, lost webhooks included.
+	for i, f := range facts {
+		f.ID, f.Source = "final:"+f.ID+":"+strconv.Itoa(i), events.FromReconcile
+		md.byID[f.ID] = f
+		if h.m.Offer(h.tick(), []events.Event{f}) == 1 {
+			md.deliveries[f.ID]++
+		}
 	}
 	for range 2000 {
 		if inflight {
@@ -252,6 +277,15 @@ func live(t *testing.T, c choices, name string) int {
 	}
 	take()
 	checkInvariants(t, h.m)
+	// Nothing missed: once the link has drained, it knows every fact any
+	// source reported (unless it closed, or waits for a linked job).
+	if !h.m.Closed() && len(h.m.queue) == 0 {
+		for _, f := range facts {
+			if rules.FactKeys(f) != nil && h.m.duplicate(f) == "" {
+				fail("fact %s (%s) was never learned", f.ID, rules.FactKeys(f)[0])
+			}
+		}
+	}
 	// What is left waits for a linked job that no assignment created.
 	for _, ev := range h.m.queue {
 		if h.m.st.SecondaryJobRef != "" || !rules.NeedsLinkedJob(ev) {
@@ -278,6 +312,19 @@ func checkRecords(t *testing.T, name string, md *model, waiting []events.Event) 
 	}
 	if md.begun > 0 {
 		t.Fatalf("%s: %d events begun after the link closed", name, md.begun)
+	}
+	// A fact is applied once, whichever source reported it first.
+	appliedFacts := map[string]string{}
+	for _, r := range md.records {
+		if r.Outcome != OutcomeApplied {
+			continue
+		}
+		if keys := rules.FactKeys(md.byID[r.ID]); len(keys) > 0 {
+			if first, ok := appliedFacts[keys[0]]; ok {
+				t.Fatalf("%s: fact %s applied twice: by %s and by %s", name, keys[0], first, r.ID)
+			}
+			appliedFacts[keys[0]] = r.ID
+		}
 	}
 	for id, n := range md.deliveries {
 		recs := per[id]

@@ -62,6 +62,12 @@ type LinkState struct {
 	// ClosesAt is when the link closes, once the job has ended; ClosingReason says why.
 	ClosesAt      *time.Time `json:"closesAt,omitempty"`
 	ClosingReason string     `json:"closingReason,omitempty"`
+	// PrimaryStatus and SecondaryStatus are the jobs' statuses as the link
+	// last learned them (from an event or a read), with when they changed.
+	PrimaryStatus     string     `json:"primaryStatus,omitempty"`
+	PrimaryStatusAt   *time.Time `json:"primaryStatusAt,omitempty"`
+	SecondaryStatus   string     `json:"secondaryStatus,omitempty"`
+	SecondaryStatusAt *time.Time `json:"secondaryStatusAt,omitempty"`
 	// PausedFrom is the state a paused link resumes into.
 	PausedFrom State `json:"pausedFrom,omitempty"`
 	// OperatorLog lists the latest operator actions, accepted or refused.
@@ -71,13 +77,15 @@ type LinkState struct {
 
 // EventRecord is one processed event.
 type EventRecord struct {
-	ID          string      `json:"id"`
-	Type        events.Type `json:"type"`
-	Direction   string      `json:"direction"`
-	Outcome     Outcome     `json:"outcome"`
-	Detail      string      `json:"detail"`
-	OccurredAt  time.Time   `json:"occurredAt"`
-	ProcessedAt time.Time   `json:"processedAt"`
+	ID        string      `json:"id"`
+	Type      events.Type `json:"type"`
+	Direction string      `json:"direction"`
+	Outcome   Outcome     `json:"outcome"`
+	Detail    string      `json:"detail"`
+	// Source is where the event came from: "" for a webhook, "reconcile".
+	Source      string    `json:"source,omitempty"`
+	OccurredAt  time.Time `json:"occurredAt"`
+	ProcessedAt time.Time `json:"processedAt"`
 }
 
 // MaxEventRecords bounds the event list kept in a link's state, so that a

@@ -38,6 +38,18 @@ type Facts struct {
 	// PrimaryEnded, SecondaryEnded and PrimaryCancelled follow the jobs'
 	// statuses (see ShouldClose).
 	PrimaryEnded, SecondaryEnded, PrimaryCancelled bool
+	// PrimaryStatus and SecondaryStatus are the jobs' statuses as the link
+	// last learned them, and since when ("" and zero: not known yet).
+	PrimaryStatus, SecondaryStatus     string
+	PrimaryStatusAt, SecondaryStatusAt time.Time
+}
+
+// KnownStatus is the status of side's job the link last learned, and when.
+func (f Facts) KnownStatus(side events.Side) (string, time.Time) {
+	if side == events.Secondary {
+		return f.SecondaryStatus, f.SecondaryStatusAt
+	}
+	return f.PrimaryStatus, f.PrimaryStatusAt
 }
 
 // Action is the kind of work a Command asks for.
@@ -55,6 +67,9 @@ const (
 	AddJobEvent Action = "addJobEvent"
 	// CopyDocument: copy a document to the job on the Target side.
 	CopyDocument Action = "copyDocument"
+	// CheckJobs: read both jobs again; a job still gone (or moved) blocks
+	// the link with Reason, one found again lets it go on.
+	CheckJobs Action = "checkJobs"
 )
 
 // Command is what the workflow must do for one event.
@@ -99,6 +114,8 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 	}
 
 	switch {
+	case ev.Type == events.JobsDrifted:
+		return Command{Action: CheckJobs, Reason: ev.Drift.Reason}
 	case ev.Type == events.ActivityAssigned:
 		return decideAssignment(l, f, ev)
 	case f.SecondaryJobRef == "":
@@ -106,6 +123,10 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		// arrive earlier wait in its queue. Reaching here is a bug.
 		return skip("the linked job does not exist yet")
 	case ev.Type == events.JobStatusChanged:
+		if known, at := f.KnownStatus(ev.Side); !at.IsZero() && ev.OccurredAt.Before(at) {
+			return skip(fmt.Sprintf("status %q is older than the status %q the link has known since %s: not sent on",
+				ev.Status.Status, known, at.UTC().Format(time.RFC3339)))
+		}
 		return decideStatus(l, ev)
 	case ev.Type.IsAppointment():
 		return decideAppointment(l, ev)
@@ -261,7 +282,38 @@ func formatSlot(start time.Time, end *time.Time) string {
 // NeedsLinkedJob reports whether an event can only be applied once the
 // linked job exists. The workflow holds such events back, in order, until then.
 func NeedsLinkedJob(ev events.Event) bool {
-	return ev.Type != events.ActivityAssigned
+	return ev.Type != events.ActivityAssigned && ev.Type != events.JobsDrifted
+}
+
+// FactKeys are the identities of the fact an event reports (DESIGN §5),
+// the first being its own. The same fact learned from a webhook and from a
+// reconciliation has the same keys, so the link applies it once. A status
+// change has none: the link compares it with the status it knows. The
+// rest (keys after the first) are facts it implies: an appointment booked
+// for a time is also "the appointment is at that time".
+func FactKeys(ev events.Event) []string {
+	side := string(ev.Side)
+	switch {
+	case ev.Type == events.ActivityAssigned && ev.Assignment != nil:
+		return []string{"assigned:" + side + ":" + ev.Assignment.ActivityID + ":" + ev.Assignment.TeamID}
+	case ev.Type == events.DocumentUploaded && ev.Document != nil:
+		return []string{"document:" + side + ":" + ev.Document.DocumentID}
+	case ev.Type.IsAppointment() && ev.Appointment != nil:
+		a := ev.Appointment
+		base := "appointment:" + side + ":" + a.AppointmentID
+		at := base + ":at:" + a.Start.UTC().Format(time.RFC3339)
+		switch ev.Type {
+		case events.AppointmentCreated:
+			return []string{base + ":created", at}
+		case events.AppointmentRescheduled:
+			return []string{at, base + ":created"}
+		case events.AppointmentCancelled:
+			return []string{base + ":cancelled"}
+		case events.AppointmentCompleted:
+			return []string{base + ":completed"}
+		}
+	}
+	return nil
 }
 
 func decideAssignment(l Link, f Facts, ev events.Event) Command {
@@ -398,4 +450,16 @@ func LinkedJobSpec(l config.Link, j PrimaryJob) (JobSpec, []string) {
 		Description:   desc,
 		Lines:         j.Lines,
 	}, problems
+}
+
+// WorthOffering says whether a fact read from a system is worth offering
+// to its link: a document the rules would not copy (an unshared category,
+// or O2O's own copy) is left out, so that it is not recorded on every
+// reconciliation. Everything else is offered: even an unmapped status
+// matters for the link's life.
+func WorthOffering(l Link, ev events.Event) bool {
+	if ev.Type == events.DocumentUploaded {
+		return decideDocument(l, ev).Action == CopyDocument
+	}
+	return true
 }

@@ -90,7 +90,7 @@ Exit status: 0 on success, 1 when the command failed or the link refused,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.stateCmd(), a.listCmd(), a.linkCmd(), a.checkCmd())
+	root.AddCommand(a.stateCmd(), a.listCmd(), a.linkCmd(), a.checkCmd(), a.reconcileCmd())
 	for _, c := range a.actionCmds() {
 		root.AddCommand(c)
 	}

@@ -43,7 +43,9 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.LoadFromEnv(config.Options{})
+	// The worker calls the systems and serves no webhooks: it reads the API
+	// tokens, not the webhook credentials or the operator token.
+	cfg, err := config.LoadFromEnv(config.Options{TokensOnly: true})
 	if err != nil {
 		return err
 	}
@@ -80,6 +82,9 @@ func run() error {
 	if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE"), workflows.SearchAttributes); err != nil {
 		return err
 	}
+	if err := workflows.EnsureSchedules(ctx, tc, cfg); err != nil {
+		return err
+	}
 
 	acts, err := activities.New(cfg, activities.WithMetrics(metrics.MetricsHandler()))
 	if err != nil {
@@ -97,7 +102,7 @@ func run() error {
 			}
 		},
 	})
-	workflows.Register(w, acts)
+	workflows.Register(w, acts, tc)
 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)

@@ -181,7 +181,7 @@ func (s *linkedJobSuite) TestLateEventsFromOneSourceAreAppliedInSourceOrder() {
 	calls := s.jobEvents()
 	// The events wait for the linked job, so they are all queued when the
 	// late one (a sender's retry of an earlier event) arrives.
-	s.signal(0, statusEvent("s-2", events.Secondary, "Accepted", t0.Add(2*time.Minute)))
+	s.signal(0, statusEvent("s-2", events.Secondary, "In Progress", t0.Add(2*time.Minute)))
 	s.signal(0, statusEvent("s-3", events.Secondary, "Accepted", t0.Add(3*time.Minute)))
 	s.signal(time.Second, statusEvent("s-1", events.Secondary, "Accepted", t0.Add(time.Minute)))
 	s.signal(2*time.Second, assigned("msg_a", "137001", "7"))

@@ -42,7 +42,7 @@ func (s *linkedJobSuite) TestPauseWhileRetrying() {
 			return lifecycle.Applied(), nil
 		})
 	s.signal(time.Second, statusEvent("s1", events.Secondary, "Accepted", t0))
-	s.signal(2*time.Second, statusEvent("s2", events.Secondary, "Accepted", t0.Add(time.Minute)))
+	s.signal(2*time.Second, statusEvent("s2", events.Secondary, "In Progress", t0.Add(time.Minute)))
 	var blocked, paused, resumed lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { blocked = s.query() }, 30*time.Second)
 	retry := s.update(time.Minute, lifecycle.ActionRetry, lifecycle.OperatorRequest{By: "ops"})
@@ -112,7 +112,7 @@ func (s *linkedJobSuite) TestEventNotYetTakenInTravelsWithContinueAsNew() {
 	in := input
 	in.ContinueAsNewAfter = 2 // the assignment, then s1
 	s.signal(time.Second, statusEvent("s1", events.Secondary, "Accepted", t0))
-	s.signal(30*time.Second, statusEvent("s2", events.Secondary, "Accepted", t0.Add(time.Minute)))
+	s.signal(30*time.Second, statusEvent("s2", events.Secondary, "In Progress", t0.Add(time.Minute)))
 	s.env.ExecuteWorkflow(workflows.WorkflowName, in)
 
 	var can *workflow.ContinueAsNewError

@@ -43,7 +43,7 @@ const (
 	versionPublishOnChange = "publish-on-change"
 	// versionOperatorPublish: operator actions publish the state at once.
 	versionOperatorPublish = "operator-publish"
-	// versionLifecycle: the run behaves as lifecycle.CompatCurrent.
+	// versionLifecycle: the lifecycle.Compat a run behaves as (1: the machine, 2: facts).
 	versionLifecycle = "lifecycle-machine"
 )
 
@@ -83,7 +83,7 @@ func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 	}
 	opts := lifecycle.Options{
 		ContinueAsNewAfter: in.ContinueAsNewAfter,
-		Compat:             lifecycle.Compat(workflow.GetVersion(ctx, versionLifecycle, workflow.DefaultVersion, 1)),
+		Compat:             lifecycle.Compat(workflow.GetVersion(ctx, versionLifecycle, workflow.DefaultVersion, workflow.Version(lifecycle.CompatCurrent))),
 	}
 	if in.Carry != nil {
 		w.m = lifecycle.Restore(*in.Carry, workflow.Now(ctx), opts)
@@ -98,6 +98,9 @@ func setup(ctx workflow.Context, in Input) (*linkedJob, error) {
 		return nil, err
 	}
 	if err := w.registerOperator(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.registerOffer(ctx); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -221,6 +224,9 @@ func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Com
 		opts.HeartbeatTimeout = 30 * time.Second
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.CopyDocument, activities.CopyDocumentInput{
 			Link: w.in.Link, From: ev.Side, SourceJobRef: ev.JobRef, TargetJobRef: jobRef, Document: *cmd.Document, TargetCategory: cmd.Category})
+	case rules.CheckJobs:
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Check jobs %s and %s", w.in.PrimaryJobRef, st.SecondaryJobRef))),
+			acts.CheckJobs, activities.CheckJobsInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef, Reason: cmd.Reason})
 	default:
 		return res, temporal.NewNonRetryableApplicationError("unknown action "+string(cmd.Action), activities.ErrTypeBadCommand, nil)
 	}

@@ -35,7 +35,7 @@ func (s *linkedJobSuite) SetupTest() {
 	s.acts, err = activities.New(linktest.Config())
 	s.Require().NoError(err)
 	s.env = s.NewTestWorkflowEnvironment()
-	workflows.Register(s.env, s.acts)
+	workflows.Register(s.env, s.acts, nil)
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 }
 
@@ -166,7 +166,7 @@ func (s *linkedJobSuite) TestDuplicatesAndOtherTeamsAreRecordedNotApplied() {
 		Return(lifecycle.Result{SecondaryJobRef: "FX000001", ActivityIDs: []string{"137001"}}, nil).Once()
 	s.signal(0, assigned("msg_1", "137001", "7"))
 	s.signal(time.Second, assigned("msg_1", "137001", "7"))   // redelivery
-	s.signal(2*time.Second, assigned("msg_2", "137001", "7")) // same activity, new event
+	s.signal(2*time.Second, assigned("msg_2", "137001", "7")) // the same fact in a new event
 	s.signal(3*time.Second, assigned("msg_3", "137009", "8")) // another team
 	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, time.Minute)
@@ -174,8 +174,9 @@ func (s *linkedJobSuite) TestDuplicatesAndOtherTeamsAreRecordedNotApplied() {
 
 	s.Require().Len(st.Events, 4)
 	outcomes := []lifecycle.Outcome{st.Events[0].Outcome, st.Events[1].Outcome, st.Events[2].Outcome, st.Events[3].Outcome}
-	s.Equal([]lifecycle.Outcome{lifecycle.OutcomeApplied, lifecycle.OutcomeDuplicate, lifecycle.OutcomeSkipped, lifecycle.OutcomeSkipped}, outcomes)
-	s.Contains(st.Events[2].Detail, "already on the linked job")
+	s.Equal([]lifecycle.Outcome{lifecycle.OutcomeApplied, lifecycle.OutcomeDuplicate, lifecycle.OutcomeDuplicate, lifecycle.OutcomeSkipped}, outcomes)
+	s.Contains(st.Events[1].Detail, "redelivery")
+	s.Contains(st.Events[2].Detail, "already known")
 	s.Contains(st.Events[3].Detail, "not to the link's team")
 }
 

@@ -53,7 +53,7 @@ func (s *linkedJobSuite) TestSkipRecordsWhoAndWhyAndLetsTheRestThrough() {
 	s.linked()
 	calls := s.blockedOnce()
 	s.signal(time.Second, statusEvent("s1", events.Secondary, "Accepted", t0))
-	s.signal(2*time.Second, statusEvent("s2", events.Secondary, "Accepted", t0.Add(time.Minute)))
+	s.signal(2*time.Second, statusEvent("s2", events.Secondary, "In Progress", t0.Add(time.Minute)))
 	noReason := s.update(time.Minute, lifecycle.ActionSkip, lifecycle.OperatorRequest{By: "ops"})
 	skipped := s.update(2*time.Minute, lifecycle.ActionSkip, lifecycle.OperatorRequest{By: "ops@acme", Reason: "code retired; told the client"})
 	var st lifecycle.LinkState

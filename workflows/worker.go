@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -13,15 +14,18 @@ type Registry interface {
 	worker.ActivityRegistry
 }
 
-// Register registers the LinkedJob workflow and its activities. The worker,
-// the workflow tests and the replay tests all register through here, so they
-// run what production runs.
-func Register(r Registry, acts *activities.Activities) {
-	RegisterWorkflow(r)
+// Register registers O2O's workflows (LinkedJob, Reconcile) and their
+// activities. The worker and the workflow tests register through here, so
+// they run what production runs. tc is the process's Temporal client, which
+// the reconciliation's activities use.
+func Register(r Registry, acts *activities.Activities, tc client.Client) {
+	RegisterWorkflows(r)
 	r.RegisterActivity(acts)
+	r.RegisterActivity(&Reconciler{Client: tc, Acts: acts})
 }
 
-// RegisterWorkflow registers the LinkedJob workflow alone (for a replayer).
-func RegisterWorkflow(r worker.WorkflowRegistry) {
+// RegisterWorkflows registers the workflows alone (for a replayer).
+func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(LinkedJob, workflow.RegisterOptions{Name: WorkflowName})
+	r.RegisterWorkflowWithOptions(Reconcile, workflow.RegisterOptions{Name: ReconcileWorkflowName})
 }

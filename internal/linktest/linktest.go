@@ -18,8 +18,8 @@ const (
 	SecondaryJobRef = "FX000001"
 )
 
-// YAML is the configuration: only the secondary's Accepted status and the
-// primary's Cancelled status are mapped.
+// YAML is the configuration: only the secondary's Accepted and In Progress
+// statuses and the primary's Cancelled status are mapped.
 const YAML = `
 systems:
   acme: {baseURL: "http://acme.invalid", authTokenEnv: T, webhookSecretsEnv: S, apiUser: o2o-api}
@@ -39,7 +39,7 @@ links:
     documentCategories: [{primary: Gas Certificate, secondary: Certificates}, {primary: Photos, secondary: Site Photos}]
     statusEvents:
       primaryToSecondary: [{status: Cancelled, eventCode: PCAN}]
-      secondaryToPrimary: [{status: Accepted, eventCode: SACC}]
+      secondaryToPrimary: [{status: Accepted, eventCode: SACC}, {status: In Progress, eventCode: SPROG}]
     appointmentEvents: {created: APPT, rescheduled: RESCH, cancelled: APCAN, completed: APCOM}
 `
 

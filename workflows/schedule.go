@@ -1,0 +1,74 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/o2o-sync/o2o/config"
+)
+
+// EnsureSchedules makes sure every configured link has its reconciliation
+// schedule (ScheduleID), running Reconcile every link.ReconcileEvery with
+// the reads spread over 80% of it; an existing schedule is brought up to
+// date. Schedules are paused, resumed and triggered from the Web UI like
+// any other. Every worker calls it on start; it is idempotent. A schedule
+// whose link is no longer configured is left alone (delete it in the UI).
+func EnsureSchedules(ctx context.Context, c client.Client, cfg *config.Config) error {
+	sc := c.ScheduleClient()
+	for _, l := range cfg.Links {
+		every := l.ReconcileEvery.D()
+		action := &client.ScheduleWorkflowAction{
+			ID:        ScheduleID(l.Name),
+			Workflow:  ReconcileWorkflowName,
+			Args:      []any{ReconcileInput{Link: l.Name, Spread: every * 8 / 10}},
+			TaskQueue: TaskQueue,
+			// A run that outlives its interval is a problem to see, not to pile up.
+			WorkflowExecutionTimeout: 4 * every,
+			StaticSummary:            fmt.Sprintf("Reconcile link %s: %s ↔ %s", l.Name, l.Primary.System, l.Secondary.System),
+		}
+		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+		_, err := sc.Create(ctx, client.ScheduleOptions{
+			ID: ScheduleID(l.Name), Spec: spec, Action: action,
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+			Note:    "Created by the O2O worker from the configuration (links[].reconcileEvery).",
+		})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			err = sc.GetHandle(ctx, ScheduleID(l.Name)).Update(ctx, client.ScheduleUpdateOptions{
+				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+					s := in.Description.Schedule
+					s.Spec, s.Action = &spec, action
+					return &client.ScheduleUpdate{Schedule: &s}, nil
+				},
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("reconciliation schedule of link %s: %w", l.Name, err)
+		}
+	}
+	return nil
+}
+
+// StartReconcile starts a reconciliation of a link's open links now, or of
+// one job when primaryJobRef is set, and returns its run (Get waits for the
+// ReconcileResult). One already running for the same scope is joined, not
+// doubled: a burst of nudges for one job reads it once.
+func StartReconcile(ctx context.Context, c client.Client, link, primaryJobRef string) (client.WorkflowRun, error) {
+	id := "o2o-reconcile-now:" + link
+	summary := "Reconcile link " + link + " now"
+	if primaryJobRef != "" {
+		id += ":" + primaryJobRef
+		summary = fmt.Sprintf("Reconcile job %s of link %s now", primaryJobRef, link)
+	}
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowExecutionTimeout: time.Hour,
+		StaticSummary:            summary,
+	}, ReconcileWorkflowName, ReconcileInput{Link: link, PrimaryJobRef: primaryJobRef})
+}

@@ -89,7 +89,7 @@ type model struct {
 	successes  map[string]int    // activity successes per event id
 	records    []EventRecord     // every record the machine made, in order
 	byID       map[string]events.Event
-	begun      int               // events begun after the link closed must stay 0
+	begun      int // events begun after the link closed must stay 0
 }
 
 // live simulates one life and checks the properties; it returns how many

@@ -50,7 +50,17 @@ type System struct {
 	AuthTokenEnv string `yaml:"authTokenEnv"`
 	// WebhookSecretsEnv names the variable holding the system's Standard
 	// Webhooks secrets, whsec_..., separated by spaces (several during rotation).
+	// Only with webhookAuth.mode standard-webhooks (the default).
 	WebhookSecretsEnv string `yaml:"webhookSecretsEnv"`
+	// WebhookAuth says how the system's webhooks prove where they come from
+	// (default: Standard Webhooks signatures, with WebhookSecretsEnv).
+	WebhookAuth WebhookAuth `yaml:"webhookAuth"`
+	// Events says how O2O learns of changes in this system: EventsWebhook
+	// (default), EventsPoll or EventsBoth.
+	Events string `yaml:"events"`
+	// Trust says how far the system's webhook payloads are believed:
+	// TrustPayload (default) or TrustNudge.
+	Trust string `yaml:"trust"`
 	// APIUser is the user name O2O acts as in this system. Events whose actor
 	// is this user are O2O's own writes coming back and are not sent on.
 	APIUser string `yaml:"apiUser"`
@@ -64,6 +74,71 @@ type System struct {
 	AuthToken      string          `yaml:"-"`
 	WebhookSecrets []events.Secret `yaml:"-"`
 }
+
+// The ways a system's webhooks can authenticate (System.WebhookAuth.Mode).
+const (
+	// AuthStandardWebhooks: webhook-id, webhook-timestamp and an HMAC
+	// webhook-signature, with secrets from webhookSecretsEnv. The default.
+	AuthStandardWebhooks = "standard-webhooks"
+	// AuthHeaderToken: a shared secret in a configured header.
+	AuthHeaderToken = "header-token"
+	// AuthBasic: HTTP Basic authentication.
+	AuthBasic = "basic"
+)
+
+// How O2O learns of a system's changes (System.Events).
+const (
+	// EventsWebhook: the system sends webhooks. The default.
+	EventsWebhook = "webhook"
+	// EventsPoll: the system sends nothing; O2O reads it. It has no webhook
+	// endpoint and needs no webhook credentials.
+	EventsPoll = "poll"
+	// EventsBoth: the system sends webhooks and O2O reads it as well.
+	EventsBoth = "both"
+)
+
+// How far a system's webhook payloads are trusted (System.Trust).
+const (
+	// TrustPayload: the payload is decoded strictly and its content used.
+	// The default.
+	TrustPayload = "payload"
+	// TrustNudge: only the job reference is taken from the payload; the
+	// event becomes an events.Nudge, and the link reads the job itself.
+	TrustNudge = "nudge"
+)
+
+// WebhookAuth configures how a system's webhooks are authenticated. Each
+// mode takes its own keys and no others; see docs/configuration.md.
+type WebhookAuth struct {
+	// Mode is AuthStandardWebhooks (default), AuthHeaderToken or AuthBasic.
+	Mode string `yaml:"mode"`
+	// Header is the request header carrying the shared secret (header-token).
+	Header string `yaml:"header"`
+	// TokensEnv names the variable holding the shared secret(s), separated
+	// by spaces: several during a rotation (header-token).
+	TokensEnv string `yaml:"tokensEnv"`
+	// UserEnv names the variable holding the Basic user name (basic).
+	UserEnv string `yaml:"userEnv"`
+	// PasswordsEnv names the variable holding the Basic password(s),
+	// separated by spaces: several during a rotation (basic).
+	PasswordsEnv string `yaml:"passwordsEnv"`
+
+	// Tokens, User and Passwords are read from the environment by Load.
+	Tokens    []string `yaml:"-"`
+	User      string   `yaml:"-"`
+	Passwords []string `yaml:"-"`
+}
+
+// ReceivesWebhooks reports whether the system sends webhooks to O2O (events
+// webhook or both). A system in poll mode has no webhook endpoint.
+func (s *System) ReceivesWebhooks() bool { return s.Events != EventsPoll }
+
+// Polled reports whether O2O reads the system for changes (events poll or both).
+func (s *System) Polled() bool { return s.Events == EventsPoll || s.Events == EventsBoth }
+
+// Nudges reports whether the system's webhooks are only nudges: O2O takes
+// the job reference from them and nothing else.
+func (s *System) Nudges() bool { return s.Trust == TrustNudge }
 
 // Webhook configures the webhook server.
 type Webhook struct {
@@ -208,10 +283,14 @@ type Options struct {
 	// SkipSecrets loads without reading tokens and webhook secrets, for tools
 	// that only need the shape of the configuration (the starter's state command).
 	SkipSecrets bool
-	// TokensOnly reads the systems' API tokens but not the webhook secrets
-	// or the operator token, for tools that call the systems and nothing
-	// else (the starter's check command).
+	// TokensOnly reads the systems' API tokens but not the webhook
+	// credentials or the operator token, for processes that call the
+	// systems and serve no webhooks (the worker, the starter's check command).
 	TokensOnly bool
+	// WebhookOnly reads the webhook credentials of the systems that send
+	// webhooks and the operator token, but not the systems' API tokens: for
+	// the webhook server, which never calls the systems.
+	WebhookOnly bool
 }
 
 // Load reads, decodes and validates the file at path.
@@ -273,6 +352,15 @@ func (c *Config) defaults() {
 			s.Timeout = Duration(30 * time.Second)
 		}
 		s.BaseURL = strings.TrimRight(s.BaseURL, "/")
+		if s.WebhookAuth.Mode == "" {
+			s.WebhookAuth.Mode = AuthStandardWebhooks
+		}
+		if s.Events == "" {
+			s.Events = EventsWebhook
+		}
+		if s.Trust == "" {
+			s.Trust = TrustPayload
+		}
 		if s.Paths.JobRead == "" {
 			s.Paths.JobRead = oneserve.DefaultPaths.JobRead
 		}
@@ -358,7 +446,7 @@ func (c *Config) validate(opt Options) error {
 			p.add(key+".baseURL", "must not carry a query, fragment or credentials")
 		}
 		c.validateEnv(&p, key+".authTokenEnv", s.AuthTokenEnv, true)
-		c.validateEnv(&p, key+".webhookSecretsEnv", s.WebhookSecretsEnv, true)
+		c.validateDelivery(&p, key, s)
 		if s.APIUser == "" {
 			p.add(key+".apiUser", "is required (the user name O2O writes as, used to recognise its own changes)")
 		}
@@ -380,23 +468,19 @@ func (c *Config) validate(opt Options) error {
 		}
 		// A key holding something other than a variable name (often the
 		// secret itself) is reported above; never look it up or quote it.
-		if opt.SkipSecrets || !envRE.MatchString(s.AuthTokenEnv) || !envRE.MatchString(s.WebhookSecretsEnv) {
+		// Each process reads only what it uses: the API tokens to call the
+		// systems, the webhook credentials to receive their webhooks.
+		if opt.SkipSecrets {
 			continue
 		}
-		s.AuthToken = opt.Getenv(s.AuthTokenEnv)
-		if s.AuthToken == "" {
-			p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
+		if !opt.WebhookOnly && envRE.MatchString(s.AuthTokenEnv) {
+			s.AuthToken = opt.Getenv(s.AuthTokenEnv)
+			if s.AuthToken == "" {
+				p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
+			}
 		}
-		if opt.TokensOnly {
-			continue
-		}
-		secrets := opt.Getenv(s.WebhookSecretsEnv)
-		if strings.TrimSpace(secrets) == "" {
-			p.add(key+".webhookSecretsEnv", "environment variable %s is not set", s.WebhookSecretsEnv)
-		} else if s.WebhookSecrets, err = events.ParseSecrets(secrets); err != nil {
-			p.add(key+".webhookSecretsEnv", "%s: %v", s.WebhookSecretsEnv, err)
-		} else if len(s.WebhookSecrets) == 0 {
-			p.add(key+".webhookSecretsEnv", "environment variable %s holds no whsec_ secret", s.WebhookSecretsEnv)
+		if !opt.TokensOnly && s.ReceivesWebhooks() {
+			readWebhookCredentials(&p, key, s, opt.Getenv)
 		}
 	}
 	if len(c.Systems) == 1 {
@@ -525,6 +609,145 @@ func (c *Config) validateEnv(p *problems, key, v string, required bool) {
 		p.add(key, "must be an environment variable name like O2O_TOKEN, not the value itself")
 	}
 }
+
+// minSharedSecret is the shortest header token or Basic password accepted.
+const minSharedSecret = 16
+
+var headerRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
+
+// reservedHeaders cannot carry a header token: HTTP, proxies or O2O itself
+// give them another meaning. Keys are lower case.
+var reservedHeaders = map[string]string{
+	"authorization":       "use webhookAuth.mode basic for HTTP Basic",
+	"proxy-authorization": "proxies consume it",
+	"cookie":              "it is not meant for a shared secret",
+	"host":                "HTTP sets it",
+	"content-type":        "HTTP sets it",
+	"content-length":      "HTTP sets it",
+	"transfer-encoding":   "HTTP sets it",
+	"connection":          "HTTP sets it",
+	"webhook-id":          "it belongs to Standard Webhooks",
+	"webhook-timestamp":   "it belongs to Standard Webhooks",
+	"webhook-signature":   "it belongs to Standard Webhooks",
+}
+
+// validateDelivery checks how the system's changes reach O2O: events, trust
+// and webhookAuth. Each webhookAuth mode takes exactly its own keys; they
+// are required only when the system sends webhooks (events webhook or both).
+func (c *Config) validateDelivery(p *problems, key string, s *System) {
+	switch s.Events {
+	case EventsWebhook, EventsPoll, EventsBoth:
+	default:
+		p.add(key+".events", "must be webhook, poll or both")
+	}
+	switch s.Trust {
+	case TrustPayload, TrustNudge:
+	default:
+		p.add(key+".trust", "must be payload or nudge")
+	}
+	if s.Events == EventsPoll && s.Trust == TrustNudge {
+		p.add(key+".trust", "nudge is about webhooks, and a system with events: poll sends none")
+	}
+	a, ak := &s.WebhookAuth, key+".webhookAuth"
+	switch a.Mode {
+	case AuthStandardWebhooks, AuthHeaderToken, AuthBasic:
+	default:
+		p.add(ak+".mode", "must be standard-webhooks, header-token or basic")
+		return
+	}
+	need := s.ReceivesWebhooks()
+	for _, st := range []struct{ key, value, mode string }{
+		{key + ".webhookSecretsEnv", s.WebhookSecretsEnv, AuthStandardWebhooks},
+		{ak + ".header", a.Header, AuthHeaderToken},
+		{ak + ".tokensEnv", a.TokensEnv, AuthHeaderToken},
+		{ak + ".userEnv", a.UserEnv, AuthBasic},
+		{ak + ".passwordsEnv", a.PasswordsEnv, AuthBasic},
+	} {
+		switch {
+		case st.mode != a.Mode:
+			if st.value != "" {
+				p.add(st.key, "is only used with webhookAuth.mode %s; this system's mode is %s", st.mode, a.Mode)
+			}
+		case strings.HasSuffix(st.key, "Env"):
+			c.validateEnv(p, st.key, st.value, need)
+		case st.value == "":
+			if need {
+				p.add(st.key, "is required (the request header that carries the shared secret, e.g. X-Oneserve-Token)")
+			}
+		case !headerRE.MatchString(st.value):
+			p.add(st.key, "must be an HTTP header name: letters, digits and '-', at most 64 characters")
+		default:
+			if why, bad := reservedHeaders[strings.ToLower(st.value)]; bad {
+				p.add(st.key, "cannot be %s: %s", st.value, why)
+			}
+		}
+	}
+}
+
+// readWebhookCredentials reads the credentials of the system's webhook
+// authentication mode from the environment. Messages name the variable and
+// never quote its value.
+func readWebhookCredentials(p *problems, key string, s *System, getenv func(string) string) {
+	a, ak := &s.WebhookAuth, key+".webhookAuth"
+	switch a.Mode {
+	case AuthStandardWebhooks:
+		if !envRE.MatchString(s.WebhookSecretsEnv) {
+			return
+		}
+		secrets := getenv(s.WebhookSecretsEnv)
+		var err error
+		if strings.TrimSpace(secrets) == "" {
+			p.add(key+".webhookSecretsEnv", "environment variable %s is not set", s.WebhookSecretsEnv)
+		} else if s.WebhookSecrets, err = events.ParseSecrets(secrets); err != nil {
+			p.add(key+".webhookSecretsEnv", "%s: %v", s.WebhookSecretsEnv, err)
+		} else if len(s.WebhookSecrets) == 0 {
+			p.add(key+".webhookSecretsEnv", "environment variable %s holds no whsec_ secret", s.WebhookSecretsEnv)
+		}
+	case AuthHeaderToken:
+		if envRE.MatchString(a.TokensEnv) {
+			a.Tokens = readSharedSecrets(p, ak+".tokensEnv", a.TokensEnv, "token", true, getenv)
+		}
+	case AuthBasic:
+		if envRE.MatchString(a.UserEnv) {
+			a.User = strings.TrimSpace(getenv(a.UserEnv))
+			switch {
+			case a.User == "":
+				p.add(ak+".userEnv", "environment variable %s is not set", a.UserEnv)
+			case strings.ContainsRune(a.User, ':') || strings.ContainsFunc(a.User, isControl):
+				p.add(ak+".userEnv", "the user name in %s must not contain ':' or control characters (HTTP Basic cannot carry them)", a.UserEnv)
+				a.User = ""
+			}
+		}
+		if envRE.MatchString(a.PasswordsEnv) {
+			a.Passwords = readSharedSecrets(p, ak+".passwordsEnv", a.PasswordsEnv, "password", false, getenv)
+		}
+	}
+}
+
+// readSharedSecrets reads one or more secrets separated by spaces (the new
+// and the old one during a rotation). Each must be at least minSharedSecret
+// characters; a header token must also be visible ASCII, since it travels
+// as a header value.
+func readSharedSecrets(p *problems, key, env, what string, ascii bool, getenv func(string) string) []string {
+	list := strings.Fields(getenv(env))
+	if len(list) == 0 {
+		p.add(key, "environment variable %s is not set", env)
+		return nil
+	}
+	for i, v := range list {
+		switch {
+		case len([]rune(v)) < minSharedSecret:
+			p.add(key, "%s %d in %s must be at least %d characters", what, i+1, env, minSharedSecret)
+			return nil
+		case strings.ContainsFunc(v, isControl) || ascii && strings.ContainsFunc(v, func(r rune) bool { return r > 0x7e }):
+			p.add(key, "%s %d in %s must be printable ASCII (it travels in an HTTP header)", what, i+1, env)
+			return nil
+		}
+	}
+	return list
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func (c *Config) validateSystem(p *problems, key, name string) {
 	if name == "" {

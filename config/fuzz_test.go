@@ -78,8 +78,15 @@ func FuzzParse(f *testing.F) {
 			if s == nil || s.Name != name || !fuzzNameRE.MatchString(name) {
 				t.Fatalf("system %q: %+v", name, s)
 			}
-			if s.Timeout <= 0 || s.AuthToken == "" || len(s.WebhookSecrets) == 0 {
+			if s.Timeout <= 0 || s.AuthToken == "" {
 				t.Fatalf("system %q not fully loaded: %+v", name, s)
+			}
+			// A system that sends webhooks has the credentials of its mode.
+			a := s.WebhookAuth
+			if s.ReceivesWebhooks() && (a.Mode == config.AuthStandardWebhooks && len(s.WebhookSecrets) == 0 ||
+				a.Mode == config.AuthHeaderToken && (a.Header == "" || len(a.Tokens) == 0) ||
+				a.Mode == config.AuthBasic && (a.User == "" || len(a.Passwords) == 0)) {
+				t.Fatalf("system %q: webhook credentials not loaded: mode %q", name, a.Mode)
 			}
 			for _, p := range []string{s.Paths.JobRead, s.Paths.DocumentList, s.Paths.DocumentUpload} {
 				if !strings.HasPrefix(p, "/") || !strings.Contains(p, "{jobRef}") {

@@ -39,7 +39,9 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.LoadFromEnv(config.Options{})
+	// The webhook server never calls the systems: it reads the webhook
+	// credentials and the operator token, not the API tokens.
+	cfg, err := config.LoadFromEnv(config.Options{WebhookOnly: true})
 	if err != nil {
 		return err
 	}

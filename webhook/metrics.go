@@ -20,6 +20,7 @@ const (
 	outcomeNoLink              = "no_link"              // 200: the event concerns no (running) link
 	outcomeLinkClosed          = "link_closed"          // 200: the link for the job has closed
 	outcomeBadSignature        = "bad_signature"        // 401: signature, id or timestamp refused
+	outcomeBadCredential       = "bad_credential"       // 401: header token or Basic credentials missing or wrong
 	outcomeMalformed           = "malformed"            // 400: unreadable body or invalid event
 	outcomeTooLarge            = "too_large"            // 413: body over webhook.maxBodyBytes
 	outcomeUnknownSystem       = "unknown_system"       // 404: no such system in the configuration

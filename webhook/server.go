@@ -83,13 +83,15 @@ func (s *server) webhook(c echo.Context) error {
 		setOutcome(c, outcomeMalformed)
 		return errorReply(c, http.StatusBadRequest, "could not read the body")
 	}
-	id := r.Header.Get(events.HeaderID)
+	id, authErr := authenticate(sys, r, body, s.now())
 	log := s.log.With(zap.String("system", name), zap.String("eventId", sanitize(id)))
-	if err := events.Verify(sys.WebhookSecrets, id, r.Header.Get(events.HeaderTimestamp),
-		r.Header.Get(events.HeaderSignature), body, s.now()); err != nil {
-		log.Warn("Webhook rejected", zap.Error(err))
-		setOutcome(c, outcomeBadSignature)
-		return errorReply(c, http.StatusUnauthorized, err.Error())
+	if authErr != nil {
+		log.Warn("Webhook rejected", zap.String("auth", sys.WebhookAuth.Mode), zap.Error(authErr))
+		setOutcome(c, authErr.outcome)
+		if authErr.challenge != "" {
+			c.Response().Header().Set("WWW-Authenticate", authErr.challenge)
+		}
+		return errorReply(c, http.StatusUnauthorized, authErr.Error())
 	}
 
 	ev, err := events.Decode(body, id, name)

@@ -221,7 +221,7 @@ func (m *Machine) Deliver(now time.Time, ev events.Event) {
 	// The head is never overtaken while it is applied or blocked: before the
 	// machine, a late event could slip in front of a blocked one, and a skip
 	// then recorded it, never tried, as failed.
-	headFixed := m.busy != nil || (m.failure != "" && m.opts.Compat >= CompatCurrent)
+	headFixed := m.busy != nil || (m.failure != "" && m.opts.Compat >= CompatMachine)
 	m.queue = m.queue.insert(ev, headFixed)
 	m.settle(now)
 }
@@ -302,11 +302,12 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 	if b == nil {
 		panic("lifecycle: Finish without an event being applied")
 	}
-	m.busy = nil
 	if b.dup != "" {
+		m.busy = nil
 		return m.finish(now, b.ev, newRecord(b.ev, now, OutcomeDuplicate, b.dup), true)
 	}
-	cmd := *b.cmd
+	cmd := m.Command()
+	m.busy = nil
 	res = res.normalize()
 	outcome, detail := m.describe(cmd, res)
 	if outcome == OutcomeApplied {
@@ -325,7 +326,7 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 	}
 	// Before the machine, an event that went through while the link was
 	// paused left the failure in place (unless it created the linked job).
-	unblock := m.opts.Compat >= CompatCurrent || !m.paused || (cmd.Action == rules.CreateJob && outcome == OutcomeApplied)
+	unblock := m.opts.Compat >= CompatMachine || !m.paused || (cmd.Action == rules.CreateJob && outcome == OutcomeApplied)
 	return m.finish(now, b.ev, newRecord(b.ev, now, outcome, detail), unblock)
 }
 
@@ -489,6 +490,17 @@ func (m *Machine) learn(ev events.Event) {
 	*status, *at = ev.Status.Status, &t
 }
 
+// ValidateOffer says whether the link takes facts now, and if not, why.
+func (m *Machine) ValidateOffer() error {
+	switch {
+	case m.opts.Compat < CompatFacts:
+		return fmt.Errorf("this link runs code older than facts; it takes them after its next continue-as-new")
+	case m.closed || m.unlink != nil:
+		return fmt.Errorf("the link is closed")
+	}
+	return nil
+}
+
 // Offer takes in facts a reconciliation read from the systems. Those the
 // link already knows, or already has queued, are dropped without a record;
 // the rest queue like webhook events. It returns how many were queued.
@@ -550,13 +562,13 @@ func (m *Machine) applyStatus(now time.Time, e rules.StatusEffect) string {
 	case closing && m.st.ClosesAt == nil:
 		at := now.Add(m.rules.Config.CloseAfter.D())
 		m.st.ClosesAt, m.st.ClosingReason = &at, reason
-		if m.opts.Compat >= CompatCurrent {
+		if m.opts.Compat >= CompatMachine {
 			m.graceOver = false
 		}
 		return fmt.Sprintf("%s: the link closes at %s unless the job reopens", reason, at.UTC().Format(time.RFC3339))
 	case !closing && m.st.ClosesAt != nil:
 		m.st.ClosesAt, m.st.ClosingReason = nil, ""
-		if m.opts.Compat >= CompatCurrent {
+		if m.opts.Compat >= CompatMachine {
 			m.graceOver = false
 		}
 		return "the job reopened: the link stays open"

@@ -16,6 +16,7 @@ type Input string
 // The inputs, in the order of the table's columns.
 const (
 	InEventArrives    Input = "event arrives"
+	InFactsOffered    Input = "facts offered"
 	InApplied         Input = "event applied"
 	InNothingToDo     Input = "event needs nothing"
 	InRedelivery      Input = "redelivery's turn"
@@ -33,7 +34,7 @@ const (
 )
 
 // Inputs lists the table's columns.
-var Inputs = []Input{InEventArrives, InApplied, InNothingToDo, InRedelivery, InRefused,
+var Inputs = []Input{InEventArrives, InFactsOffered, InApplied, InNothingToDo, InRedelivery, InRefused,
 	InRetry, InSkip, InPause, InResume, InUnlink, InGraceOver, InContinueAsNew}
 
 // TableStates lists the table's rows. A paused link remembers the state it
@@ -58,6 +59,7 @@ type Transition struct {
 // InputNotes explain the inputs.
 var InputNotes = map[Input]string{
 	InEventArrives:  "A webhook's event reaches the link (signal). It queues behind the events of its side that happened before it.",
+	InFactsOffered:  "A reconciliation read the jobs and offers the facts it found (the offerFacts update). Those the link knows, or has queued, are dropped without a record.",
 	InApplied:       "The event at the head of the queue was applied by its activity.",
 	InNothingToDo:   "The rules (or the activity, reading the source) found nothing to do for the event at the head.",
 	InRedelivery:    "The event whose turn it is was finished before (same event id): a sender's redelivery.",
@@ -82,6 +84,7 @@ const (
 var Transitions = []Transition{
 	// Linking: the linked job does not exist yet.
 	{From: linking, On: InEventArrives, To: linking, Note: "queued; events that need the linked job wait for it, an assignment behind them goes first"},
+	{From: linking, On: InFactsOffered, To: linking, Note: "unknown facts queue like events (source reconcile); a job gone is a JobsDrifted fact"},
 	{From: linking, On: InApplied, To: linked, Records: OutcomeApplied, Note: "the assignment created (or found) the linked job"},
 	{From: linking, On: InNothingToDo, To: linking, Records: OutcomeSkipped, Note: "e.g. another team's assignment"},
 	{From: linking, On: InRedelivery, To: linking, Records: OutcomeDuplicate},
@@ -96,6 +99,7 @@ var Transitions = []Transition{
 
 	// Linked: both jobs exist; events flow.
 	{From: linked, On: InEventArrives, To: linked, Note: "queued in its side's source order"},
+	{From: linked, On: InFactsOffered, To: linked, Note: "unknown facts queue (source reconcile); known ones leave no record"},
 	{From: linked, On: InApplied, To: linked, Records: OutcomeApplied, Note: "a status that ends the job starts the grace period; a reopening calls it off"},
 	{From: linked, On: InNothingToDo, To: linked, Records: OutcomeSkipped, Note: "the reason is the detail"},
 	{From: linked, On: InRedelivery, To: linked, Records: OutcomeDuplicate},
@@ -110,6 +114,7 @@ var Transitions = []Transition{
 
 	// NeedsAttention: the head event was refused; lastError says why.
 	{From: blocked, On: InEventArrives, To: blocked, Note: "queued behind the blocked event"},
+	{From: blocked, On: InFactsOffered, To: blocked, Note: "unknown facts queue behind the blocked event"},
 	{From: blocked, On: InApplied, To: linked, Records: OutcomeApplied, Note: "after retry: lastError cleared, the queue moves"},
 	{From: blocked, On: InNothingToDo, To: linked, Records: OutcomeSkipped, Note: "after retry, e.g. with a changed configuration"},
 	{From: blocked, On: InRedelivery, To: notApplicable, Note: "nothing moves while blocked"},
@@ -124,6 +129,7 @@ var Transitions = []Transition{
 
 	// Paused, resuming into Linked.
 	{From: pausedFromLinked, On: InEventArrives, To: pausedFromLinked, Note: "queued"},
+	{From: pausedFromLinked, On: InFactsOffered, To: pausedFromLinked, Note: "unknown facts queue"},
 	{From: pausedFromLinked, On: InApplied, To: pausedFromLinked, Records: OutcomeApplied, Note: "the event being applied when paused finishes"},
 	{From: pausedFromLinked, On: InNothingToDo, To: pausedFromLinked, Records: OutcomeSkipped, Note: "the event being applied when paused finishes"},
 	{From: pausedFromLinked, On: InRedelivery, To: notApplicable, Note: "nothing moves while paused"},
@@ -138,6 +144,7 @@ var Transitions = []Transition{
 
 	// Paused, resuming into NeedsAttention.
 	{From: pausedFromBlocked, On: InEventArrives, To: pausedFromBlocked, Note: "queued"},
+	{From: pausedFromBlocked, On: InFactsOffered, To: pausedFromBlocked, Note: "unknown facts queue"},
 	{From: pausedFromBlocked, On: InApplied, To: pausedFromLinked, Records: OutcomeApplied, Note: "a retry running when paused went through: lastError cleared (the pause-during-retry defect, fixed)"},
 	{From: pausedFromBlocked, On: InNothingToDo, To: pausedFromLinked, Records: OutcomeSkipped, Note: "a retry running when paused found nothing to do"},
 	{From: pausedFromBlocked, On: InRedelivery, To: notApplicable, Note: "nothing moves while paused"},
@@ -152,6 +159,7 @@ var Transitions = []Transition{
 
 	// Closed: finished; the workflow has completed or is completing.
 	{From: closed, On: InEventArrives, To: closed, Records: OutcomeSkipped, Note: "a late event: recorded with the rules' reason, never applied; the link is not revived"},
+	{From: closed, On: InFactsOffered, To: closed, Refused: true, Note: "the link is closed"},
 	{From: closed, On: InApplied, To: notApplicable, Note: "a link closes only when no event is being applied"},
 	{From: closed, On: InNothingToDo, To: notApplicable, Note: "nothing is applied once closed"},
 	{From: closed, On: InRedelivery, To: notApplicable, Note: "nothing is applied once closed"},

@@ -159,6 +159,15 @@ func apply(t *testing.T, h *harness, on Input) error {
 	switch on {
 	case InEventArrives:
 		h.deliver(status("s9", events.Secondary, "Accepted", t0.Add(2*time.Hour)))
+	case InFactsOffered:
+		if err := m.ValidateOffer(); err != nil {
+			return err
+		}
+		fact := status("r:s9", events.Secondary, "Completed", t0.Add(2*time.Hour))
+		fact.Source = events.FromReconcile
+		if n := m.Offer(h.tick(), []events.Event{fact, fact}); n != 1 {
+			t.Errorf("offered a new fact twice, %d queued, want 1", n)
+		}
 	case InApplied, InNothingToDo, InRefused:
 		if m.busy == nil {
 			if m.failure != "" {

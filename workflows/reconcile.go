@@ -18,7 +18,6 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
-	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 // Reconciliation: O2O reads both jobs of every open link and offers the
@@ -262,8 +261,8 @@ func OfferFacts(ctx context.Context, c client.Client, link, primaryJobRef string
 	return queued, err
 }
 
-// registerOffer offers the offerFacts update. Runs older than facts
-// (lifecycle.CompatFacts) refuse it: they could not tell a fact they know.
+// registerOffer offers the offerFacts update; the machine says when it is
+// refused (a closed link, or a run older than facts).
 func (w *linkedJob) registerOffer(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateOfferFacts,
 		func(ctx workflow.Context, facts []events.Event) (int, error) {
@@ -273,15 +272,7 @@ func (w *linkedJob) registerOffer(ctx workflow.Context) error {
 			}
 			return n, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(facts []events.Event) error {
-			switch {
-			case w.m.Compat() < lifecycle.CompatFacts:
-				return fmt.Errorf("this link runs code older than facts; it takes them after its next continue-as-new")
-			case w.m.Closed() || w.m.Unlinking():
-				return fmt.Errorf("the link is closed")
-			}
-			return nil
-		}})
+		workflow.UpdateHandlerOptions{Validator: func([]events.Event) error { return w.m.ValidateOffer() }})
 }
 
 // reconcileMetric counts reconciliation results by link and kind

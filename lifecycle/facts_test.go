@@ -1,0 +1,124 @@
+package lifecycle
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/events"
+)
+
+func reconciled(ev events.Event, id string) events.Event {
+	ev.ID, ev.Source = "reconcile:"+id, events.FromReconcile
+	return ev
+}
+
+func document(id string, side events.Side, docID string) events.Event {
+	ev := status(id, side, "", t0)
+	ev.Type, ev.Status = events.DocumentUploaded, nil
+	ev.Document = &events.Document{DocumentID: docID, FileName: "cert.pdf", Category: "Gas Certificate"}
+	return ev
+}
+
+// linkedHarness is a link whose linked job exists.
+func linkedHarness(t *testing.T) *harness {
+	h := newHarness(t, Options{Compat: CompatCurrent})
+	h.deliver(assignment("a0", "137001", "7", t0))
+	h.run()
+	require.Equal(t, StateLinked, h.m.st.State)
+	h.m.TakeRecords()
+	return h
+}
+
+func TestAFactLearnedFromAWebhookIsNotOfferedAgain(t *testing.T) {
+	h := linkedHarness(t)
+	h.deliver(document("w1", events.Primary, "D1"))
+	h.deliver(status("w2", events.Secondary, "Accepted", t0.Add(time.Minute)))
+	h.run()
+	h.m.TakeRecords()
+
+	n := h.m.Offer(h.tick(), []events.Event{
+		reconciled(document("", events.Primary, "D1"), "d1"),
+		reconciled(status("", events.Secondary, "Accepted", t0.Add(time.Hour)), "s"),
+		reconciled(assignment("", "137001", "7", t0), "a"),
+	})
+	require.Zero(t, n, "every fact is known")
+	require.Zero(t, h.m.State().Pending)
+	require.Empty(t, h.m.TakeRecords(), "known facts leave no record")
+}
+
+func TestAFactFoundByReconciliationIsAppliedOnceAndTheLateWebhookIsADuplicate(t *testing.T) {
+	h := linkedHarness(t)
+	doc := reconciled(document("", events.Primary, "D7"), "document:primary:D7")
+	n := h.m.Offer(h.tick(), []events.Event{doc, doc})
+	require.Equal(t, 1, n, "offered twice, queued once")
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{doc}), "already queued")
+	h.run()
+	recs := h.m.TakeRecords()
+	require.Len(t, recs, 1)
+	require.Equal(t, OutcomeApplied, recs[0].Outcome)
+	require.Equal(t, events.FromReconcile, recs[0].Source)
+
+	// The webhook that was lost arrives late: the same fact.
+	h.deliver(document("msg_late", events.Primary, "D7"))
+	h.run()
+	recs = h.m.TakeRecords()
+	require.Len(t, recs, 1)
+	require.Equal(t, OutcomeDuplicate, recs[0].Outcome)
+	require.Contains(t, recs[0].Detail, "already known")
+}
+
+func TestStatusesAreFactsByValueAndOlderOnesAreNotSentOn(t *testing.T) {
+	h := linkedHarness(t)
+	h.deliver(status("s1", events.Secondary, "Accepted", t0.Add(time.Hour)))
+	h.run()
+	require.Equal(t, "Accepted", h.m.st.SecondaryStatus)
+
+	// A redelivered status under a new id, and the same status read back.
+	h.deliver(status("s1-again", events.Secondary, "accepted", t0.Add(2*time.Hour)))
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{reconciled(status("", events.Secondary, "Accepted", t0.Add(3*time.Hour)), "r")}))
+	// A status the link passed long ago, delivered late.
+	h.deliver(status("s0", events.Secondary, "In Progress", t0.Add(30*time.Minute)))
+	h.run()
+	recs := h.m.TakeRecords()
+	require.Len(t, recs, 3)
+	byID := map[string]EventRecord{}
+	for _, r := range recs {
+		byID[r.ID] = r
+	}
+	require.Equal(t, OutcomeDuplicate, byID["s1-again"].Outcome)
+	require.Equal(t, OutcomeSkipped, byID["s0"].Outcome)
+	require.Contains(t, byID["s0"].Detail, "older than the status")
+	require.Equal(t, "Accepted", h.m.st.SecondaryStatus, "a late, older status does not replace the known one")
+}
+
+func TestAJobGoneBlocksTheLinkOnceUntilFoundAgain(t *testing.T) {
+	h := linkedHarness(t)
+	drift := reconciled(events.Event{System: "acme", Side: events.Primary, Type: events.JobsDrifted, OccurredAt: t0,
+		Drift: &events.Drift{Reason: "primary job AC000001 no longer exists in acme"}}, "drift")
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{drift}))
+	h.begin()
+	require.Equal(t, "checkJobs", string(h.m.Command().Action))
+	h.m.Fail(h.tick(), "primary job AC000001 no longer exists in acme: O2O cannot repair this")
+	require.Equal(t, StateNeedsAttention, h.m.st.State)
+	require.Contains(t, h.m.st.LastError, "no longer exists")
+
+	// The next reconciliation finds it still gone: nothing more queues.
+	again := drift
+	again.ID = "reconcile:drift-2"
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{again}))
+
+	// Found again (say, restored) and retried: the link goes on.
+	h.mustOperate(ActionRetry)
+	h.begin()
+	h.m.Finish(h.tick(), Applied())
+	require.Equal(t, StateLinked, h.m.st.State)
+	require.Empty(t, h.m.st.LastError)
+}
+
+func TestOlderRunsRefuseFacts(t *testing.T) {
+	m := New("acme-fixit", "AC000001", t0, Options{Compat: CompatMachine})
+	require.ErrorContains(t, m.ValidateOffer(), "older than facts")
+	require.NoError(t, New("acme-fixit", "AC000001", t0, Options{Compat: CompatFacts}).ValidateOffer())
+}

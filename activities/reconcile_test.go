@@ -1,0 +1,112 @@
+package activities_test
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/rules"
+)
+
+func (f *fixture) readFacts(primary, secondary string) activities.ReadFactsResult {
+	f.t.Helper()
+	v, err := f.env.ExecuteActivity(f.acts.ReadFacts, activities.ReadFactsInput{Link: "acme-fixit", PrimaryJobRef: primary, SecondaryJobRef: secondary})
+	require.NoError(f.t, err)
+	var res activities.ReadFactsResult
+	require.NoError(f.t, v.Get(&res))
+	return res
+}
+
+func (f *fixture) upload(system, jobRef, category, name string) {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.url+"/"+system+"/sim/jobs/"+jobRef+"/documents?category="+category+"&fileName="+name, bytes.NewReader([]byte("%PDF-1.7 test")))
+	require.NoError(f.t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(f.t, err)
+	resp.Body.Close()
+	require.Equal(f.t, http.StatusCreated, resp.StatusCode)
+}
+
+func keys(facts []events.Event) map[string]events.Event {
+	m := map[string]events.Event{}
+	for _, f := range facts {
+		k := string(f.Type) + " " + string(f.Side)
+		if ks := rules.FactKeys(f); len(ks) > 0 {
+			k = ks[0]
+		}
+		m[k] = f
+	}
+	return m
+}
+
+// TestReadFactsFindsWhatWebhooksWouldHaveSaid reads a linked job's facts
+// from the simulator over HTTP: the assignment, both statuses, the
+// secondary's appointment (booked, then moved and cancelled) and documents
+// in shared categories only.
+func TestReadFactsFindsWhatWebhooksWouldHaveSaid(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(ref, act)
+	require.NoError(t, err)
+	fx := res.SecondaryJobRef
+
+	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/fixit/sim/jobs/"+fx+"/status", map[string]string{"status": "Accepted"}, nil))
+	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	var appt struct {
+		AppointmentID string `json:"appointmentId"`
+	}
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/jobs/"+fx+"/appointments",
+		map[string]string{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}, &appt))
+	f.upload("acme", ref, "Gas%20Certificate", "cert.pdf")
+	f.upload("acme", ref, "Internal", "notes.pdf") // not a shared category
+
+	read := f.readFacts(ref, fx)
+	got := keys(read.Facts)
+	require.Contains(t, got, "assigned:primary:"+act+":7")
+	require.Equal(t, "Accepted", got["JOB_STATUS_CHANGED secondary"].Status.Status)
+	require.NotEmpty(t, got["JOB_STATUS_CHANGED primary"].Status.Status)
+	require.Contains(t, got, "appointment:secondary:"+appt.AppointmentID+":created")
+	require.Contains(t, got, "appointment:secondary:"+appt.AppointmentID+":at:"+start.Format(time.RFC3339))
+	docs := 0
+	for _, ev := range read.Facts {
+		require.Equal(t, events.FromReconcile, ev.Source)
+		require.NotEmpty(t, ev.ID)
+		if ev.Type == events.DocumentUploaded {
+			docs++
+			require.Equal(t, "cert.pdf", ev.Document.FileName, "only the shared category")
+		}
+	}
+	require.Equal(t, 1, docs)
+	require.Equal(t, 4, read.Calls, "two job reads and two document lists")
+
+	// Cancelled: a new fact appears; the booking facts stay the same.
+	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/fixit/sim/appointments/"+appt.AppointmentID+"/cancel", map[string]string{"reason": "Tenant away"}, nil))
+	got = keys(f.readFacts(ref, fx).Facts)
+	require.Contains(t, got, "appointment:secondary:"+appt.AppointmentID+":cancelled")
+}
+
+func TestReadFactsReportsAJobGoneAsDriftAndCheckJobsBlocksOnIt(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	_, err := f.create(ref, act)
+	require.NoError(t, err)
+
+	read := f.readFacts(ref, "FX999999")
+	require.Len(t, read.Facts, 1+2, "the primary's assignment and status, then the drift")
+	drift := read.Facts[len(read.Facts)-1]
+	require.Equal(t, events.JobsDrifted, drift.Type)
+	require.Equal(t, "linked job FX999999 no longer exists in fixit", drift.Drift.Reason)
+
+	_, err = f.env.ExecuteActivity(f.acts.CheckJobs, activities.CheckJobsInput{Link: "acme-fixit", PrimaryJobRef: ref, SecondaryJobRef: "FX999999", Reason: drift.Drift.Reason})
+	require.Equal(t, activities.ErrTypeDrifted, nonRetryableType(t, err))
+	require.ErrorContains(t, err, "no longer exists in fixit")
+
+	read = f.readFacts("AC999999", "")
+	require.Len(t, read.Facts, 1)
+	require.Equal(t, "primary job AC999999 no longer exists in acme", read.Facts[0].Drift.Reason)
+}

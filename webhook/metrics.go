@@ -24,6 +24,7 @@ const (
 	outcomeMalformed           = "malformed"            // 400: unreadable body or invalid event
 	outcomeTooLarge            = "too_large"            // 413: body over webhook.maxBodyBytes
 	outcomeUnknownSystem       = "unknown_system"       // 404: no such system in the configuration
+	outcomePollOnly            = "poll_only"            // 404: the system is configured for polling (events: poll)
 	outcomeTemporalUnavailable = "temporal_unavailable" // 503: Temporal did not accept the event
 	// outcomeOther is a request the handler gave no outcome: a route-level
 	// refusal (405), or a panic (500).

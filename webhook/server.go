@@ -72,6 +72,12 @@ func (s *server) webhook(c echo.Context) error {
 		setOutcome(c, outcomeUnknownSystem)
 		return errorReply(c, http.StatusNotFound, "unknown system")
 	}
+	if !sys.ReceivesWebhooks() {
+		// Answered like an unknown system, before anything is read: the
+		// system has no endpoint, and no credentials to check one with.
+		setOutcome(c, outcomePollOnly)
+		return errorReply(c, http.StatusNotFound, "system "+name+" is configured for polling (events: poll): it has no webhook endpoint")
+	}
 	r := c.Request()
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.Webhook.MaxBodyBytes))
 	if err != nil {
@@ -94,7 +100,16 @@ func (s *server) webhook(c echo.Context) error {
 		return errorReply(c, http.StatusUnauthorized, authErr.Error())
 	}
 
-	ev, err := events.Decode(body, id, name)
+	var ev events.Event
+	if sys.Nudges() {
+		// trust: nudge: nothing but the job reference is taken from the
+		// payload, whatever its type; the link reads the job itself.
+		var sent events.Type
+		ev, sent, err = events.DecodeNudge(body, id, name, s.now())
+		log = log.With(zap.String("sentType", sanitize(string(sent))))
+	} else {
+		ev, err = events.Decode(body, id, name)
+	}
 	if errors.Is(err, events.ErrUnhandledType) {
 		log.Info("Webhook ignored: event type not handled", zap.String("eventType", string(ev.Type)))
 		setOutcome(c, outcomeIgnoredType)
@@ -159,12 +174,17 @@ type target struct {
 // route finds the links an event concerns. An assignment to a link's team in
 // its primary starts the link; every other event only reaches a link that
 // already runs. Secondary events find their link through the job's client
-// ref, which O2O set to the primary job ref when it created the job.
+// ref, which O2O set to the primary job ref when it created the job. A nudge
+// is never an assignment: it only reaches running links, by whichever ref it
+// names.
 func route(cfg *config.Config, ev events.Event) []target {
 	var out []target
 	for _, l := range cfg.Links {
 		switch ev.System {
 		case l.Primary.System:
+			if ev.JobRef == "" { // a nudge naming only a client ref
+				continue
+			}
 			if ev.Type == events.ActivityAssigned {
 				if ev.Assignment.TeamID != l.Primary.Team.ID {
 					continue

@@ -32,6 +32,7 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("POST /jobs", s.simCreateJob)
 	route("GET /jobs", s.simListJobs)
 	route("GET /jobs/{jobRef}", s.simGetJob)
+	route("DELETE /jobs/{jobRef}", s.simDeleteJob)
 	route("POST /jobs/{jobRef}/status", s.simSetStatus)
 	route("POST /jobs/{jobRef}/appointments", s.simAddAppointment)
 	route("POST /jobs/{jobRef}/documents", s.simUploadDocument)
@@ -168,6 +169,19 @@ func (s *Simulator) simGetJob(sys *system, w http.ResponseWriter, r *http.Reques
 		return
 	}
 	writeJSON(w, http.StatusOK, snap)
+}
+
+// simDeleteJob: DELETE /{system}/sim/jobs/{jobRef}: the job is gone (no
+// event is sent), for trying reconciliation's drift detection.
+func (s *Simulator) simDeleteJob(sys *system, w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	err := sys.deleteJob(r.PathValue("jobRef"))
+	s.mu.Unlock()
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // simAssign: POST /{system}/sim/activities/{id}/assign {"teamId":"7"}.

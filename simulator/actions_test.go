@@ -206,3 +206,19 @@ func TestSimAddSiteMakesTheSiteVisibleToTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, h.sim(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "99", "siteRef": "X"}, nil))
 	require.Equal(t, http.StatusBadRequest, h.sim(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "41", "siteRef": "X", "contactRefs": []string{"NOPE"}}, nil))
 }
+
+func TestSimDeleteJobMakesItsReadsNotFound(t *testing.T) {
+	h := newHarness(t, devSeed(t), simulator.Options{})
+	var job struct {
+		JobRef string `json:"jobRef"`
+	}
+	h.simOK(http.MethodPost, "acme", "/jobs", map[string]any{"clientId": "28", "siteRef": "SITE-001", "priority": "Emergency",
+		"activities": []map[string]string{{"code": "PLB001", "quantity": "1"}}}, &job)
+	code, _ := h.rest("acme", http.MethodGet, "/workflow/job/"+job.JobRef, nil)
+	require.Equal(t, http.StatusOK, code)
+
+	require.Equal(t, http.StatusNoContent, h.sim(http.MethodDelete, "acme", "/jobs/"+job.JobRef, nil, nil))
+	code, _ = h.rest("acme", http.MethodGet, "/workflow/job/"+job.JobRef, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	require.Equal(t, http.StatusNotFound, h.sim(http.MethodDelete, "acme", "/jobs/"+job.JobRef, nil, nil))
+}

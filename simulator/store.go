@@ -683,6 +683,18 @@ func isWhole(s string) bool {
 	return err == nil
 }
 
+// deleteJob removes a job, as an administrator deleting it in Oneserve
+// would: its reads answer 404 from now on. No event is sent.
+func (sys *system) deleteJob(jobRef string) *apiError {
+	job := sys.jobsByRef[jobRef]
+	if job == nil {
+		return notFound("job %q not found", jobRef)
+	}
+	delete(sys.jobsByRef, jobRef)
+	sys.jobs = slices.DeleteFunc(sys.jobs, func(j *Job) bool { return j == job })
+	return nil
+}
+
 func (sys *system) job(jobRef string) (*Job, *apiError) {
 	job := sys.jobsByRef[jobRef]
 	if job == nil {

@@ -42,6 +42,8 @@ func New(cfg *config.Config, opts ...Option) (*Activities, error) {
 			Timeout:  s.Timeout.D(),
 			Paths:    s.Paths,
 			Observer: o.observer(name),
+			// One client per system: every activity shares its API budget.
+			Limits: s.Limits,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("system %s: %w", name, err)

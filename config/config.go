@@ -69,6 +69,10 @@ type System struct {
 	// Paths overrides the endpoints that Oneserve does not document publicly;
 	// empty ones are filled from oneserve.DefaultPaths.
 	Paths oneserve.Paths `yaml:"paths"`
+	// Limits is the API budget O2O keeps to in this system, shared by all
+	// the worker's calls to it: requestsPerSecond and concurrency, each
+	// filled from oneserve.DefaultLimits (10/s, 4) when 0 or absent.
+	Limits oneserve.Limits `yaml:"limits"`
 
 	// AuthToken and WebhookSecrets are read from the environment by Load.
 	AuthToken      string          `yaml:"-"`
@@ -373,6 +377,12 @@ func (c *Config) defaults() {
 		if s.Paths.DocumentUpload == "" {
 			s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
 		}
+		if s.Limits.RequestsPerSecond == 0 {
+			s.Limits.RequestsPerSecond = oneserve.DefaultLimits.RequestsPerSecond
+		}
+		if s.Limits.Concurrency == 0 {
+			s.Limits.Concurrency = oneserve.DefaultLimits.Concurrency
+		}
 	}
 	for _, l := range c.Links {
 		if l == nil {
@@ -421,6 +431,13 @@ var (
 	}
 )
 
+// The largest API budget accepted for a system: beyond these, a value is
+// more likely a typo than a tenant's real allowance.
+const (
+	maxRequestsPerSecond = 1000
+	maxConcurrency       = 100
+)
+
 func (c *Config) validate(opt Options) error {
 	var p problems
 	if len(c.Systems) == 0 {
@@ -465,6 +482,12 @@ func (c *Config) validate(opt Options) error {
 					p.add(key+".paths."+k, "unknown placeholder %s", got)
 				}
 			}
+		}
+		if r := s.Limits.RequestsPerSecond; !(r > 0 && r <= maxRequestsPerSecond) {
+			p.add(key+".limits.requestsPerSecond", "must be more than 0 and at most %d (calls per second; 0 or absent: %v)", maxRequestsPerSecond, oneserve.DefaultLimits.RequestsPerSecond)
+		}
+		if n := s.Limits.Concurrency; n < 1 || n > maxConcurrency {
+			p.add(key+".limits.concurrency", "must be a whole number from 1 to %d (calls in flight at once; 0 or absent: %d)", maxConcurrency, oneserve.DefaultLimits.Concurrency)
 		}
 		// A key holding something other than a variable name (often the
 		// secret itself) is reported above; never look it up or quote it.

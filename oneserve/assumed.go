@@ -196,6 +196,13 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	case offset < 0:
 		return nil, invalid(op, "offset %d is negative", offset)
 	}
+	// The budget's slot is freed once the headers are in: reading the
+	// body is the caller's, and may feed an upload to another system.
+	release, e := c.acquire(ctx, op)
+	if e != nil {
+		return nil, e
+	}
+	defer release()
 	callCtx, cancel, timer := c.callContext(ctx)
 	ok := false
 	defer func() {
@@ -326,6 +333,11 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	if u.ClientRef != "" {
 		q.Set("clientRef", u.ClientRef)
 	}
+	release, e := c.acquire(ctx, op)
+	if e != nil {
+		return nil, e
+	}
+	defer release()
 	callCtx, cancel, timer := c.callContext(ctx)
 	defer cancel(nil)
 	defer timer.Stop()

@@ -64,9 +64,17 @@ type Options struct {
 	// refused before sending are not observed. It must be safe for
 	// concurrent use and quick: it runs on the caller's goroutine.
 	Observer func(op string, status int, d time.Duration, err error)
+	// Limits is the API budget every call of this Client goes through
+	// (requests per second and concurrency; zero fields: no limit). Share
+	// one Client per system so that all its callers share the budget. A
+	// 429 answer holds back every call of the Client until its Retry-After,
+	// whatever the Limits. See limits.go.
+	Limits Limits
 }
 
-// Client calls one Oneserve system. It is safe for concurrent use.
+// Client calls one Oneserve system. It is safe for concurrent use, and all
+// its calls share one API budget (Options.Limits), so share one Client per
+// system.
 type Client struct {
 	baseURL   string
 	token     string
@@ -76,6 +84,7 @@ type Client struct {
 	loc       *time.Location
 	userAgent string
 	observer  func(op string, status int, d time.Duration, err error)
+	budget    *budget
 }
 
 const (
@@ -131,6 +140,9 @@ func New(o Options) (*Client, error) {
 		}
 	}
 	if err := c.setPaths(); err != nil {
+		return nil, err
+	}
+	if c.budget, err = newBudget(o.Limits); err != nil {
 		return nil, err
 	}
 	if o.HTTPClient != nil {
@@ -275,6 +287,11 @@ func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in,
 // with the error do returns, decoding errors included.
 func (c *Client) do(ctx context.Context, op, method, path, query string, body io.Reader, limit int64,
 	prepare func(*http.Request) *Error, decode func(code int, b []byte) error) (err error) {
+	release, e := c.acquire(ctx, op)
+	if e != nil {
+		return e
+	}
+	defer release()
 	callCtx, cancel, timer := c.callContext(ctx)
 	defer cancel(nil)
 	defer timer.Stop()
@@ -338,6 +355,11 @@ func (c *Client) statusError(op string, resp *http.Response, body []byte) *Error
 	e.Message = c.clean(errorText(code, body))
 	if e.Kind == KindTemporary {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	if code == http.StatusTooManyRequests {
+		// The system says O2O as a whole calls too often: hold back every
+		// call of this client, not just the caller's retry.
+		c.budget.tooManyRequests(e.RetryAfter)
 	}
 	return e
 }

@@ -194,7 +194,7 @@ func (c *checker) system(ctx context.Context, name string, links []*config.Link)
 	fmt.Fprintf(c.w, "System %s  %s\n", name, s.BaseURL)
 	cl, err := oneserve.New(oneserve.Options{
 		BaseURL: s.BaseURL, Token: s.AuthToken, Timeout: s.Timeout.D(), Paths: s.Paths,
-		UserAgent: "o2o-starter-check",
+		UserAgent: "o2o-starter-check", Limits: s.Limits,
 	})
 	if err != nil {
 		c.broken[name] = err.Error()

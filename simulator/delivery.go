@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,8 +28,12 @@ const (
 	StateDelivered = "delivered"
 	// StateFailed: every attempt failed and the sender gave up.
 	StateFailed = "failed"
-	// StateRecorded: the system has no webhook URL; the event was only kept.
+	// StateRecorded: the system has no webhook URL, or is in poll mode; the
+	// event was only kept.
 	StateRecorded = "recorded"
+	// StateDropped: a deliver fault dropped it: never sent (unless sent late
+	// with POST /{system}/sim/dropped/{id}/deliver).
+	StateDropped = "dropped"
 )
 
 // OutboxEvent is one event a system produced and how its delivery went, as
@@ -45,7 +50,10 @@ type OutboxEvent struct {
 	CreatedAt time.Time       `json:"createdAt"`
 	State     string          `json:"state"`
 	Delivered bool            `json:"delivered"`
-	Attempts  int             `json:"attempts"`
+	// Dropped says a deliver fault dropped the event, whatever became of it
+	// afterwards.
+	Dropped  bool `json:"dropped,omitempty"`
+	Attempts int  `json:"attempts"`
 	// LastStatus is the HTTP status of the last attempt; 0 when it got no
 	// response (see LastError).
 	LastStatus    int        `json:"lastStatus,omitempty"`
@@ -75,6 +83,8 @@ const maxFinished = 10000
 type outbox struct {
 	pending  []*OutboxEvent // in order; pending[0] is being delivered
 	finished []*OutboxEvent // oldest first, at most maxFinished
+	dropped  []*OutboxEvent // every event a fault dropped, oldest first, at most maxFinished
+	lastID   string         // the id of the event emitted last
 	nextSeq  int
 	wake     chan struct{} // capacity 1: "there is something to send"
 }
@@ -88,7 +98,18 @@ func (ob *outbox) finish(ev *OutboxEvent) {
 	}
 }
 
-// list returns copies of every remembered event, in production order.
+// drop records an event a fault dropped.
+func (ob *outbox) drop(ev *OutboxEvent) {
+	ev.State, ev.Dropped = StateDropped, true
+	ob.finish(ev)
+	ob.dropped = append(ob.dropped, ev)
+	if len(ob.dropped) > maxFinished {
+		ob.dropped = ob.dropped[len(ob.dropped)-maxFinished:]
+	}
+}
+
+// list returns copies of every remembered event, in production order (a
+// dropped event sent late keeps its place).
 func (ob *outbox) list() []OutboxEvent {
 	out := make([]OutboxEvent, 0, len(ob.finished)+len(ob.pending))
 	for _, ev := range ob.finished {
@@ -97,6 +118,7 @@ func (ob *outbox) list() []OutboxEvent {
 	for _, ev := range ob.pending {
 		out = append(out, *ev)
 	}
+	slices.SortStableFunc(out, func(a, b OutboxEvent) int { return a.Seq - b.Seq })
 	return out
 }
 

@@ -105,10 +105,15 @@ func (sys *system) emit(t events.Type, d eventData) {
 		Body:      body,
 		CreatedAt: now,
 	}
-	if sys.seed.WebhookURL == "" {
+	ob.lastID = ev.ID
+	switch {
+	case !sys.seed.sendsWebhooks():
 		ev.State = StateRecorded
 		ob.finish(ev)
-	} else {
+	case sys.dropsNext(t):
+		ob.drop(ev)
+		sys.sim.log.Info("webhook dropped (fault)", "system", sys.seed.Name, "id", ev.ID, "type", string(t))
+	default:
 		ev.State = StatePending
 		ob.pending = append(ob.pending, ev)
 		select {

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,19 +14,28 @@ import (
 )
 
 // This file injects faults into the REST API, so that clients' retry,
-// timeout and error handling can be exercised on demand.
+// timeout and error handling can be exercised on demand, and into webhook
+// delivery (op "deliver", see drop.go), so that lost webhooks can be.
 
-// Fault makes matching /rest requests fail or slow down. It is set with
-// POST /{system}/sim/faults and cleared with DELETE /{system}/sim/faults.
+// OpDeliver is the Fault.Op of a fault on the system's webhooks rather than
+// on its REST API: a share of them is never sent (Drop).
+const OpDeliver = "deliver"
+
+// Fault makes matching /rest requests fail or slow down, or (op "deliver")
+// matching webhooks never be sent. It is set with POST /{system}/sim/faults
+// and cleared with DELETE /{system}/sim/faults.
 type Fault struct {
-	// Op is the REST operation name (OpCreateJob, ...) or "*" for all.
+	// Op is the REST operation name (OpCreateJob, ...), "*" for all of them,
+	// or OpDeliver for the system's webhooks ("*" does not include them).
 	Op string `json:"op"`
 	// Status is the HTTP status answered, with the error envelope. 0 means
 	// the request is only delayed and then served normally. A 2xx status
 	// answers result "error" inside a success status.
 	Status int `json:"status"`
 	// Count is how many more requests this fault applies to; -1 means until
-	// cleared.
+	// cleared. For op "deliver", how many more matching webhooks it decides
+	// on, dropped or not (default -1: a share only means something over
+	// many).
 	Count int `json:"count"`
 	// RetryAfter, when set, is sent as the Retry-After header (seconds).
 	RetryAfter string `json:"retryAfter,omitempty"`
@@ -40,7 +50,19 @@ type Fault struct {
 	// Message is the result_msg (default "simulated fault").
 	Message string `json:"message,omitempty"`
 
+	// Drop (op "deliver" only) is the share of matching webhooks that are
+	// never sent: more than 0, at most 1 (every one).
+	Drop float64 `json:"drop,omitempty"`
+	// Types (op "deliver" only) limits the fault to these event types;
+	// empty means every type.
+	Types []events.Type `json:"types,omitempty"`
+	// Seed (op "deliver" only) seeds the choice of the webhooks dropped: the
+	// same seed over the same events drops the same ones. Chosen at random
+	// when not given, and reported so that a run can be repeated.
+	Seed *uint64 `json:"seed,omitempty"`
+
 	delay time.Duration
+	rng   *rand.Rand // op "deliver": decides each drop
 }
 
 // faultRequest is the JSON of POST /sim/faults. Numbers may be sent as
@@ -53,12 +75,21 @@ type faultRequest struct {
 	Delay      events.Text `json:"delay"`
 	Message    events.Text `json:"message"`
 	After      bool        `json:"after"`
+	Drop       events.Text `json:"drop"`
+	Types      []string    `json:"types"`
+	Seed       events.Text `json:"seed"`
 }
 
 func (in faultRequest) fault() (*Fault, *apiError) {
 	f := &Fault{Op: text(in.Op), RetryAfter: text(in.RetryAfter), Delay: text(in.Delay), Message: string(in.Message), Count: 1, After: in.After}
+	if f.Op == OpDeliver {
+		return in.deliverFault(f)
+	}
 	if f.Op != "*" && !slices.Contains(allOps, f.Op) {
-		return nil, badRequest("op %q must be * or one of %s", f.Op, strings.Join(allOps, ", "))
+		return nil, badRequest("op %q must be * or one of %s, or %s (webhooks)", f.Op, strings.Join(allOps, ", "), OpDeliver)
+	}
+	if text(in.Drop) != "" || in.Types != nil || text(in.Seed) != "" {
+		return nil, badRequest("drop, types and seed are for op %q (webhooks), not for REST operations", OpDeliver)
 	}
 	if v := text(in.Status); v != "" {
 		n, err := strconv.Atoi(v)

@@ -39,6 +39,12 @@ type SystemSeed struct {
 	// WebhookURL is where the system POSTs its Integration Events. Empty means
 	// events are recorded in the outbox but never sent.
 	WebhookURL string `yaml:"webhookURL"`
+	// Events is EventsWebhook (the default: events are sent to WebhookURL),
+	// EventsPoll (a system that sends no webhooks at all, whatever
+	// WebhookURL says: its events are only recorded, for O2O to find by
+	// reading the system) or EventsBoth (sent, like webhook; O2O's polling is
+	// O2O's business). The same words as O2O's systems.<name>.events.
+	Events string `yaml:"events"`
 	// WebhookSecretEnv names the environment variable holding the whsec_...
 	// secret the system signs its webhooks with. Several space-separated
 	// secrets are accepted and all of them sign, as during a rotation.
@@ -117,6 +123,19 @@ type SORCode struct {
 	ClientID    string `yaml:"clientId"`
 	Code        string `yaml:"code"`
 	Description string `yaml:"description"`
+}
+
+// The values of SystemSeed.Events.
+const (
+	EventsWebhook = "webhook"
+	EventsPoll    = "poll"
+	EventsBoth    = "both"
+)
+
+// sendsWebhooks reports whether the system POSTs its events: it has a
+// webhook URL and is not in poll mode.
+func (sys SystemSeed) sendsWebhooks() bool {
+	return sys.WebhookURL != "" && sys.Events != EventsPoll
 }
 
 // StatusNewlyCreated is the status every new job starts in. Each system's
@@ -206,6 +225,11 @@ func (sys SystemSeed) validate() error {
 	}
 	if strings.TrimSpace(sys.APIUser) == "" {
 		return errors.New("apiUser is required")
+	}
+	switch sys.Events {
+	case "", EventsWebhook, EventsPoll, EventsBoth:
+	default:
+		return fmt.Errorf("events %q must be webhook, poll or both", sys.Events)
 	}
 	if sys.WebhookURL != "" {
 		u, err := url.Parse(sys.WebhookURL)

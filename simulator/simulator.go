@@ -43,7 +43,13 @@
 //	GET    /{system}/sim/requests                      the /rest request log
 //	GET    /{system}/sim/faults                        active faults
 //	POST   /{system}/sim/faults                        {"op","status","count","retryAfter","delay","message","after"}
+//	                                                   or {"op":"deliver","drop","types","seed","count"}: webhooks never sent
 //	DELETE /{system}/sim/faults
+//	GET    /{system}/sim/dropped                       webhooks a deliver fault dropped
+//	POST   /{system}/sim/dropped/{id}/deliver          send a dropped webhook late, with its webhook-id
+//
+// A system whose seed says events: poll sends no webhooks at all: its
+// events are only recorded in its outbox.
 //
 // GET / is an HTML overview that refreshes itself; GET /healthz answers ok.
 package simulator
@@ -169,7 +175,7 @@ func New(seed Seed, opts Options) (*Simulator, error) {
 	s.handler = s.routes()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, sys := range s.order {
-		if sys.seed.WebhookURL != "" {
+		if sys.seed.sendsWebhooks() {
 			s.wg.Add(1)
 			go s.deliver(sys)
 		}
@@ -240,5 +246,6 @@ func (s *Simulator) routes() http.Handler {
 	})
 	s.restRoutes(mux)
 	s.simRoutes(mux)
+	s.dropRoutes(mux)
 	return mux
 }

@@ -69,8 +69,8 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
 <div class="muted">
  API at <code>/{{.Name}}/rest</code> ·
  webhooks {{if .WebhookURL}}to <code>{{.WebhookURL}}</code>{{else}}recorded only{{end}} ·
- events: {{.Counts.delivered}} delivered, {{.Counts.pending}} pending, {{.Counts.failed}} failed{{if .Counts.recorded}}, {{.Counts.recorded}} recorded{{end}}
- {{range .Faults}}· <span class="failed">fault: {{.Op}} → {{.Status}}{{if .Delay}} after {{.Delay}}{{end}} ({{if eq .Count -1}}until cleared{{else}}{{.Count}} left{{end}})</span>{{end}}
+ events: {{.Counts.delivered}} delivered, {{.Counts.pending}} pending, {{.Counts.failed}} failed{{if .Counts.recorded}}, {{.Counts.recorded}} recorded{{end}}{{if .Counts.dropped}}, {{.Counts.dropped}} dropped{{end}}
+ {{range .Faults}}· <span class="failed">fault: {{if eq .Op "deliver"}}drop {{.Drop}} of {{if .Types}}{{.Types}}{{else}}all{{end}} webhooks{{else}}{{.Op}} → {{.Status}}{{if .Delay}} after {{.Delay}}{{end}}{{end}} ({{if eq .Count -1}}until cleared{{else}}{{.Count}} left{{end}})</span>{{end}}
 </div>
 {{range .Jobs}}
 <div class="job">
@@ -105,9 +105,12 @@ func (s *Simulator) serveUI(w http.ResponseWriter, _ *http.Request) {
 	data := uiData{Now: s.now()}
 	s.mu.Lock()
 	for _, sys := range s.order {
-		u := uiSystem{Name: sys.seed.Name, WebhookURL: sys.seed.WebhookURL, Counts: map[string]int{
-			StatePending: 0, StateDelivered: 0, StateFailed: 0, StateRecorded: 0,
+		u := uiSystem{Name: sys.seed.Name, Counts: map[string]int{
+			StatePending: 0, StateDelivered: 0, StateFailed: 0, StateRecorded: 0, StateDropped: 0,
 		}}
+		if sys.seed.sendsWebhooks() { // else "recorded only"
+			u.WebhookURL = sys.seed.WebhookURL
+		}
 		for i := len(sys.jobs) - 1; i >= 0 && len(u.Jobs) < uiMaxJobs; i-- {
 			u.Jobs = append(u.Jobs, sys.jobs[i].snapshot())
 		}

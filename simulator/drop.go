@@ -1,0 +1,152 @@
+package simulator
+
+import (
+	cryptorand "crypto/rand"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/o2o-sync/o2o/events"
+)
+
+// This file loses webhooks on purpose: a fault with op "deliver" drops a
+// share of a system's webhooks (never sent, as when a sender gives up or a
+// URL is wrong), deterministically when seeded. Dropped webhooks are kept:
+// GET /{system}/sim/dropped lists them, and
+// POST /{system}/sim/dropped/{id}/deliver sends one late, with its original
+// webhook-id, as a sender's manual replay would.
+
+// maxSeed bounds random seeds to what a JSON number holds exactly everywhere.
+const maxSeed = 1<<53 - 1
+
+// deliverFault completes a fault with op "deliver" from its request:
+// {"op":"deliver","drop":0.3,"types":["JOB_STATUS_CHANGED"],"seed":42,"count":-1}.
+func (in faultRequest) deliverFault(f *Fault) (*Fault, *apiError) {
+	if f.Delay != "" || f.RetryAfter != "" || f.Message != "" || f.After || text(in.Status) != "" {
+		return nil, badRequest("a %q fault takes drop, types, seed and count only", OpDeliver)
+	}
+	drop, err := strconv.ParseFloat(text(in.Drop), 64)
+	if err != nil || !(drop > 0 && drop <= 1) {
+		return nil, badRequest("drop %q must be a share of the webhooks: more than 0, at most 1", text(in.Drop))
+	}
+	f.Drop, f.Count = drop, -1
+	if v := text(in.Count); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			return nil, badRequest("count %q must be -1 (until cleared) or a positive number", v)
+		}
+		if n != 0 { // 0, like absent, means the default
+			f.Count = n
+		}
+	}
+	for _, t := range in.Types {
+		if !events.Type(t).Handled() {
+			return nil, badRequest("type %q is not an event type the simulator sends", t)
+		}
+		if !slices.Contains(f.Types, events.Type(t)) {
+			f.Types = append(f.Types, events.Type(t))
+		}
+	}
+	var seed uint64
+	if v := text(in.Seed); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n > maxSeed {
+			return nil, badRequest("seed %q must be a whole number from 0 to %d", v, uint64(maxSeed))
+		}
+		seed = n
+	} else {
+		var b [8]byte
+		_, _ = cryptorand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
+		seed = binary.LittleEndian.Uint64(b[:]) & maxSeed
+	}
+	f.Seed = &seed
+	f.rng = rand.New(rand.NewPCG(seed, 0x6f326f2d64726f70)) // "o2o-drop"
+	return f, nil
+}
+
+// dropsNext reports whether the system's first deliver fault that matches
+// type t drops the webhook being emitted, and uses up one of its decisions.
+// s.mu must be held.
+func (sys *system) dropsNext(t events.Type) bool {
+	for i, f := range sys.faults {
+		if f.Op != OpDeliver || len(f.Types) > 0 && !slices.Contains(f.Types, t) {
+			continue
+		}
+		drop := f.rng.Float64() < f.Drop
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				sys.faults = slices.Delete(sys.faults, i, i+1)
+			}
+		}
+		return drop
+	}
+	return false
+}
+
+func (s *Simulator) dropRoutes(mux *http.ServeMux) {
+	route := func(pattern string, serve func(sys *system, w http.ResponseWriter, r *http.Request)) {
+		method, path, _ := strings.Cut(pattern, " ")
+		mux.HandleFunc(method+" /{system}/sim"+path, func(w http.ResponseWriter, r *http.Request) {
+			sys := s.systems[r.PathValue("system")] // never written after New
+			if sys == nil {
+				writeSimError(w, notFound("unknown system %q", r.PathValue("system")))
+				return
+			}
+			serve(sys, w, r)
+		})
+	}
+	route("GET /dropped", s.simDropped)
+	route("POST /dropped/{id}/deliver", s.simDeliverDropped)
+}
+
+// simDropped: GET /{system}/sim/dropped: every webhook a deliver fault
+// dropped, in the order they were produced, with its state now: "dropped",
+// or "pending"/"delivered"/"failed" once sent late.
+func (s *Simulator) simDropped(sys *system, w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	out := make([]OutboxEvent, 0, len(sys.outbox.dropped))
+	for _, ev := range sys.outbox.dropped {
+		out = append(out, *ev)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// simDeliverDropped: POST /{system}/sim/dropped/{id}/deliver: the dropped
+// webhook joins the end of the system's queue and is sent like any other
+// (signed afresh, retried), with its original webhook-id and body. 202 with
+// the event; 404 for an id that was not dropped; 409 once it has been sent.
+func (s *Simulator) simDeliverDropped(sys *system, w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(sys.outbox.dropped, func(ev *OutboxEvent) bool { return ev.ID == id })
+	if i < 0 {
+		writeSimError(w, notFound("no dropped webhook %q", id))
+		return
+	}
+	ev := sys.outbox.dropped[i]
+	if ev.State != StateDropped {
+		writeSimError(w, conflict("webhook %q was already sent late (state %s)", id, ev.State))
+		return
+	}
+	if !sys.seed.sendsWebhooks() {
+		writeSimError(w, conflict("system %s sends no webhooks", sys.seed.Name))
+		return
+	}
+	ob := &sys.outbox
+	ob.finished = slices.DeleteFunc(ob.finished, func(e *OutboxEvent) bool { return e == ev })
+	ev.State = StatePending
+	ob.pending = append(ob.pending, ev)
+	select {
+	case ob.wake <- struct{}{}:
+	default: // already signalled
+	}
+	s.log.Info("dropped webhook sent late", "system", sys.seed.Name, "id", ev.ID, "type", string(ev.Type))
+	s.notifyLocked()
+	writeJSON(w, http.StatusAccepted, *ev)
+}

@@ -271,6 +271,13 @@ func (s *stack) operator() map[string]string {
 // unless O2O_RECORD_HISTORIES=overwrite.
 func recordHistory(t *testing.T, name, workflowID string) {
 	t.Helper()
+	recordRunHistory(t, name, workflowID, "")
+}
+
+// recordRunHistory is recordHistory for one run of the workflow (runID ""
+// is the latest), e.g. a run that ended in continue-as-new.
+func recordRunHistory(t *testing.T, name, workflowID, runID string) {
+	t.Helper()
 	mode := os.Getenv("O2O_RECORD_HISTORIES")
 	if mode != "1" && mode != "overwrite" {
 		return
@@ -279,8 +286,12 @@ func recordHistory(t *testing.T, name, workflowID string) {
 	if cli == "" {
 		cli = "../bin/temporal"
 	}
-	out, err := exec.Command(cli, "workflow", "show", "--address", devServer.FrontendHostPort(),
-		"--namespace", "default", "--workflow-id", workflowID, "--output", "json").Output()
+	args := []string{"workflow", "show", "--address", devServer.FrontendHostPort(),
+		"--namespace", "default", "--workflow-id", workflowID, "--output", "json"}
+	if runID != "" {
+		args = append(args, "--run-id", runID)
+	}
+	out, err := exec.Command(cli, args...).Output()
 	require.NoError(t, err)
 	path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
 	if _, err := os.Stat(path); err == nil && mode != "overwrite" {

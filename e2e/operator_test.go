@@ -87,3 +87,82 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", job.JobRef)))
 	recordHistory(t, "operator-pause-resume-unlink", workflows.WorkflowID("acme-fixit", job.JobRef))
 }
+
+// TestPauseWhileRetryingEndToEnd pauses a link while an operator's retry of
+// its blocked event is in flight. The retried write goes through: that
+// unblocks the link (no stale lastError) but, paused, it applies nothing
+// more; once resumed, the event queued behind follows. Each job event is
+// written exactly once, in order.
+func TestPauseWhileRetryingEndToEnd(t *testing.T) {
+	s := newStack(t, "OB")
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
+	s.assign("acme", job.Activities[0].ID, "7")
+	fx := s.settle(job.JobRef, 1).SecondaryJobRef
+
+	// s1 is refused by acme: the link blocks on it; s2 queues behind it.
+	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "addEventByClientRef", "status": 400, "message": "Event code SACC is not active", "count": 1})
+	s1 := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})["eventId"].(string)
+	st := s.waitStateAttention(job.JobRef)
+	require.Contains(t, st.LastError, "Event code SACC is not active")
+	s2 := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Completed"})["eventId"].(string)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ = s.linkState("acme-fixit", job.JobRef)
+		assert.Equal(c, lifecycle.StateNeedsAttention, st.State)
+		assert.Equal(c, 2, st.Pending, "s1 blocked, s2 behind it")
+	}, 20*time.Second, 100*time.Millisecond)
+	require.Len(t, st.Events, 1)
+	require.Empty(t, s.job("acme", job.JobRef).History)
+
+	// The retried write will be slow: acme takes 5 s to answer it.
+	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "addEventByClientRef", "status": 0, "delay": "5s", "count": 1})
+	code, out := s.operate(job.JobRef, "retry", map[string]string{"by": "ops", "reason": "SACC activated in acme"}, true)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out["result"], "retrying")
+
+	// Once acme has taken the retried call (the delay fault is used up), the
+	// write is in flight: pause now.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var faults []map[string]any
+		assert.Equal(c, http.StatusOK, do(t, http.MethodGet, s.simURL+"/acme/sim/faults", nil, nil, &faults))
+		assert.Empty(c, faults, "the retried write has not reached acme yet")
+	}, 30*time.Second, 50*time.Millisecond)
+	code, out = s.operate(job.JobRef, "pause", map[string]string{"by": "ops", "reason": "client on the phone"}, true)
+	require.Equal(t, http.StatusOK, code, out)
+	st, _ = s.linkState("acme-fixit", job.JobRef)
+	require.Equal(t, lifecycle.StatePaused, st.State)
+	require.Equal(t, lifecycle.StateNeedsAttention, st.PausedFrom, "paused while the retry is in flight: %+v", st)
+	require.Len(t, st.Events, 1, "s1 not finished yet: %+v", st.Events)
+
+	// The retried write goes through while paused: the link is no longer
+	// blocked, and s2 waits for the resume.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ = s.linkState("acme-fixit", job.JobRef)
+		if assert.Len(c, st.Events, 2) {
+			assert.Equal(c, s1, st.Events[1].ID)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[1].Outcome, "%+v", st.Events[1])
+	require.Equal(t, lifecycle.StatePaused, st.State)
+	require.Equal(t, lifecycle.StateLinked, st.PausedFrom, "the retry went through: not blocked any more")
+	require.Empty(t, st.LastError)
+	require.Equal(t, 1, st.Pending, "s2 waits while paused")
+	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", job.JobRef)))
+
+	code, out = s.operate(job.JobRef, "resume", map[string]string{"by": "ops"}, true)
+	require.Equal(t, http.StatusOK, code, out)
+	st = s.settle(job.JobRef, 3)
+	require.Equal(t, lifecycle.StateLinked, st.State)
+	require.Empty(t, st.PausedFrom)
+	require.Empty(t, st.LastError)
+	require.Equal(t, s1, st.Events[1].ID)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[1].Outcome)
+	require.Equal(t, s2, st.Events[2].ID)
+	require.Equal(t, lifecycle.OutcomeApplied, st.Events[2].Outcome, "%+v", st.Events[2])
+	require.Equal(t, []string{"SACC", "SCOMP"}, historyCodes(s.job("acme", job.JobRef)), "each job event once, in order")
+	var actions []string
+	for _, a := range st.OperatorLog {
+		actions = append(actions, a.Action)
+	}
+	require.Equal(t, []string{"retry", "pause", "resume"}, actions)
+	recordHistory(t, "pause-during-retry", workflows.WorkflowID("acme-fixit", job.JobRef))
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
@@ -87,12 +88,18 @@ func TestRefusalBlocksOneLinkOnlyUntilRetried(t *testing.T) {
 
 // TestLongLivedLinkContinuesAsNewAndRemembers sends a link hundreds of
 // events (more than one run processes) and checks that it continued as new
-// with its state and its memory of event ids.
+// with its state, its queue and its memory of event ids.
 func TestLongLivedLinkContinuesAsNewAndRemembers(t *testing.T) {
 	s := newStack(t, "RC")
 	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
 	first := s.assign("acme", job.Activities[0].ID, "7")
 	fx := s.settle(job.JobRef, 1).SecondaryJobRef
+
+	// The link is paused while the events arrive, so that every one of them
+	// is queued before the first is applied: the first run reaches its limit
+	// with events still queued, and its continue-as-new must carry them.
+	code, out := s.operate(job.JobRef, "pause", map[string]string{"by": "e2e", "reason": "let the events queue"}, true)
+	require.Equal(t, http.StatusOK, code, out)
 
 	tc := devServer.Client()
 	l := &configLink
@@ -105,6 +112,14 @@ func TestLongLivedLinkContinuesAsNewAndRemembers(t *testing.T) {
 	// A redelivery of the very first event, long after: still a duplicate.
 	require.NoError(t, workflows.Deliver(context.Background(), tc, l, job.JobRef, events.Event{ID: first, System: "acme", Side: events.Primary,
 		Type: events.ActivityAssigned, OccurredAt: time.Now(), JobRef: job.JobRef, Assignment: &events.Assignment{ActivityID: job.Activities[0].ID, TeamID: "7"}}, true))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", job.JobRef)
+		assert.Equal(c, lifecycle.StatePaused, st.State)
+		assert.Equal(c, n+1, st.Pending, "every event waits while paused")
+		assert.Len(c, st.Events, 1)
+	}, 60*time.Second, 250*time.Millisecond)
+	code, out = s.operate(job.JobRef, "resume", map[string]string{"by": "e2e"}, true)
+	require.Equal(t, http.StatusOK, code, out)
 
 	var st lifecycle.LinkState
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -129,4 +144,28 @@ func TestLongLivedLinkContinuesAsNewAndRemembers(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, continued, 2, "%d events need more than two runs", n)
 	require.Len(t, s.secondaryJobs(job.JobRef), 1)
+
+	// The first run continued as new with events still queued: its carry
+	// holds them.
+	id := workflows.WorkflowID("acme-fixit", job.JobRef)
+	desc, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
+	require.NoError(t, err)
+	firstRun := desc.WorkflowExecutionInfo.GetFirstRunId()
+	require.NotEmpty(t, firstRun)
+	iter := tc.GetWorkflowHistory(context.Background(), id, firstRun, false, enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	var carried *workflows.Input
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+			carried = &workflows.Input{}
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), carried))
+		}
+	}
+	require.NotNil(t, carried, "the first run %s did not continue as new", firstRun)
+	require.NotNil(t, carried.Carry)
+	require.NotEmpty(t, carried.Carry.Queue, "events were queued when the first run reached its limit")
+	require.Equal(t, lifecycle.StateLinked, carried.Carry.State.State)
+	t.Logf("the first run carried %d queued events and %d event ids", len(carried.Carry.Queue), len(carried.Carry.Seen))
+	recordRunHistory(t, "continue-as-new-with-queue", id, firstRun)
 }

@@ -207,3 +207,13 @@ func (a *Activities) CheckJobs(ctx context.Context, in CheckJobsInput) (lifecycl
 	}
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Detail: "both jobs are where the link expects them again"}, nil
 }
+
+// ReadJobFacts is ReadFacts for a link's own nudge: the link offers itself
+// the facts in the result.
+func (a *Activities) ReadJobFacts(ctx context.Context, in ReadFactsInput) (lifecycle.Result, error) {
+	res, err := a.ReadFacts(ctx, in)
+	if err != nil {
+		return lifecycle.Result{}, err
+	}
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Facts: res.Facts}, nil
+}

@@ -46,7 +46,7 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 	require.Contains(t, out["result"], "paused")
 	code, out = s.operate(job.JobRef, "pause", map[string]string{"by": "ops"}, true)
 	require.Equal(t, http.StatusConflict, code)
-	require.Contains(t, out["error"], "cannot be paused")
+	require.Contains(t, out["error"], "already paused")
 
 	// While paused, events queue.
 	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})

@@ -126,7 +126,7 @@ func TestStarterListPauseResume(t *testing.T) {
 
 	r = s.starter(nil, "pause", "--by", "e2e", "acme-fixit", ref)
 	require.Equal(t, 1, r.code, r.String())
-	require.Equal(t, "refused: link is Paused: it cannot be paused\n", r.stderr)
+	require.Equal(t, "refused: link is already paused\n", r.stderr)
 
 	r = s.starter(nil, "state", "acme-fixit", ref)
 	require.Equal(t, 0, r.code, r.String())

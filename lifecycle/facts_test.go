@@ -122,3 +122,33 @@ func TestOlderRunsRefuseFacts(t *testing.T) {
 	require.ErrorContains(t, m.ValidateOffer(), "older than facts")
 	require.NoError(t, New("acme-fixit", "AC000001", t0, Options{Compat: CompatFacts}).ValidateOffer())
 }
+
+func TestANudgeReadsTheJobsAndQueuesWhatTheLinkDidNotKnow(t *testing.T) {
+	h := linkedHarness(t)
+	h.deliver(document("w1", events.Primary, "D1"))
+	h.run()
+	h.m.TakeRecords()
+
+	nudge := status("n1", events.Secondary, "", t0.Add(time.Hour))
+	nudge.Type, nudge.Status = events.Nudge, nil
+	h.deliver(nudge)
+	h.begin()
+	require.Equal(t, "readFacts", string(h.m.Command().Action))
+	secondaryDoc := reconciled(document("", events.Secondary, "D9"), "d9")
+	secondaryDoc.Document.Category = "Certificates"
+	h.m.Finish(h.tick(), Result{Outcome: OutcomeApplied, Facts: []events.Event{
+		reconciled(document("", events.Primary, "D1"), "d1"),                           // known
+		reconciled(status("", events.Secondary, "Accepted", t0.Add(2*time.Hour)), "s"), // new
+		secondaryDoc, // new
+	}})
+	require.Equal(t, 2, h.m.State().Pending, "the two facts the link did not know")
+	h.run()
+	recs := h.m.TakeRecords()
+	require.Len(t, recs, 3)
+	require.Equal(t, "n1", recs[0].ID)
+	require.Contains(t, recs[0].Detail, "3 facts found")
+	for _, r := range recs[1:] {
+		require.Equal(t, OutcomeApplied, r.Outcome, r.Detail)
+		require.Equal(t, events.FromReconcile, r.Source)
+	}
+}

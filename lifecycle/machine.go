@@ -324,10 +324,16 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 			detail += "; " + note
 		}
 	}
+	var offer []events.Event
+	if cmd.Action == rules.ReadFacts && outcome == OutcomeApplied && m.ValidateOffer() == nil {
+		offer = res.Facts
+	}
 	// Before the machine, an event that went through while the link was
 	// paused left the failure in place (unless it created the linked job).
 	unblock := m.opts.Compat >= CompatMachine || !m.paused || (cmd.Action == rules.CreateJob && outcome == OutcomeApplied)
-	return m.finish(now, b.ev, newRecord(b.ev, now, outcome, detail), unblock)
+	rec := m.finish(now, b.ev, newRecord(b.ev, now, outcome, detail), unblock)
+	m.Offer(now, offer) // after the nudge itself, so they queue behind it
+	return rec
 }
 
 // Fail blocks the link on the event being applied: it stays at the head of
@@ -611,6 +617,8 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 		}
 	case rules.CheckJobs:
 		d = "checked after a reconciliation found: " + cmd.Reason
+	case rules.ReadFacts:
+		d = fmt.Sprintf("read both jobs: %d facts found (those the link did not know are queued)", len(res.Facts))
 	default:
 		d = string(cmd.Action)
 	}

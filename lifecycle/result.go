@@ -1,5 +1,7 @@
 package lifecycle
 
+import "github.com/o2o-sync/o2o/events"
+
 // Result is what carrying out one command produced. Every activity that
 // writes to a Oneserve system returns one; the machine records it and learns
 // from it. Activities report what they found and did; they do not decide
@@ -22,6 +24,10 @@ type Result struct {
 	TargetDocumentID string `json:"targetDocumentId,omitempty"`
 	Size             int64  `json:"size,omitempty"`
 	SHA256           string `json:"sha256,omitempty"`
+
+	// Facts are facts a read found (ReadFacts); the link takes those it
+	// does not know, as a reconciliation's.
+	Facts []events.Event `json:"facts,omitempty"`
 
 	// Skipped is how results recorded before the uniform result said
 	// "nothing to do" (links started earlier replay them); never written.

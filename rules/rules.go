@@ -70,6 +70,9 @@ const (
 	// CheckJobs: read both jobs again; a job still gone (or moved) blocks
 	// the link with Reason, one found again lets it go on.
 	CheckJobs Action = "checkJobs"
+	// ReadFacts: read both jobs and offer the link the facts it does not
+	// know (a nudge: the webhook said only that the job changed).
+	ReadFacts Action = "readFacts"
 )
 
 // Command is what the workflow must do for one event.
@@ -116,6 +119,8 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 	switch {
 	case ev.Type == events.JobsDrifted:
 		return Command{Action: CheckJobs, Reason: ev.Drift.Reason}
+	case ev.Type == events.Nudge:
+		return Command{Action: ReadFacts}
 	case ev.Type == events.ActivityAssigned:
 		return decideAssignment(l, f, ev)
 	case f.SecondaryJobRef == "":
@@ -282,7 +287,11 @@ func formatSlot(start time.Time, end *time.Time) string {
 // NeedsLinkedJob reports whether an event can only be applied once the
 // linked job exists. The workflow holds such events back, in order, until then.
 func NeedsLinkedJob(ev events.Event) bool {
-	return ev.Type != events.ActivityAssigned && ev.Type != events.JobsDrifted
+	switch ev.Type {
+	case events.ActivityAssigned, events.JobsDrifted, events.Nudge:
+		return false
+	}
+	return true
 }
 
 // FactKeys are the identities of the fact an event reports (DESIGN §5),

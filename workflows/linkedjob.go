@@ -224,6 +224,10 @@ func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Com
 		opts.HeartbeatTimeout = 30 * time.Second
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.CopyDocument, activities.CopyDocumentInput{
 			Link: w.in.Link, From: ev.Side, SourceJobRef: ev.JobRef, TargetJobRef: jobRef, Document: *cmd.Document, TargetCategory: cmd.Category})
+	case rules.ReadFacts:
+		opts := writeOptions(fmt.Sprintf("Read jobs %s and %s (nudged)", w.in.PrimaryJobRef, st.SecondaryJobRef))
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
+			acts.ReadJobFacts, activities.ReadFactsInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef})
 	case rules.CheckJobs:
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Check jobs %s and %s", w.in.PrimaryJobRef, st.SecondaryJobRef))),
 			acts.CheckJobs, activities.CheckJobsInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef, Reason: cmd.Reason})

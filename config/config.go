@@ -73,6 +73,9 @@ type System struct {
 	// the worker's calls to it: requestsPerSecond and concurrency, each
 	// filled from oneserve.DefaultLimits (10/s, 4) when 0 or absent.
 	Limits oneserve.Limits `yaml:"limits"`
+	// Poll says how O2O reads the system for changes when it is polled
+	// (events poll or both): see Poll.
+	Poll Poll `yaml:"poll"`
 
 	// AuthToken and WebhookSecrets are read from the environment by Load.
 	AuthToken      string          `yaml:"-"`
@@ -190,6 +193,9 @@ type Link struct {
 	// against both systems (default 15m; at least 1m). The reads are spread
 	// over most of the interval.
 	ReconcileEvery Duration `yaml:"reconcileEvery"`
+	// Discovery says how a polled primary's new assignments to the link's
+	// team are found without their webhook: see Discovery.
+	Discovery Discovery `yaml:"discovery"`
 }
 
 // DefaultReconcileEvery is ReconcileEvery's default.
@@ -404,6 +410,7 @@ func (c *Config) defaults() {
 			l.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
 		}
 	}
+	c.pollDefaults()
 	if c.Webhook.Addr == "" {
 		c.Webhook.Addr = ":8080"
 	}
@@ -617,6 +624,7 @@ func (c *Config) validate(opt Options) error {
 			}
 		}
 	}
+	c.validatePoll(&p)
 	if len(p) > 0 {
 		slices.Sort(p)
 		return fmt.Errorf("%d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))

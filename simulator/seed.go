@@ -77,6 +77,13 @@ type SystemSeed struct {
 	// of EventCodes.
 	EventIDs map[string]string `yaml:"eventIds"`
 
+	// WorkflowEvents are the job events this tenant's Oneserve workflow
+	// records by itself when a user changes a job, so that jobEventsXML
+	// finds the change: what a tenant polled by O2O configures
+	// (docs/reconciliation.md, "Polling"). Empty: none is recorded, and a
+	// job's history holds only what API clients wrote.
+	WorkflowEvents WorkflowEvents `yaml:"workflowEvents"`
+
 	// AuthToken and WebhookSecrets are read from the environment by
 	// LoadSeed; tests set them directly.
 	AuthToken      string          `yaml:"-"`
@@ -116,6 +123,24 @@ type Contact struct {
 type EventCode struct {
 	Code string `yaml:"code"`
 	Name string `yaml:"name"`
+}
+
+// WorkflowEvents names, per kind of change, the event code (one of the
+// system's EventCodes, with its numeric id in EventIDs) that the system
+// records as a job event on the job when the change happens, whoever makes
+// it. An empty code records nothing for that kind.
+type WorkflowEvents struct {
+	// Assigned: an activity of the job is assigned to a team (what O2O's
+	// discovery of new links reads in a primary).
+	Assigned string `yaml:"assigned"`
+	// StatusChanged: the job's status changes.
+	StatusChanged string `yaml:"statusChanged"`
+	// Appointment: an appointment is booked, rescheduled, cancelled or
+	// completed.
+	Appointment string `yaml:"appointment"`
+	// DocumentUploaded: a document is uploaded to the job (through the API
+	// too).
+	DocumentUploaded string `yaml:"documentUploaded"`
 }
 
 // SORCode is a schedule-of-rates code a client's jobs may carry as activities.
@@ -310,6 +335,14 @@ func (sys SystemSeed) validate() error {
 			return fmt.Errorf("eventCodes[%d]: code %q is used twice", i, c.Code)
 		}
 		codes[c.Code] = true
+	}
+	for _, w := range []struct{ key, code string }{
+		{"assigned", sys.WorkflowEvents.Assigned}, {"statusChanged", sys.WorkflowEvents.StatusChanged},
+		{"appointment", sys.WorkflowEvents.Appointment}, {"documentUploaded", sys.WorkflowEvents.DocumentUploaded},
+	} {
+		if w.code != "" && !codes[w.code] {
+			return fmt.Errorf("workflowEvents.%s: %q is not one of the eventCodes", w.key, w.code)
+		}
 	}
 	usedIDs := map[string]string{}
 	for _, code := range slices.Sorted(maps.Keys(sys.EventIDs)) {

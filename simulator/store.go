@@ -72,10 +72,13 @@ type Activity struct {
 }
 
 // HistoryEvent is a job event (job history entry) written through
-// addEventByClientRef. Status changes and appointments made under /sim do
-// not add history entries, so a job's history shows exactly what API
-// clients wrote. Every entry is recorded by recordEvent, which gives it its
-// code's numeric event id, so that jobEventsXML finds it.
+// addEventByClientRef, or recorded by the system itself on a change when
+// the seed's workflowEvents names a code for it (as a tenant's Oneserve
+// workflow can). Without workflowEvents, status changes, assignments,
+// appointments and documents do not add history entries, so a job's
+// history shows exactly what API clients wrote. Every entry is recorded by
+// recordEvent, which gives it its code's numeric event id, so that
+// jobEventsXML finds it.
 type HistoryEvent struct {
 	ID   string `json:"id"`
 	Code string `json:"code"`
@@ -571,6 +574,21 @@ func (sys *system) recordEvent(job *Job, e HistoryEvent) {
 	job.History = append(job.History, e)
 }
 
+// recordWorkflowEvent records on job the event code the tenant's workflow
+// records for a kind of change (seed workflowEvents), if it names one.
+func (sys *system) recordWorkflowEvent(job *Job, code, note, actor string) {
+	if code == "" || job == nil {
+		return
+	}
+	sys.recordEvent(job, HistoryEvent{Code: code, Name: sys.eventCodes[code], Note: note,
+		Date: sys.sim.now().In(london).Format(eventDateLayout), AddedBy: actor})
+}
+
+// slotText writes an appointment's slot for a workflow event's note.
+func slotText(a *Appointment) string {
+	return a.Start.In(london).Format("02/01/2006 15:04") + "–" + a.End.In(london).Format("15:04")
+}
+
 // activityByClientRefSpec is one item of an addActivityByClientRef request.
 type activityByClientRefSpec struct {
 	JobClientRef      string
@@ -728,6 +746,8 @@ func (sys *system) assign(activityID, teamID, actor string) (*Activity, *apiErro
 	d := jobData(job, actor)
 	d.ActivityID, d.TeamID, d.TeamName = act.ID, teamID, teamName
 	sys.emit(events.ActivityAssigned, d)
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.Assigned,
+		fmt.Sprintf("Activity %s (%s) assigned to %s (%s)", act.ID, act.Code, teamName, teamID), actor)
 	return act, nil
 }
 
@@ -760,6 +780,7 @@ func (sys *system) setStatus(jobRef, name, statusID, actor string) (job *Job, pr
 	d := jobData(job, actor)
 	d.Status, d.StatusID, d.PreviousStatus = name, statusID, previous
 	sys.emit(events.JobStatusChanged, d)
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.StatusChanged, fmt.Sprintf("Status changed from %s to %s", previous, name), actor)
 	return job, previous, nil
 }
 
@@ -789,6 +810,7 @@ func (sys *system) addAppointment(jobRef string, start, end time.Time, actor str
 	sys.appointments[a.ID] = a
 	job.Appointments = append(job.Appointments, a)
 	sys.emit(events.AppointmentCreated, appointmentData(events.AppointmentCreated, job, actor, a))
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.Appointment, fmt.Sprintf("Appointment %s booked for %s", a.ID, slotText(a)), actor)
 	return a, nil
 }
 
@@ -817,6 +839,7 @@ func (sys *system) rescheduleAppointment(id string, start, end time.Time, reason
 	prev := a.Start
 	a.PreviousStart, a.Start, a.End, a.Reason = &prev, start, end, reason
 	sys.emit(events.AppointmentRescheduled, appointmentData(events.AppointmentRescheduled, job, actor, a))
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.Appointment, fmt.Sprintf("Appointment %s moved to %s", a.ID, slotText(a)), actor)
 	return a, nil
 }
 
@@ -830,6 +853,7 @@ func (sys *system) cancelAppointment(id, reason, actor string) (*Appointment, *a
 	}
 	a.Status, a.Reason = AppointmentCancelled, reason
 	sys.emit(events.AppointmentCancelled, appointmentData(events.AppointmentCancelled, job, actor, a))
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.Appointment, fmt.Sprintf("Appointment %s cancelled", a.ID), actor)
 	return a, nil
 }
 
@@ -840,6 +864,7 @@ func (sys *system) completeAppointment(id, actor string) (*Appointment, *apiErro
 	}
 	a.Status = AppointmentCompleted
 	sys.emit(events.AppointmentCompleted, appointmentData(events.AppointmentCompleted, job, actor, a))
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.Appointment, fmt.Sprintf("Appointment %s completed", a.ID), actor)
 	return a, nil
 }
 
@@ -856,6 +881,8 @@ func (sys *system) addDocument(job *Job, doc *Document, actor string) *Document 
 	sys.documents[doc.DocumentID] = doc
 	job.Documents = append(job.Documents, doc)
 	sys.emit(events.DocumentUploaded, documentData(job, actor, doc))
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.DocumentUploaded,
+		fmt.Sprintf("Document %s (%s) uploaded in %s", doc.DocumentID, doc.FileName, doc.Category), actor)
 	return doc
 }
 

@@ -439,6 +439,7 @@ func (m *Machine) facts() rules.Facts {
 		PrimaryCancelled: m.st.PrimaryCancelled,
 	}
 	if m.opts.Compat >= CompatFacts {
+		f.OwnJobsOnly = true
 		f.PrimaryStatus, f.SecondaryStatus = m.st.PrimaryStatus, m.st.SecondaryStatus
 		f.PrimaryStatusAt, f.SecondaryStatusAt = timeOf(m.st.PrimaryStatusAt), timeOf(m.st.SecondaryStatusAt)
 	}

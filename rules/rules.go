@@ -42,6 +42,10 @@ type Facts struct {
 	// last learned them, and since when ("" and zero: not known yet).
 	PrimaryStatus, SecondaryStatus     string
 	PrimaryStatusAt, SecondaryStatusAt time.Time
+	// OwnJobsOnly: an event must name the link's own job on its side (the
+	// secondary job ref once it exists); one for another job is recorded,
+	// not applied. Links started before facts do not check.
+	OwnJobsOnly bool
 }
 
 // KnownStatus is the status of side's job the link last learned, and when.
@@ -116,6 +120,9 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		return skip(fmt.Sprintf("made by O2O's own user in %s: an echo of O2O's write, not sent back", ev.System))
 	}
 
+	if f.OwnJobsOnly && ev.Side == events.Secondary && f.SecondaryJobRef != "" && ev.JobRef != "" && !strings.EqualFold(ev.JobRef, f.SecondaryJobRef) {
+		return skip(fmt.Sprintf("%s job %s is not this link's linked job %s", ev.System, ev.JobRef, f.SecondaryJobRef))
+	}
 	switch {
 	case ev.Type == events.JobsDrifted:
 		return Command{Action: CheckJobs, Reason: ev.Drift.Reason}

@@ -203,3 +203,16 @@ func TestTeamLinesTakeEveryLineOfTheTeam(t *testing.T) {
 	require.Equal(t, []Line{{ActivityID: "1", Code: "PLB001", Quantity: "2"}, {ActivityID: "3", Code: "PLB002", Quantity: "1"},
 		{ActivityID: "4", Code: "PLB003", Quantity: "5"}}, lines)
 }
+
+func TestAnEventOfAnotherSecondaryJobIsNotApplied(t *testing.T) {
+	l := testLink()
+	ev := events.Event{ID: "m", System: "fixit", Side: events.Secondary, Type: events.JobStatusChanged, JobRef: "FX000002",
+		JobClientRef: "AC1", Status: &events.StatusChange{Status: "Accepted"}}
+	f := Facts{SecondaryJobRef: "FX000001", OwnJobsOnly: true}
+	cmd := Decide(l, f, ev)
+	require.Equal(t, Skip, cmd.Action)
+	require.Equal(t, "fixit job FX000002 is not this link's linked job FX000001", cmd.Reason)
+
+	f.OwnJobsOnly = false // links started before facts
+	require.NotEqual(t, "fixit job FX000002 is not this link's linked job FX000001", Decide(l, f, ev).Reason)
+}

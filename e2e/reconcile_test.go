@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 // dropped lists the webhooks a system's deliver fault dropped.
@@ -104,12 +106,20 @@ func TestReconciliationFindsLostWebhooksExactlyOnce(t *testing.T) {
 	}
 	require.Equal(t, []string{"SACC", "APPT"}, historyCodes(s.job("acme", job.JobRef)))
 
-	// Nothing is missing any more.
+	// Nothing is missing any more: the link is asked (a query) and not
+	// offered anything, so its history does not grow either.
+	length := func() int64 {
+		d, err := devServer.Client().DescribeWorkflowExecution(context.Background(), workflows.WorkflowID("acme-fixit", job.JobRef), "")
+		require.NoError(t, err)
+		return d.WorkflowExecutionInfo.GetHistoryLength()
+	}
+	before := length()
 	r = s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
 	require.Zero(t, r.code, "%s", r)
 	require.Contains(t, r.stdout, "0 missing")
 	st, _ = s.linkState("acme-fixit", job.JobRef)
 	require.Len(t, st.Events, recorded+len(lost), "a reconciliation that finds nothing records nothing")
+	require.Equal(t, before, length(), "and writes nothing to the link's history")
 }
 
 // TestReconciliationPutsALinkWhoseJobVanishedInNeedsAttention: the primary

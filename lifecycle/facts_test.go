@@ -152,3 +152,16 @@ func TestANudgeReadsTheJobsAndQueuesWhatTheLinkDidNotKnow(t *testing.T) {
 		require.Equal(t, events.FromReconcile, r.Source)
 	}
 }
+
+func TestUnknownNamesTheNewFactsAndChangesNothing(t *testing.T) {
+	h := linkedHarness(t)
+	h.deliver(document("w1", events.Primary, "D1"))
+	h.run()
+	before := h.m.Carry()
+	facts := []events.Event{
+		reconciled(document("", events.Primary, "D1"), "d1"),
+		reconciled(status("", events.Secondary, "Accepted", t0.Add(time.Hour)), "s"),
+	}
+	require.Equal(t, []int{1}, h.m.Unknown(facts))
+	require.Equal(t, before, h.m.Carry(), "a question changes nothing")
+}

@@ -527,6 +527,22 @@ func (m *Machine) Offer(now time.Time, facts []events.Event) int {
 	return n
 }
 
+// Unknown returns the indexes of the facts the link neither knows nor has
+// queued, without changing anything: a reconciliation asks first (a query,
+// which writes no history) and offers only when something is new.
+func (m *Machine) Unknown(facts []events.Event) []int {
+	var out []int
+	if m.ValidateOffer() != nil {
+		return out
+	}
+	for i, ev := range facts {
+		if m.duplicate(ev) == "" && !m.pending(ev) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // pending reports whether an event reporting the same fact is queued (or
 // being applied).
 func (m *Machine) pending(ev events.Event) bool {

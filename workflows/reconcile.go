@@ -31,6 +31,9 @@ const (
 	ReconcileWorkflowName = "Reconcile"
 	// UpdateOfferFacts offers a link the facts a reconciliation read.
 	UpdateOfferFacts = "offerFacts"
+	// QueryUnknownFacts asks a link which of some facts it does not know
+	// (their indexes), without changing it.
+	QueryUnknownFacts = "unknownFacts"
 	// reconcileBatch is how many links one activity reconciles: it keeps the
 	// history of a reconciliation of 10,000 links in a few hundred events.
 	reconcileBatch = 50
@@ -245,11 +248,31 @@ func (r *Reconciler) ReconcileBatch(ctx context.Context, in ReconcileBatchInput)
 }
 
 // OfferFacts offers a link facts read from the systems and returns how many
-// it did not know (and queued).
+// it did not know (and queued). It asks first (a query: no history) and
+// sends the update only with the facts the link does not know, so a
+// reconciliation that finds nothing new leaves no trace in the link's history.
 func OfferFacts(ctx context.Context, c client.Client, link, primaryJobRef string, facts []events.Event) (int, error) {
 	if len(facts) == 0 {
 		return 0, nil
 	}
+	v, err := c.QueryWorkflow(ctx, WorkflowID(link, primaryJobRef), "", QueryUnknownFacts, facts)
+	if err != nil {
+		return 0, err
+	}
+	var unknown []int
+	if err := v.Get(&unknown); err != nil {
+		return 0, fmt.Errorf("decode unknown facts: %w", err)
+	}
+	if len(unknown) == 0 {
+		return 0, nil
+	}
+	news := make([]events.Event, 0, len(unknown))
+	for _, i := range unknown {
+		if i >= 0 && i < len(facts) {
+			news = append(news, facts[i])
+		}
+	}
+	facts = news
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: WorkflowID(link, primaryJobRef), UpdateName: UpdateOfferFacts,
 		Args: []any{facts}, WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -261,9 +284,18 @@ func OfferFacts(ctx context.Context, c client.Client, link, primaryJobRef string
 	return queued, err
 }
 
-// registerOffer offers the offerFacts update; the machine says when it is
-// refused (a closed link, or a run older than facts).
+// registerOffer offers the unknownFacts query and the offerFacts update;
+// the machine says when an offer is refused (a closed link, or a run older
+// than facts).
 func (w *linkedJob) registerOffer(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryUnknownFacts, func(facts []events.Event) ([]int, error) {
+		if err := w.m.ValidateOffer(); err != nil {
+			return nil, err
+		}
+		return w.m.Unknown(facts), nil
+	}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateOfferFacts,
 		func(ctx workflow.Context, facts []events.Event) (int, error) {
 			n := w.m.Offer(workflow.Now(ctx), facts)

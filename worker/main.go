@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,20 @@ func run() error {
 	}
 	if err := workflows.EnsureSchedules(ctx, tc, cfg); err != nil {
 		return err
+	}
+	polled, err := workflows.EnsurePollSchedules(ctx, tc, cfg)
+	if err != nil {
+		return err
+	}
+	for name, s := range cfg.Systems {
+		switch {
+		case slices.Contains(polled, name):
+			log.Info("Polling the system's job events", zap.String("system", name), zap.Duration("every", s.Poll.Every.D()),
+				zap.String("schedule", workflows.PollScheduleID(name)))
+		case s.Polled():
+			log.Warn("The system is polled but has no job events to read (systems."+name+".poll.eventIds, links[].discovery): "+
+				"its changes are found only by the links' scheduled reconciliation", zap.String("system", name))
+		}
 	}
 
 	acts, err := activities.New(cfg, activities.WithMetrics(metrics.MetricsHandler()))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,118 @@ func TestReconciliationPutsALinkWhoseJobVanishedInNeedsAttention(t *testing.T) {
 	r = s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
 	require.Zero(t, r.code, "%s", r)
 	require.Contains(t, r.stdout, "0 missing")
+}
+
+// jobLife plays one job's life after it is linked: each change is one fact
+// a read can see (one status change per side, two appointments of which one
+// is cancelled, a second activity assigned, a document each way), so that a
+// reconciliation can find whatever webhook was lost.
+func jobLife(s *stack, job simJob, fx string) {
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})
+	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339)})
+	second := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{"start": start.Add(48 * time.Hour).Format(time.RFC3339), "end": start.Add(49 * time.Hour).Format(time.RFC3339)})
+	s.act("fixit", http.MethodPost, "/appointments/"+fmt.Sprint(second["appointmentId"])+"/cancel", map[string]string{"reason": "Tenant away"})
+	s.assign("acme", job.Activities[1].ID, "7")
+	s.upload("acme", job.JobRef, "Gas Certificate", "cp12.pdf", []byte("%PDF-1.7 gas safety record"))
+	s.upload("fixit", fx, "Site Photos", "after.jpg", []byte("\xff\xd8\xff photo"))
+	s.act("acme", http.MethodPost, "/jobs/"+job.JobRef+"/status", map[string]string{"status": "On Hold"})
+}
+
+// finalState is what a job life leaves in both systems and the link.
+type finalState struct {
+	AcmeCodes, FixitCodes, AcmeDocs, FixitDocs, FixitLines []string
+	State                                                  lifecycle.State
+	PrimaryStatus, SecondaryStatus                         string
+	Applied                                                int
+}
+
+func (s *stack) finalState(job simJob, fx string) finalState {
+	s.t.Helper()
+	st, _ := s.linkState("acme-fixit", job.JobRef)
+	a, f := s.job("acme", job.JobRef), s.job("fixit", fx)
+	out := finalState{AcmeCodes: historyCodes(a), FixitCodes: historyCodes(f), State: st.State,
+		PrimaryStatus: st.PrimaryStatus, SecondaryStatus: st.SecondaryStatus}
+	for _, d := range a.Documents {
+		out.AcmeDocs = append(out.AcmeDocs, d.Category+"/"+d.FileName)
+	}
+	for _, d := range f.Documents {
+		out.FixitDocs = append(out.FixitDocs, d.Category+"/"+d.FileName)
+	}
+	for _, l := range f.Activities {
+		out.FixitLines = append(out.FixitLines, l.Code)
+	}
+	for _, e := range st.Events {
+		if e.Outcome == lifecycle.OutcomeApplied {
+			out.Applied++
+		}
+	}
+	// Facts found by a read come in a different order than webhooks.
+	for _, l := range [][]string{out.AcmeCodes, out.FixitCodes, out.AcmeDocs, out.FixitDocs, out.FixitLines} {
+		slices.Sort(l)
+	}
+	return out
+}
+
+// settled waits until the link has nothing pending and has applied n events.
+func (s *stack) settledApplied(ref string, n int) {
+	s.t.Helper()
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", ref)
+		applied := 0
+		for _, e := range st.Events {
+			if e.Outcome == lifecycle.OutcomeApplied {
+				applied++
+			}
+		}
+		assert.Equal(c, n, applied)
+		assert.Zero(c, st.Pending)
+	}, 60*time.Second, 200*time.Millisecond)
+}
+
+// TestWithAThirdOfWebhooksLostOneReconciliationReachesTheSameState plays the
+// same job life twice: every webhook delivered, and 30% of them lost
+// (seeded, so the run is repeatable) with one reconciliation afterwards.
+// Both end in the same state, each fact applied exactly once.
+func TestWithAThirdOfWebhooksLostOneReconciliationReachesTheSameState(t *testing.T) {
+	const facts = 1 + 8 // the assignment, then the life's eight facts that write something
+	// Each stack in its own subtest: its worker must be gone before the next
+	// one polls the shared task queue.
+	run := func(prefix string, seed int) (out finalState) {
+		t.Run(prefix, func(t *testing.T) { out = playLife(t, prefix, seed, facts) })
+		return out
+	}
+	delivered := run("RW", 0)
+	require.Equal(t, []string{"APCAN", "APPT", "APPT", "SACC"}, delivered.AcmeCodes)
+	require.Equal(t, []string{"PHOLD"}, delivered.FixitCodes)
+	for i, seed := range []int{11, 23, 42} { // three different thirds lost
+		require.Equal(t, delivered, run("RL"+string(rune('A'+i)), seed), "seed %d", seed)
+	}
+}
+
+// playLife links a job and plays its life; with a seed, 30% of the
+// webhooks after linking are lost (seeded) and the job is reconciled once.
+func playLife(t *testing.T, prefix string, seed, facts int) finalState {
+	drop := seed != 0
+	s := newStack(t, prefix)
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"}, [2]string{"PLB002", "1"})
+	s.assign("acme", job.Activities[0].ID, "7")
+	fx := s.settle(job.JobRef, 1).SecondaryJobRef
+	if drop {
+		for i, system := range []string{"acme", "fixit"} {
+			s.act(system, http.MethodPost, "/faults", map[string]any{"op": "deliver", "drop": 0.3, "seed": seed + i, "count": -1})
+		}
+	}
+	jobLife(s, job, fx)
+	if drop {
+		lost := len(s.dropped("acme")) + len(s.dropped("fixit"))
+		require.Positive(t, lost, "the seeded fault dropped nothing")
+		t.Logf("%d webhooks lost", lost)
+		time.Sleep(2 * time.Second) // what was delivered is applied
+		r := s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
+		require.Zero(t, r.code, "%s", r)
+		t.Log(strings.TrimSpace(r.stdout))
+	}
+	s.settledApplied(job.JobRef, facts)
+	return s.finalState(job, fx)
 }

@@ -306,7 +306,8 @@ func NeedsLinkedJob(ev events.Event) bool {
 // reconciliation has the same keys, so the link applies it once. A status
 // change has none: the link compares it with the status it knows. The
 // rest (keys after the first) are facts it implies: an appointment booked
-// for a time is also "the appointment is at that time".
+// for a time is also "the appointment is at that time" (so a read that finds
+// it there offers no reschedule).
 func FactKeys(ev events.Event) []string {
 	side := string(ev.Side)
 	switch {
@@ -322,7 +323,9 @@ func FactKeys(ev events.Event) []string {
 		case events.AppointmentCreated:
 			return []string{base + ":created", at}
 		case events.AppointmentRescheduled:
-			return []string{at, base + ":created"}
+			// Not "created" too: if the booking's webhook was lost, a
+			// reconciliation still tells the primary it was booked.
+			return []string{at}
 		case events.AppointmentCancelled:
 			return []string{base + ":cancelled"}
 		case events.AppointmentCompleted:

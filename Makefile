@@ -64,8 +64,13 @@ clean: ## Remove built binaries and local run data
 record-histories: $(TEMPORAL) ## Record missing workflow histories for the replay tests (commit them; existing ones are kept)
 	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite|TestFullJobLife|TestOperatorActionsOverHTTP|TestPauseWhileRetryingEndToEnd|TestLongLivedLinkContinuesAsNewAndRemembers' ./e2e/
 
-bench: ## Document copy benchmarks: worker heap growth (1 MB vs 100 MB) and throughput
+bench: ## Benchmarks: document copy (worker heap, 1 MB vs 100 MB, throughput) and reconciliation reads (1,000 and 10,000 links)
 	@out=$$($(GO) test -run='^$$' -bench=CopyDocument -benchmem -benchtime=1x -count=1 ./activities/ 2>&1); rc=$$?; \
 	echo "$$out"; [ $$rc -eq 0 ] || exit $$rc; \
 	echo "$$out" | awk '/^BenchmarkCopyDocument/ { for (i = 3; i < NF; i++) if ($$(i+1) == "heap-growth-MB") h[$$1] = $$i; else if ($$(i+1) == "MB/s") r[$$1] = $$i } \
 	  END { print ""; print "Document copy, worker side (MB = MiB):"; for (k in h) printf "  %-32s heap growth %8s MB  %9s MB/s\n", k, h[k], r[k] }'
+	@out=$$($(GO) test -run='^$$' -bench=ReconcileReads -benchtime=1x -count=1 -timeout 30m ./activities/ 2>&1); rc=$$?; \
+	echo "$$out"; [ $$rc -eq 0 ] || exit $$rc; \
+	echo "$$out" | awk '/^BenchmarkReconcileReads/ { for (i = 3; i < NF; i++) v[$$1, $$(i+1)] = $$i; n[$$1] = 1 } \
+	  END { print ""; print "Reconciliation reads against the simulator (limit per system in req/s; CPU includes the simulator):"; \
+	    for (k in n) printf "  %-34s %7s s  %s calls/link  %s facts/link  %6s CPU-us/link  peak %s/%s req/s (limit %s)\n", k, v[k,"s/run"], v[k,"calls/link"], v[k,"facts/link"], v[k,"cpu-µs/link"], v[k,"peak-req/s-acme"], v[k,"peak-req/s-fixit"], v[k,"limit-req/s"] }'

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -261,4 +262,36 @@ func playLife(t *testing.T, prefix string, seed, facts int) finalState {
 	}
 	s.settledApplied(job.JobRef, facts)
 	return s.finalState(job, fx)
+}
+
+// TestNudgesFromASystemWhosePayloadsAreNotTrusted: fixit is configured with
+// trust: nudge, so O2O takes nothing from its webhooks but the job
+// reference; each one makes the link read both jobs, and the facts it did
+// not know are applied as usual.
+func TestNudgesFromASystemWhosePayloadsAreNotTrusted(t *testing.T) {
+	s := newStackWith(t, "RN", func(cfg []byte) []byte {
+		return bytes.Replace(cfg, []byte("    webhookSecretsEnv: O2O_FIXIT_WEBHOOK_SECRETS\n"),
+			[]byte("    webhookSecretsEnv: O2O_FIXIT_WEBHOOK_SECRETS\n    trust: nudge\n"), 1)
+	})
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
+	s.assign("acme", job.Activities[0].ID, "7")
+	fx := s.settle(job.JobRef, 1).SecondaryJobRef
+
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})
+	s.settledApplied(job.JobRef, 3) // the assignment, the nudge's read, the status it found
+	st, _ := s.linkState("acme-fixit", job.JobRef)
+	var nudges, found int
+	for _, e := range st.Events {
+		switch {
+		case e.Type == events.Nudge:
+			nudges++
+			require.Contains(t, e.Detail, "read both jobs")
+		case e.Source == events.FromReconcile && e.Outcome == lifecycle.OutcomeApplied:
+			found++
+			require.Equal(t, events.JobStatusChanged, e.Type)
+		}
+	}
+	require.Equal(t, 1, nudges)
+	require.Equal(t, 1, found)
+	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", job.JobRef)))
 }

@@ -122,6 +122,8 @@ func TestReconciliationFindsLostWebhooksExactlyOnce(t *testing.T) {
 	st, _ = s.linkState("acme-fixit", job.JobRef)
 	require.Len(t, st.Events, recorded+len(lost), "a reconciliation that finds nothing records nothing")
 	require.Equal(t, before, length(), "and writes nothing to the link's history")
+	recordHistory(t, "reconcile-lost-webhooks-link", workflows.WorkflowID("acme-fixit", job.JobRef))
+	recordHistory(t, "reconcile-run", "o2o-reconcile-now:acme-fixit:"+job.JobRef)
 }
 
 // TestReconciliationPutsALinkWhoseJobVanishedInNeedsAttention: the primary

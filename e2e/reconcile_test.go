@@ -297,3 +297,27 @@ func TestNudgesFromASystemWhosePayloadsAreNotTrusted(t *testing.T) {
 	require.Equal(t, 1, found)
 	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", job.JobRef)))
 }
+
+// TestAReconciliationThatCannotReadCountsItAndBlocksNothing: acme answers
+// 503 to every read; the run names the link it could not read and the link
+// goes on as before; the next run, with acme back, reads it.
+func TestAReconciliationThatCannotReadCountsItAndBlocksNothing(t *testing.T) {
+	s := newStack(t, "RF")
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
+	s.assign("acme", job.Activities[0].ID, "7")
+	s.settle(job.JobRef, 1)
+
+	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "job", "status": 503, "count": -1})
+	r := s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
+	require.Equal(t, 1, r.code, "%s", r)
+	require.Contains(t, r.stdout, "1 checked, 0 facts read, 0 missing and queued, 1 failed")
+	require.Contains(t, r.stdout, "not read: "+job.JobRef+": acme")
+	st, _ := s.linkState("acme-fixit", job.JobRef)
+	require.Equal(t, lifecycle.StateLinked, st.State, "a failed read blocks nothing")
+	require.Empty(t, st.LastError)
+
+	do(t, http.MethodDelete, s.simURL+"/acme/sim/faults", nil, nil, nil)
+	r = s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
+	require.Zero(t, r.code, "%s", r)
+	require.Contains(t, r.stdout, "0 failed")
+}

@@ -28,9 +28,10 @@ type Poll struct {
 	// reconciliation still reads every open link.
 	EventIDs []string `yaml:"eventIds"`
 	// Overlap is how much of the time already read each poll reads again
-	// (default 5m; 1s to 24h), so that an event recorded late, or dated a
+	// (default 5m; 1s to 1h), so that an event recorded late, or dated a
 	// little before it was written, is still found. Events read twice are
-	// recognised and acted on once.
+	// recognised and acted on once. At most 1h: the keys of the events
+	// within it are carried from one poll to the next.
 	Overlap Duration `yaml:"overlap"`
 	// Lookback is how far back the very first poll reads, when there is no
 	// high-water mark yet (default 1h; at most 720h).
@@ -60,7 +61,7 @@ const (
 const (
 	minPollEvery    = time.Second
 	maxPollEvery    = 24 * time.Hour
-	maxPollOverlap  = 24 * time.Hour
+	maxPollOverlap  = time.Hour
 	maxPollLookback = 30 * 24 * time.Hour
 )
 
@@ -104,7 +105,7 @@ func (c *Config) validatePoll(p *problems) {
 			p.add(key+".every", "must be from 1s to 24h (how often the system's job events are read; absent: %s)", DefaultPollEvery)
 		}
 		if d := s.Poll.Overlap.D(); d < time.Second || d > maxPollOverlap {
-			p.add(key+".overlap", "must be from 1s to 24h (how much each poll reads again of what the last one read; absent: %s)", DefaultPollOverlap)
+			p.add(key+".overlap", "must be from 1s to 1h (how much each poll reads again of what the last one read; absent: %s)", DefaultPollOverlap)
 		}
 		if s.Poll.Lookback.D() > maxPollLookback {
 			p.add(key+".lookback", "must be at most 720h (how far back the first poll reads; absent: %s)", DefaultPollLookback)

@@ -237,7 +237,10 @@ func signedHeaders(secret, id, body string) http.Header {
 func TestBasicAuthentication(t *testing.T) {
 	f := newAuthFixture(t)
 	var got []events.Event
-	// fixit is the secondary of both links: an event for AC000001 goes to each.
+	// fixit is the secondary of both links: each is asked which fixit job it
+	// recorded; neither has one yet, so an event for AC000001 goes to each.
+	f.tc.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").
+		Return(describedLink(running, ""), nil).Times(4)
 	f.tc.On("SignalWorkflow", mock.Anything, mock.Anything, "", workflows.SignalEvent, mock.Anything).
 		Run(func(args mock.Arguments) { got = append(got, args.Get(4).(events.Event)) }).
 		Return(nil).Times(4)

@@ -133,9 +133,12 @@ func TestNudgeCarriesOnlyTheJobRefsAndNeverStartsALink(t *testing.T) {
 func TestSecondaryNudgeFindsItsLinkByClientRef(t *testing.T) {
 	_, hf := newDeliveryFixture(t)
 	var got []events.Event
+	// fixit is the secondary of both links, and both recorded FX000001.
+	hf.tc.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").
+		Return(describedLink(running, "FX000001"), nil).Twice()
 	hf.tc.On("SignalWorkflow", mock.Anything, mock.Anything, "", workflows.SignalEvent, mock.Anything).
 		Run(func(args mock.Arguments) { got = append(got, args.Get(4).(events.Event)) }).
-		Return(nil).Twice() // fixit is the secondary of both links
+		Return(nil).Twice()
 	token := http.Header{"X-Oneserve-Token": {acmeTokenNew}}
 	body := `{"type":"APPOINTMENT_FOLLOW_ON_NEEDED","data":{"jobRef":"FX000001","jobClientRef":"AC000001"}}`
 	code, _, answer := hf.send("fixit", body, token)

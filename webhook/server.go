@@ -122,14 +122,18 @@ func (s *server) webhook(c echo.Context) error {
 	}
 	log = log.With(zap.String("eventType", string(ev.Type)), zap.String("jobRef", ev.JobRef))
 
-	targets := route(s.cfg, ev)
+	ctx, cancel := context.WithTimeout(r.Context(), deliverTimeout)
+	defer cancel()
+	targets, err := ownLinks(ctx, s.temporal, ev, route(s.cfg, ev))
+	if err != nil {
+		log.Error("Temporal could not say which link the event is for; asking the sender to retry", zap.Error(err))
+		return temporalUnavailable(c)
+	}
 	if len(targets) == 0 {
 		log.Info("Webhook ignored: concerns no link")
 		setOutcome(c, outcomeNoLink)
 		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "the event concerns no link"})
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), deliverTimeout)
-	defer cancel()
 	var accepted, closed []string
 	for _, t := range targets {
 		ev.Side = t.side
@@ -142,9 +146,7 @@ func (s *server) webhook(c echo.Context) error {
 			closed = append(closed, t.link.Name)
 		default:
 			log.Error("Temporal did not accept the event; asking the sender to retry", zap.String("link", t.link.Name), zap.Error(err))
-			c.Response().Header().Set("Retry-After", retryAfterSeconds)
-			setOutcome(c, outcomeTemporalUnavailable)
-			return errorReply(c, http.StatusServiceUnavailable, "O2O cannot store events right now; retry later")
+			return temporalUnavailable(c)
 		}
 	}
 	switch {
@@ -163,6 +165,14 @@ func (s *server) webhook(c echo.Context) error {
 	}
 }
 
+// temporalUnavailable answers 503 with Retry-After: nothing was
+// acknowledged, and the sender redelivers soon.
+func temporalUnavailable(c echo.Context) error {
+	c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	setOutcome(c, outcomeTemporalUnavailable)
+	return errorReply(c, http.StatusServiceUnavailable, "O2O cannot store events right now; retry later")
+}
+
 // target is one link an event must reach.
 type target struct {
 	link          *config.Link
@@ -173,10 +183,10 @@ type target struct {
 
 // route finds the links an event concerns. An assignment to a link's team in
 // its primary starts the link; every other event only reaches a link that
-// already runs. Secondary events find their link through the job's client
-// ref, which O2O set to the primary job ref when it created the job. A nudge
-// is never an assignment: it only reaches running links, by whichever ref it
-// names.
+// already runs. Secondary events find their candidate links through the
+// job's client ref, which O2O set to the primary job ref when it created the
+// job (ownLinks picks among several). A nudge is never an assignment: it
+// only reaches running links, by whichever ref it names.
 func route(cfg *config.Config, ev events.Event) []target {
 	var out []target
 	for _, l := range cfg.Links {
@@ -201,6 +211,47 @@ func route(cfg *config.Config, ev events.Event) []target {
 		}
 	}
 	return out
+}
+
+// ownLinks narrows a secondary event's candidate links (route) to the one
+// whose linked job it concerns. A secondary serving several primaries can
+// hold jobs with the same client ref for two of them, so when more than one
+// link is a candidate, each one's recorded secondary job ref is read
+// (workflows.LinkedSecondaryJobRef: one Describe per candidate) and the
+// event goes to the links that recorded its job ref or, when none did, to
+// those still creating their linked job: they queue it, and skip it once
+// their job exists if it is not theirs. A candidate without a workflow is
+// no target. One candidate, or a nudge naming no job ref, costs no call.
+func ownLinks(ctx context.Context, tc client.Client, ev events.Event, targets []target) ([]target, error) {
+	candidates := 0
+	for _, t := range targets {
+		if t.side == events.Secondary {
+			candidates++
+		}
+	}
+	if candidates < 2 || ev.JobRef == "" {
+		return targets, nil
+	}
+	var out, own, creating []target
+	for _, t := range targets {
+		if t.side != events.Secondary {
+			out = append(out, t)
+			continue
+		}
+		ref, running, err := workflows.LinkedSecondaryJobRef(ctx, tc, t.link.Name, t.primaryJobRef)
+		switch {
+		case err != nil:
+			return nil, err
+		case ref != "" && strings.EqualFold(ref, ev.JobRef):
+			own = append(own, t)
+		case ref == "" && running:
+			creating = append(creating, t)
+		}
+	}
+	if len(own) == 0 {
+		own = creating
+	}
+	return append(out, own...), nil
 }
 
 // linkState answers GET /links/{link}/{primaryJobRef} with the workflow's

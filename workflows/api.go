@@ -117,6 +117,26 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 	return err
 }
 
+// LinkedSecondaryJobRef reads the secondary job ref that a link's workflow
+// has recorded (its O2OSecondaryJobRef search attribute: "" until the
+// linked job exists) and whether the workflow is running. It describes the
+// workflow, which is strongly consistent, unlike a visibility query: a ref
+// recorded a moment ago is seen. A workflow that does not exist gives
+// ("", false, nil); any other error is Temporal's.
+func LinkedSecondaryJobRef(ctx context.Context, c client.Client, link, primaryJobRef string) (ref string, running bool, err error) {
+	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(link, primaryJobRef), "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	info := d.GetWorkflowExecutionInfo()
+	ref = keyword(info.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()])
+	return ref, info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
 // QueryState asks a link's workflow for its state. It returns ErrNoLink when
 // no such workflow exists.
 func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string) (*lifecycle.LinkState, error) {

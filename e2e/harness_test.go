@@ -107,6 +107,7 @@ type stack struct {
 	simURL     string
 	webhookURL string
 	configPath string
+	extraEnv   []string // see newStackFrom
 	worker     *process
 	webhook    *process
 }
@@ -121,26 +122,10 @@ func newStack(t *testing.T, prefix string) *stack {
 // newStackWith is newStack with the configuration edited by tweak.
 func newStackWith(t *testing.T, prefix string, tweak func(cfg []byte) []byte) *stack {
 	t.Helper()
-	s := &stack{t: t}
-	webhookAddr := freeAddr(t)
-	s.webhookURL = "http://" + webhookAddr
-
 	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
 	require.NoError(t, err)
-	for i := range seed.Systems {
-		sys := &seed.Systems[i]
-		sys.WebhookURL = s.webhookURL + "/webhooks/" + sys.Name
-		sys.JobRefPrefix = prefix + sys.JobRefPrefix
-	}
-	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
-	require.NoError(t, err)
-	srv := httptest.NewServer(s.sim.Handler())
-	s.simURL = srv.URL
-	t.Cleanup(func() { srv.Close(); s.sim.Close() })
-
 	cfg, err := os.ReadFile("../o2o.example.yaml")
 	require.NoError(t, err)
-	cfg = bytes.ReplaceAll(cfg, []byte("http://localhost:9100"), []byte(s.simURL))
 	// Every stack's worker keeps the one reconciliation schedule of link
 	// acme-fixit on the shared dev server up to date; a year keeps it from
 	// firing into another test's links. Reconciliation tests reconcile one
@@ -149,6 +134,34 @@ func newStackWith(t *testing.T, prefix string, tweak func(cfg []byte) []byte) *s
 	if tweak != nil {
 		cfg = tweak(cfg)
 	}
+	return newStackFrom(t, prefix, seed, cfg)
+}
+
+// newStackFrom starts a stack of the simulated systems of seed, with the
+// O2O configuration cfg, for tests of other topologies than acme-fixit.
+// Every system sends its webhooks to the stack's webhook server and has
+// prefix before its jobRefPrefix; "http://localhost:9100" in cfg becomes
+// the simulator's URL. env is added to the environment of the worker, the
+// webhook server and the starter (credentials of systems of the test's own).
+func newStackFrom(t *testing.T, prefix string, seed simulator.Seed, cfg []byte, env ...string) *stack {
+	t.Helper()
+	s := &stack{t: t, extraEnv: env}
+	webhookAddr := freeAddr(t)
+	s.webhookURL = "http://" + webhookAddr
+
+	for i := range seed.Systems {
+		sys := &seed.Systems[i]
+		sys.WebhookURL = s.webhookURL + "/webhooks/" + sys.Name
+		sys.JobRefPrefix = prefix + sys.JobRefPrefix
+	}
+	var err error
+	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.sim.Handler())
+	s.simURL = srv.URL
+	t.Cleanup(func() { srv.Close(); s.sim.Close() })
+
+	cfg = bytes.ReplaceAll(cfg, []byte("http://localhost:9100"), []byte(s.simURL))
 	s.configPath = filepath.Join(t.TempDir(), "o2o.yaml")
 	require.NoError(t, os.WriteFile(s.configPath, cfg, 0o600))
 
@@ -172,6 +185,7 @@ func (s *stack) env(extra ...string) []string {
 		"TEMPORAL_NAMESPACE=default",
 		"O2O_METRICS_ADDR=127.0.0.1:0", // tests run beside make run
 	)
+	env = append(env, s.extraEnv...)
 	return append(env, extra...)
 }
 

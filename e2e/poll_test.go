@@ -7,9 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,51 +29,22 @@ import (
 // poll schedules the stack's worker creates deleted when the test ends.
 func newPollStack(t *testing.T, prefix string, seedTweak func(*simulator.Seed), cfgTweak func([]byte) []byte) *stack {
 	t.Helper()
-	s := &stack{t: t}
-	webhookAddr := freeAddr(t)
-	s.webhookURL = "http://" + webhookAddr
-
 	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
 	require.NoError(t, err)
-	for i := range seed.Systems {
-		sys := &seed.Systems[i]
-		sys.WebhookURL = s.webhookURL + "/webhooks/" + sys.Name
-		sys.JobRefPrefix = prefix + sys.JobRefPrefix
-	}
 	seedTweak(&seed)
-	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
-	require.NoError(t, err)
-	srv := httptest.NewServer(s.sim.Handler())
-	s.simURL = srv.URL
-	t.Cleanup(func() { srv.Close(); s.sim.Close() })
-
 	cfg, err := os.ReadFile("../o2o.example.yaml")
 	require.NoError(t, err)
-	cfg = bytes.ReplaceAll(cfg, []byte("http://localhost:9100"), []byte(s.simURL))
 	// As newStackWith: the shared reconciliation schedule never fires, so
 	// what the test sees is the poll's doing.
 	cfg = bytes.Replace(cfg, []byte("    closeAfter: 72h\n"), []byte("    closeAfter: 72h\n    reconcileEvery: 8760h\n"), 1)
-	cfg = cfgTweak(cfg)
-	s.configPath = filepath.Join(t.TempDir(), "o2o.yaml")
-	require.NoError(t, os.WriteFile(s.configPath, cfg, 0o600))
-
-	s.worker = s.start("worker")
-	s.webhook = s.start("webhook", "O2O_WEBHOOK_ADDR="+webhookAddr)
-	// Registered after the processes, so it runs before they stop: no poll
-	// fires into the next test.
+	s := newStackFrom(t, prefix, seed, cfgTweak(cfg))
+	// Registered after the stack's processes, so it runs before they stop:
+	// no poll fires into the next test.
 	t.Cleanup(func() {
 		for _, system := range []string{"acme", "fixit"} {
 			_ = devServer.Client().ScheduleClient().GetHandle(context.Background(), workflows.PollScheduleID(system)).Delete(context.Background())
 		}
 	})
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(s.webhookURL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "webhook server did not become ready")
 	return s
 }
 

@@ -178,10 +178,14 @@ func confirmAssigned(ctx context.Context, l *config.Link, primary *oneserve.Clie
 // that make a few API calls use it so that, with a short HeartbeatTimeout,
 // Temporal notices a crashed worker within seconds and retries elsewhere
 // instead of waiting for the whole StartToClose timeout.
-func keepAlive(ctx context.Context) (stop func()) {
+func keepAlive(ctx context.Context) (stop func()) { return Heartbeat(ctx, keepAliveEvery) }
+
+// Heartbeat records the activity's heartbeat every interval until stop is
+// called (or the activity's context ends).
+func Heartbeat(ctx context.Context, every time.Duration) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(keepAliveEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/o2o-sync/o2o/oneserve"
-	"github.com/o2o-sync/o2o/simulator"
 )
 
 // eventsPathRE is jobEventsXML's path exactly as documented: dates like
@@ -347,22 +346,7 @@ func TestJobEventsErrorsAreClassifiedAsElsewhere(t *testing.T) {
 // the simulator's strict parsing agree, and what addEventByClientRef wrote
 // comes back from jobEventsXML, window by window.
 func TestJobEventsAgainstSimulator(t *testing.T) {
-	const fixitToken = "fixit-contract-token"
-	t.Setenv("O2O_ACME_TOKEN", "acme-contract-token")
-	t.Setenv("O2O_FIXIT_TOKEN", fixitToken)
-	t.Setenv("SIM_ACME_WEBHOOK_SECRET", "whsec_"+strings.Repeat("A", 43)+"=")
-	t.Setenv("SIM_FIXIT_WEBHOOK_SECRET", "whsec_"+strings.Repeat("F", 43)+"=")
-	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
-	require.NoError(t, err)
-	for i := range seed.Systems {
-		seed.Systems[i].WebhookURL = ""
-	}
-	sim, err := simulator.New(seed, simulator.Options{})
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-	c, err := oneserve.New(oneserve.Options{BaseURL: srv.URL + "/fixit", Token: fixitToken, Timeout: 5 * time.Second})
-	require.NoError(t, err)
+	c := fixitAgainstSimulator(t)
 	ctx, loc := context.Background(), london(t)
 
 	jobRef, err := c.CreateJob(ctx, oneserve.CreateJobRequest{

@@ -17,23 +17,7 @@ import (
 // written from the same page of docs/oneserve-api.md, must understand each
 // other on the wire for addActivityByClientRef and the job read.
 func TestAgainstSimulator(t *testing.T) {
-	const fixitToken = "fixit-contract-token"
-	t.Setenv("O2O_ACME_TOKEN", "acme-contract-token")
-	t.Setenv("O2O_FIXIT_TOKEN", fixitToken)
-	t.Setenv("SIM_ACME_WEBHOOK_SECRET", "whsec_"+strings.Repeat("A", 43)+"=")
-	t.Setenv("SIM_FIXIT_WEBHOOK_SECRET", "whsec_"+strings.Repeat("F", 43)+"=")
-	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
-	require.NoError(t, err)
-	for i := range seed.Systems {
-		seed.Systems[i].WebhookURL = ""
-	}
-	sim, err := simulator.New(seed, simulator.Options{})
-	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-
-	c, err := oneserve.New(oneserve.Options{BaseURL: srv.URL + "/fixit", Token: fixitToken, Timeout: 5 * time.Second})
-	require.NoError(t, err)
+	c := fixitAgainstSimulator(t)
 	ctx := context.Background()
 	loc := london(t)
 
@@ -89,4 +73,27 @@ func TestAgainstSimulator(t *testing.T) {
 	require.Contains(t, oe.Message, `"ELE001"`)
 	_, err = c.Job(ctx, "FX999999")
 	require.True(t, oneserve.IsNotFound(err))
+}
+
+// fixitAgainstSimulator starts the simulator with the dev seed (no
+// webhooks) and returns a client of its fixit system.
+func fixitAgainstSimulator(t *testing.T) *oneserve.Client {
+	t.Helper()
+	const fixitToken = "fixit-contract-token"
+	t.Setenv("O2O_ACME_TOKEN", "acme-contract-token")
+	t.Setenv("O2O_FIXIT_TOKEN", fixitToken)
+	t.Setenv("SIM_ACME_WEBHOOK_SECRET", "whsec_"+strings.Repeat("A", 43)+"=")
+	t.Setenv("SIM_FIXIT_WEBHOOK_SECRET", "whsec_"+strings.Repeat("F", 43)+"=")
+	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
+	require.NoError(t, err)
+	for i := range seed.Systems {
+		seed.Systems[i].WebhookURL = ""
+	}
+	sim, err := simulator.New(seed, simulator.Options{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	c, err := oneserve.New(oneserve.Options{BaseURL: srv.URL + "/fixit", Token: fixitToken, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	return c
 }

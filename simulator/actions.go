@@ -16,8 +16,10 @@ import (
 // injects faults. JSON in and out; no token, since it is not part of
 // Oneserve. Errors are {"error":"..."} with a 4xx status.
 
-func (s *Simulator) simRoutes(mux *http.ServeMux) {
-	route := func(pattern string, serve func(sys *system, w http.ResponseWriter, r *http.Request)) {
+// simRoute serves pattern ("METHOD /path") under /{system}/sim for the
+// named system; an unknown system is a 404.
+func (s *Simulator) simRoute(mux *http.ServeMux) func(pattern string, serve func(sys *system, w http.ResponseWriter, r *http.Request)) {
+	return func(pattern string, serve func(sys *system, w http.ResponseWriter, r *http.Request)) {
 		method, path, _ := strings.Cut(pattern, " ")
 		mux.HandleFunc(method+" /{system}/sim"+path, func(w http.ResponseWriter, r *http.Request) {
 			sys := s.systems[r.PathValue("system")] // never written after New
@@ -28,6 +30,10 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 			serve(sys, w, r)
 		})
 	}
+}
+
+func (s *Simulator) simRoutes(mux *http.ServeMux) {
+	route := s.simRoute(mux)
 	route("POST /sites", s.simAddSite)
 	route("POST /jobs", s.simCreateJob)
 	route("GET /jobs", s.simListJobs)

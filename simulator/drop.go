@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/o2o-sync/o2o/events"
 )
@@ -88,17 +87,7 @@ func (sys *system) dropsNext(t events.Type) bool {
 }
 
 func (s *Simulator) dropRoutes(mux *http.ServeMux) {
-	route := func(pattern string, serve func(sys *system, w http.ResponseWriter, r *http.Request)) {
-		method, path, _ := strings.Cut(pattern, " ")
-		mux.HandleFunc(method+" /{system}/sim"+path, func(w http.ResponseWriter, r *http.Request) {
-			sys := s.systems[r.PathValue("system")] // never written after New
-			if sys == nil {
-				writeSimError(w, notFound("unknown system %q", r.PathValue("system")))
-				return
-			}
-			serve(sys, w, r)
-		})
-	}
+	route := s.simRoute(mux)
 	route("GET /dropped", s.simDropped)
 	route("POST /dropped/{id}/deliver", s.simDeliverDropped)
 }

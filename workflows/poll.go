@@ -10,7 +10,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -347,7 +346,7 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 	if err != nil {
 		return res, err
 	}
-	defer heartbeat(ctx)()
+	defer activities.Heartbeat(ctx, 5*time.Second)()
 	log := activity.GetLogger(ctx)
 	// What became of each job; when several links concern a job, the
 	// highest wins.
@@ -508,22 +507,13 @@ func (p *Poller) linksBySecondary(ctx context.Context, link string, refs []strin
 		}
 		query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q AND %s IN (%s)",
 			WorkflowName, AttrLink.GetName(), link, AttrSecondaryJobRef.GetName(), strings.Join(quoted, ", "))
-		var token []byte
-		for {
-			resp, err := p.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 1000})
-			if err != nil {
-				return nil, err
+		err := openLinks(ctx, p.Client, query, func(primaryJobRef, secondaryJobRef string) {
+			if slices.Contains(batch, secondaryJobRef) {
+				out[secondaryJobRef] = primaryJobRef
 			}
-			for _, e := range resp.Executions {
-				_, ref, ok := ParseWorkflowID(e.GetExecution().GetWorkflowId())
-				sec := keyword(e.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()])
-				if ok && slices.Contains(batch, sec) {
-					out[sec] = ref
-				}
-			}
-			if token = resp.NextPageToken; len(token) == 0 {
-				break
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -566,27 +556,6 @@ func validJobRef(ref string) bool {
 	return !strings.ContainsFunc(ref, func(r rune) bool {
 		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '/')
 	})
-}
-
-// heartbeat records the activity's heartbeat every few seconds until
-// stopped (waiting for reconciliations can take a while).
-func heartbeat(ctx context.Context) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			}
-		}
-	}()
-	return func() { close(done) }
 }
 
 // EnsurePollSchedules makes sure every polled system (events poll or both)

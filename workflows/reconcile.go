@@ -171,23 +171,34 @@ func (r *Reconciler) ListOpenLinks(ctx context.Context, link, primaryJobRef stri
 	}
 	query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q", WorkflowName, AttrLink.GetName(), link)
 	var refs []LinkRef
+	err := openLinks(ctx, r.Client, query, func(primaryJobRef, secondaryJobRef string) {
+		refs = append(refs, LinkRef{PrimaryJobRef: primaryJobRef, SecondaryJobRef: secondaryJobRef})
+	})
+	return refs, err
+}
+
+// openLinks walks the LinkedJob workflows a visibility query finds, page by
+// page, handing each one's primary and secondary job refs to fn. In an
+// activity it heartbeats after every page.
+func openLinks(ctx context.Context, c client.Client, query string, fn func(primaryJobRef, secondaryJobRef string)) error {
 	var token []byte
+	seen := 0
 	for {
-		resp, err := r.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 1000})
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 1000})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, e := range resp.Executions {
-			_, ref, ok := ParseWorkflowID(e.GetExecution().GetWorkflowId())
-			if !ok {
-				continue
+			if _, ref, ok := ParseWorkflowID(e.GetExecution().GetWorkflowId()); ok {
+				fn(ref, keyword(e.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()]))
+				seen++
 			}
-			sec := keyword(e.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()])
-			refs = append(refs, LinkRef{PrimaryJobRef: ref, SecondaryJobRef: sec})
 		}
-		activity.RecordHeartbeat(ctx, len(refs))
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, seen)
+		}
 		if token = resp.NextPageToken; len(token) == 0 {
-			return refs, nil
+			return nil
 		}
 	}
 }

@@ -30,6 +30,12 @@ const (
 	AppointmentCancelled   Type = "APPOINTMENT_CANCELLED"
 	AppointmentCompleted   Type = "APPOINTMENT_COMPLETED"
 	DocumentUploaded       Type = "DOCUMENT_UPLOADED"
+	// DocumentApproved and DocumentRejected: a user of the source system
+	// approved or rejected a document (ASSUMPTION: not in Oneserve's published
+	// event list; docs/events.md). Either may come more than once for the same
+	// document: a user can withdraw an approval and approve again.
+	DocumentApproved Type = "DOCUMENT_APPROVED"
+	DocumentRejected Type = "DOCUMENT_REJECTED"
 
 	// JobsDrifted is O2O's own: a reconciliation found a link's job gone, or
 	// moved to another client or site (Drift says which). No webhook carries
@@ -50,7 +56,7 @@ const (
 func (t Type) Handled() bool {
 	switch t {
 	case ActivityAssigned, JobStatusChanged, AppointmentCreated, AppointmentRescheduled,
-		AppointmentCancelled, AppointmentCompleted, DocumentUploaded:
+		AppointmentCancelled, AppointmentCompleted, DocumentUploaded, DocumentApproved, DocumentRejected:
 		return true
 	}
 	return false
@@ -135,8 +141,9 @@ type Appointment struct {
 	Reason        string     `json:"reason,omitempty"`
 }
 
-// Document is the data of DOCUMENT_UPLOADED. The document's bytes never
-// travel in an event: O2O fetches them from the owning system by DocumentID.
+// Document is the data of DOCUMENT_UPLOADED, DOCUMENT_APPROVED and
+// DOCUMENT_REJECTED. The document's bytes never travel in an event: O2O
+// fetches them from the owning system by DocumentID.
 type Document struct {
 	DocumentID string `json:"documentId"`
 	FileName   string `json:"fileName"`
@@ -146,6 +153,9 @@ type Document struct {
 	// ClientRef is the reference the uploader gave the document. O2O sets it
 	// on every copy it makes, which lets it recognise its own uploads.
 	ClientRef string `json:"clientRef,omitempty"`
+	// Reason is the approver's free text on DOCUMENT_APPROVED and
+	// DOCUMENT_REJECTED (for a rejection, why); never set for an upload.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Envelope is the JSON body of a webhook request.
@@ -293,7 +303,7 @@ func decodeData(ev *Event, data []byte) error {
 			return err
 		}
 		ev.Appointment = a
-	case ev.Type == DocumentUploaded:
+	case ev.Type == DocumentUploaded || ev.Type == DocumentApproved || ev.Type == DocumentRejected:
 		var d struct {
 			DocumentID *Text `json:"documentId"`
 			FileName   *Text `json:"fileName"`
@@ -328,6 +338,20 @@ func decodeData(ev *Event, data []byte) error {
 		}
 		if doc.SHA256 != "" && !isHex(doc.SHA256, 64) {
 			return &FieldError{"data.sha256", "must be 64 hexadecimal characters"}
+		}
+		if ev.Type != DocumentUploaded {
+			// Only the approval events carry a reason; on an upload the
+			// field is someone else's and ignored, like any unknown field.
+			var r struct {
+				Reason *Text `json:"reason"`
+			}
+			if err := unmarshal(data, &r, "data."); err != nil {
+				return err
+			}
+			doc.Reason = r.Reason.String()
+			if err := maxLen("data.reason", doc.Reason, 1000); err != nil {
+				return err
+			}
 		}
 		ev.Document = doc
 	}

@@ -30,6 +30,10 @@ const (
  "data":{"jobRef":"FX000042","jobClientRef":"AC000001","appointmentId":"A-901","start":"2026-12-01T12:00:00Z","end":"2026-12-01T14:30:00Z"}}`
 	exDocument = `{"type":"DOCUMENT_UPLOADED","timestamp":"2026-12-01T16:05:00Z",
  "data":{"jobRef":"FX000042","jobClientRef":"AC000001","actor":"engineer.1","documentId":"D17","fileName":"gas-cert.pdf","category":"Certificates","size":"48213","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","clientRef":"o2o:acme-fixit:primary:D9"}}`
+	exDocApproved = `{"type":"DOCUMENT_APPROVED","timestamp":"2026-12-01T17:00:00Z",
+ "data":{"jobRef":"FX000042","jobClientRef":"AC000001","actor":"supervisor.2","documentId":"D17","fileName":"gas-cert.pdf","category":"Certificates","size":"48213","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","reason":"Checked against the meter reading"}}`
+	exDocRejected = `{"type":"DOCUMENT_REJECTED","timestamp":"2026-12-01T17:05:00Z",
+ "data":{"jobRef":"FX000042","jobClientRef":"AC000001","actor":"supervisor.2","documentId":"D18","fileName":"photo-after.jpg","category":"Photos","size":"120004","reason":"Blurred; retake with the meter visible"}}`
 )
 
 func utc(s string) time.Time {
@@ -131,6 +135,18 @@ func TestDecodeEveryType(t *testing.T) {
 			Document: &events.Document{DocumentID: "D17", FileName: "gas-cert.pdf", Category: "Certificates", Size: 48213,
 				SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", ClientRef: "o2o:acme-fixit:primary:D9"},
 		}},
+		{exDocApproved, events.Event{
+			Type: events.DocumentApproved, OccurredAt: time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC),
+			JobRef: "FX000042", JobClientRef: "AC000001", Actor: "supervisor.2",
+			Document: &events.Document{DocumentID: "D17", FileName: "gas-cert.pdf", Category: "Certificates", Size: 48213,
+				SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Reason: "Checked against the meter reading"},
+		}},
+		{exDocRejected, events.Event{
+			Type: events.DocumentRejected, OccurredAt: time.Date(2026, 12, 1, 17, 5, 0, 0, time.UTC),
+			JobRef: "FX000042", JobClientRef: "AC000001", Actor: "supervisor.2",
+			Document: &events.Document{DocumentID: "D18", FileName: "photo-after.jpg", Category: "Photos", Size: 120004,
+				Reason: "Blurred; retake with the meter visible"},
+		}},
 	}
 	seen := map[events.Type]bool{}
 	for _, tc := range cases {
@@ -146,14 +162,15 @@ func TestDecodeEveryType(t *testing.T) {
 		seen[tc.want.Type] = true
 	}
 	for _, typ := range []events.Type{events.ActivityAssigned, events.JobStatusChanged, events.AppointmentCreated,
-		events.AppointmentRescheduled, events.AppointmentCancelled, events.AppointmentCompleted, events.DocumentUploaded} {
+		events.AppointmentRescheduled, events.AppointmentCancelled, events.AppointmentCompleted, events.DocumentUploaded,
+		events.DocumentApproved, events.DocumentRejected} {
 		assert.True(t, seen[typ], "no example for %s", typ)
 	}
 }
 
 // The Event round-trips through JSON (it is a workflow signal payload).
 func TestEventJSONRoundTrip(t *testing.T) {
-	for _, body := range []string{exAssigned, exStatus, exApptRescheduled, exDocument} {
+	for _, body := range []string{exAssigned, exStatus, exApptRescheduled, exDocument, exDocApproved, exDocRejected} {
 		ev, err := events.Decode([]byte(body), "msg_01", "acme")
 		require.NoError(t, err)
 		b, err := json.Marshal(ev)
@@ -269,6 +286,8 @@ func TestDecodeRequiredFields(t *testing.T) {
 		{exApptCancelled, []string{"jobRef", "appointmentId", "start"}},
 		{exApptCompleted, []string{"jobRef", "appointmentId", "start"}},
 		{exDocument, []string{"jobRef", "documentId", "fileName", "category"}},
+		{exDocApproved, []string{"jobRef", "documentId", "fileName", "category"}},
+		{exDocRejected, []string{"jobRef", "documentId", "fileName", "category"}},
 	}
 	var cases []errCase
 	for _, r := range required {
@@ -302,6 +321,8 @@ func TestDecodeRequiredFields(t *testing.T) {
 		{exStatus, "statusId"}, {exStatus, "previousStatus"}, {exStatus, "jobClientRef"},
 		{exApptRescheduled, "end"}, {exApptRescheduled, "previousStart"}, {exApptRescheduled, "reason"},
 		{exDocument, "size"}, {exDocument, "sha256"}, {exDocument, "clientRef"},
+		{exDocApproved, "reason"}, {exDocApproved, "actor"}, {exDocApproved, "size"}, {exDocApproved, "sha256"},
+		{exDocRejected, "reason"}, {exDocRejected, "jobClientRef"},
 	} {
 		_, err := events.Decode([]byte(without(t, opt.example, opt.field)), "i", "s")
 		assert.NoError(t, err, "without optional %s", opt.field)
@@ -338,6 +359,13 @@ func TestDecodeWrongTypes(t *testing.T) {
 		{"sha256 bool", with(t, exDocument, "sha256", `true`), "data.sha256", "wrong type"},
 		{"clientRef object", with(t, exDocument, "clientRef", `{}`), "data.clientRef", "wrong type"},
 		{"size bool", with(t, exDocument, "size", `true`), "data.size", "wrong type"},
+		{"approved documentId bool", with(t, exDocApproved, "documentId", `true`), "data.documentId", "wrong type"},
+		{"approved fileName array", with(t, exDocApproved, "fileName", `["`+secret+`"]`), "data.fileName", "wrong type"},
+		{"approved size object", with(t, exDocApproved, "size", `{}`), "data.size", "wrong type"},
+		{"approved reason object", with(t, exDocApproved, "reason", `{"r":"`+secret+`"}`), "data.reason", "wrong type"},
+		{"rejected category bool", with(t, exDocRejected, "category", `false`), "data.category", "wrong type"},
+		{"rejected reason array", with(t, exDocRejected, "reason", `["`+secret+`"]`), "data.reason", "wrong type"},
+		{"rejected clientRef object", with(t, exDocRejected, "clientRef", `{}`), "data.clientRef", "wrong type"},
 	})
 }
 
@@ -355,6 +383,11 @@ func TestDecodeTextLimits(t *testing.T) {
 		{"fileName 256", with(t, exDocument, "fileName", long(256)), "data.fileName", "must be at most 255 characters"},
 		{"category 101", with(t, exDocument, "category", long(101)), "data.category", "must be at most 100 characters"},
 		{"jobRef 51 runes", with(t, exAssigned, "jobRef", `"`+strings.Repeat("é", 51)+`"`), "data.jobRef", "must be at most 50 characters"},
+		{"approved reason 1001", with(t, exDocApproved, "reason", long(1001)), "data.reason", "must be at most 1000 characters"},
+		{"rejected reason 1001", with(t, exDocRejected, "reason", long(1001)), "data.reason", "must be at most 1000 characters"},
+		{"rejected reason 1001 runes", with(t, exDocRejected, "reason", `"`+strings.Repeat("ü", 1001)+`"`), "data.reason", "must be at most 1000 characters"},
+		{"approved documentId 101", with(t, exDocApproved, "documentId", long(101)), "data.documentId", "must be at most 100 characters"},
+		{"rejected fileName 256", with(t, exDocRejected, "fileName", long(256)), "data.fileName", "must be at most 255 characters"},
 	})
 	// At the limit is fine; limits count characters, not bytes.
 	for _, c := range []struct{ example, field, value string }{
@@ -365,6 +398,8 @@ func TestDecodeTextLimits(t *testing.T) {
 		{exDocument, "fileName", strings.Repeat("ñ", 255)},
 		{exDocument, "documentId", strings.Repeat("7", 100)},
 		{exDocument, "category", strings.Repeat("c", 100)},
+		{exDocApproved, "reason", strings.Repeat("ü", 1000)},
+		{exDocRejected, "reason", strings.Repeat("x", 1000)},
 	} {
 		raw, _ := json.Marshal(c.value)
 		_, err := events.Decode([]byte(with(t, c.example, c.field, string(raw))), "i", "s")
@@ -469,6 +504,43 @@ func TestDecodeToleratesUnknownFields(t *testing.T) {
 	assert.Nil(t, ev.Assignment)
 	assert.Nil(t, ev.Document)
 	assert.Nil(t, ev.Appointment)
+
+	// An upload carries no reason: the field is ignored, whatever its shape.
+	for _, raw := range []string{`"looks fine"`, `true`, `{"a":1}`, `"` + strings.Repeat("x", 1001) + `"`} {
+		ev, err = events.Decode([]byte(with(t, exDocument, "reason", raw)), "i", "s")
+		require.NoError(t, err, raw)
+		assert.Empty(t, ev.Document.Reason, raw)
+	}
+}
+
+// DOCUMENT_APPROVED and DOCUMENT_REJECTED are checked like DOCUMENT_UPLOADED
+// (the same document fields and rules) and add an optional reason.
+func TestDecodeDocumentApproval(t *testing.T) {
+	for _, ex := range []string{exDocApproved, exDocRejected} {
+		var cases []errCase
+		typ := events.Type(map[bool]string{true: "DOCUMENT_APPROVED", false: "DOCUMENT_REJECTED"}[ex == exDocApproved])
+		cases = append(cases,
+			errCase{string(typ) + " fileName with path", with(t, ex, "fileName", `"../`+secret+`.pdf"`), "data.fileName", "without path separators"},
+			errCase{string(typ) + " bad sha256", with(t, ex, "sha256", `"`+secret+`"`), "data.sha256", "must be 64 hexadecimal characters"},
+			errCase{string(typ) + " negative size", with(t, ex, "size", `-1`), "data.size", "must be a non-negative whole number of bytes"},
+			errCase{string(typ) + " without documentId", without(t, ex, "documentId"), "data.documentId", "is required"},
+			errCase{string(typ) + " without jobRef", without(t, ex, "jobRef"), "data.jobRef", "is required"},
+		)
+		checkFieldErrors(t, cases)
+
+		// An empty or absent reason is no reason; numbers read as text.
+		for raw, want := range map[string]string{`""`: "", `null`: "", `42`: "42"} {
+			ev, err := events.Decode([]byte(with(t, ex, "reason", raw)), "i", "s")
+			require.NoError(t, err, raw)
+			assert.Equal(t, typ, ev.Type)
+			assert.Equal(t, want, ev.Document.Reason, raw)
+		}
+		ev, err := events.Decode([]byte(without(t, ex, "reason")), "i", "s")
+		require.NoError(t, err)
+		assert.Empty(t, ev.Document.Reason)
+		assert.NotEmpty(t, ev.Document.DocumentID)
+		assert.Nil(t, ev.Appointment, "the reason is the document's, not an appointment's")
+	}
 }
 
 func TestDecodeUnhandledType(t *testing.T) {
@@ -500,6 +572,7 @@ func TestDecodeUnhandledType(t *testing.T) {
 func TestTypePredicates(t *testing.T) {
 	handled := map[events.Type]bool{
 		events.ActivityAssigned: false, events.JobStatusChanged: false, events.DocumentUploaded: false,
+		events.DocumentApproved: false, events.DocumentRejected: false,
 		events.AppointmentCreated: true, events.AppointmentRescheduled: true, events.AppointmentCancelled: true, events.AppointmentCompleted: true,
 	}
 	for typ, appt := range handled {

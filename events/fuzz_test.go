@@ -31,7 +31,7 @@ var knownProblem = regexp.MustCompile(`^(is required|must be an RFC 3339 date-ti
 	`must be a plain file name, without path separators|must be a non-negative whole number of bytes|must be 64 hexadecimal characters)$`)
 
 func FuzzDecode(f *testing.F) {
-	for _, ex := range []string{exAssigned, exStatus, exApptCreated, exApptRescheduled, exApptCancelled, exApptCompleted, exDocument} {
+	for _, ex := range []string{exAssigned, exStatus, exApptCreated, exApptRescheduled, exApptCancelled, exApptCompleted, exDocument, exDocApproved, exDocRejected} {
 		f.Add([]byte(ex))
 	}
 	for _, bad := range []string{
@@ -41,6 +41,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"ACTIVITY_ASSIGNED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":1e999,"activityId":-0,"teamId":7}}`,
 		`{"type":"DOCUMENT_UPLOADED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"J","documentId":1,"fileName":"..","category":"c","size":"-0"}}`,
 		`{"type":"DOCUMENT_UPLOADED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"J","documentId":1,"fileName":"a\\b","category":"c","sha256":"zz"}}`,
+		`{"type":"DOCUMENT_APPROVED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"J","documentId":1,"fileName":"a","category":"c","reason":7}}`,
+		`{"type":"DOCUMENT_REJECTED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"J","documentId":"","fileName":"a","category":"c","reason":["x"]}}`,
 		`{"type":"APPOINTMENT_RESCHEDULED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":"J","appointmentId":1,"start":"2026-11-27T09:30:00.999999999+14:00","end":""}}`,
 		`{"type":"JOB_STATUS_CHANGED","timestamp":"2026-11-27T09:30:00Z","data":{"jobRef":" ","status":{"a":"b"}}}`,
 		`{"type":"JOB_STATUS_CHANGED","timestamp":"2026-11-27T09:30:00Z","data":{"JOBREF":"J","Status":"s","status":true}}`,
@@ -112,7 +114,7 @@ func FuzzDecode(f *testing.F) {
 			if a == nil || strings.TrimSpace(a.AppointmentID) == "" || len([]rune(a.Reason)) > 1000 {
 				t.Fatalf("appointment %+v", a)
 			}
-		case ev.Type == events.DocumentUploaded:
+		case ev.Type == events.DocumentUploaded || ev.Type == events.DocumentApproved || ev.Type == events.DocumentRejected:
 			d := ev.Document
 			if d == nil || strings.TrimSpace(d.DocumentID) == "" || strings.TrimSpace(d.FileName) == "" || strings.TrimSpace(d.Category) == "" {
 				t.Fatalf("document %+v", d)
@@ -122,6 +124,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			if d.Size < 0 {
 				t.Fatalf("size %d", d.Size)
+			}
+			if len([]rune(d.Reason)) > 1000 || (ev.Type == events.DocumentUploaded && d.Reason != "") {
+				t.Fatalf("reason %q on %s", d.Reason, ev.Type)
 			}
 			if d.SHA256 != "" && !regexp.MustCompile(`^[0-9a-fA-F]{64}$`).MatchString(d.SHA256) {
 				t.Fatalf("sha256 %q", d.SHA256)

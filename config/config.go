@@ -183,6 +183,9 @@ type Link struct {
 	DocumentCategories []CategoryMapping `yaml:"documentCategories"`
 	// StatusEvents map job statuses to the job event written on the other side.
 	StatusEvents StatusEvents `yaml:"statusEvents"`
+	// DocumentApproval says, per direction, whether a document in a shared
+	// category travels only once approved in its source system.
+	DocumentApproval DocumentApproval `yaml:"documentApproval"`
 	// AppointmentEvents are the event codes written in the primary for the
 	// secondary's appointment changes.
 	AppointmentEvents AppointmentEvents `yaml:"appointmentEvents"`
@@ -260,6 +263,45 @@ type StatusEvent struct {
 	Status    string `yaml:"status"`
 	EventCode string `yaml:"eventCode"`
 	Note      string `yaml:"note"`
+}
+
+// Document approval settings (DocumentApproval's directions).
+const (
+	// ApprovalOff: documents travel when uploaded (the default).
+	ApprovalOff = "off"
+	// ApprovalRequired: documents travel once approved in their source.
+	ApprovalRequired = "required"
+)
+
+// DocumentApproval configures document approval per direction.
+type DocumentApproval struct {
+	PrimaryToSecondary string `yaml:"primaryToSecondary"`
+	SecondaryToPrimary string `yaml:"secondaryToPrimary"`
+	// WithdrawnEvents are the job event codes written on the receiving side
+	// when a document's approval is withdrawn after it was copied (the copy
+	// stays); none: the withdrawal is only recorded.
+	WithdrawnEvents struct {
+		PrimaryToSecondary string `yaml:"primaryToSecondary"`
+		SecondaryToPrimary string `yaml:"secondaryToPrimary"`
+	} `yaml:"withdrawnEvents"`
+}
+
+// ApprovalRequired reports whether documents from side travel only once
+// approved there.
+func (l *Link) ApprovalRequired(from events.Side) bool {
+	if from == events.Secondary {
+		return l.DocumentApproval.SecondaryToPrimary == ApprovalRequired
+	}
+	return l.DocumentApproval.PrimaryToSecondary == ApprovalRequired
+}
+
+// WithdrawnEventCode is the job event written on the other side when a
+// document from side has its approval withdrawn after the copy ("" none).
+func (l *Link) WithdrawnEventCode(from events.Side) string {
+	if from == events.Secondary {
+		return l.DocumentApproval.WithdrawnEvents.SecondaryToPrimary
+	}
+	return l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary
 }
 
 // AppointmentEvents are job event codes for the secondary's appointment events.
@@ -608,6 +650,20 @@ func (c *Config) validate(opt Options) error {
 		for k, v := range map[string]string{"created": l.AppointmentEvents.Created, "rescheduled": l.AppointmentEvents.Rescheduled,
 			"cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed} {
 			validateEventCode(&p, key+".appointmentEvents."+k, v)
+		}
+		for _, d := range []struct{ name, mode, withdrawn string }{
+			{"primaryToSecondary", l.DocumentApproval.PrimaryToSecondary, l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary},
+			{"secondaryToPrimary", l.DocumentApproval.SecondaryToPrimary, l.DocumentApproval.WithdrawnEvents.SecondaryToPrimary},
+		} {
+			if d.mode != "" && d.mode != ApprovalOff && d.mode != ApprovalRequired {
+				p.add(key+".documentApproval."+d.name, "must be %q or %q", ApprovalRequired, ApprovalOff)
+			}
+			if d.withdrawn != "" {
+				validateEventCode(&p, key+".documentApproval.withdrawnEvents."+d.name, d.withdrawn)
+				if d.mode != ApprovalRequired {
+					p.add(key+".documentApproval.withdrawnEvents."+d.name, "is only used when documentApproval.%s is %q", d.name, ApprovalRequired)
+				}
+			}
 		}
 	}
 	if c.Webhook.MaxBodyBytes < 1024 || c.Webhook.MaxBodyBytes > 16<<20 {

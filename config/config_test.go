@@ -631,3 +631,22 @@ func TestTokensOnlyReadsTheAPITokensAndNothingElse(t *testing.T) {
 	_, err = config.Load("../o2o.example.yaml", config.Options{TokensOnly: true, Getenv: func(string) string { return "" }})
 	require.ErrorContains(t, err, "systems.acme.authTokenEnv: environment variable O2O_ACME_TOKEN is not set")
 }
+
+func TestDocumentApprovalIsValidated(t *testing.T) {
+	raw, err := os.ReadFile(examplePath)
+	require.NoError(t, err)
+	base := string(raw)
+	add := func(block string) string {
+		return strings.Replace(base, "    closeAfter: 72h\n", "    closeAfter: 72h\n"+block, 1)
+	}
+	cfg, err := config.Parse([]byte(add("    documentApproval: {secondaryToPrimary: required, withdrawnEvents: {secondaryToPrimary: SWDRAW}}\n")), config.Options{SkipSecrets: true})
+	require.NoError(t, err)
+	l := cfg.Link("acme-fixit")
+	require.True(t, l.ApprovalRequired(events.Secondary))
+	require.False(t, l.ApprovalRequired(events.Primary))
+	require.Equal(t, "SWDRAW", l.WithdrawnEventCode(events.Secondary))
+
+	_, err = config.Parse([]byte(add("    documentApproval: {primaryToSecondary: maybe, withdrawnEvents: {secondaryToPrimary: SWDRAW}}\n")), config.Options{SkipSecrets: true})
+	require.ErrorContains(t, err, `links[0] (acme-fixit).documentApproval.primaryToSecondary: must be "required" or "off"`)
+	require.ErrorContains(t, err, `links[0] (acme-fixit).documentApproval.withdrawnEvents.secondaryToPrimary: is only used when documentApproval.secondaryToPrimary is "required"`)
+}

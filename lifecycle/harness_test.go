@@ -20,13 +20,14 @@ var (
 
 // harness drives a Machine the way the workflow does, with a clock.
 type harness struct {
-	t   testing.TB
-	m   *Machine
-	now time.Time
+	t     testing.TB
+	m     *Machine
+	now   time.Time
+	rules rules.Link // what the link's configuration loads as
 }
 
 func newHarness(t testing.TB, opts Options) *harness {
-	h := &harness{t: t, now: t0}
+	h := &harness{t: t, now: t0, rules: testRules}
 	h.m = New("acme-fixit", "AC000001", h.now, opts)
 	return h
 }
@@ -48,7 +49,7 @@ func (h *harness) begin() Step {
 	}
 	h.m.Begin(h.tick(), s)
 	if s.LoadRules {
-		h.m.SetRules(testRules)
+		h.m.SetRules(h.rules)
 	}
 	return s
 }
@@ -87,7 +88,7 @@ func (h *harness) run() {
 }
 
 func (h *harness) operate(action, reason string) error {
-	r := OperatorRequest{By: "ops", Reason: reason}
+	r := OperatorRequest{By: "ops", Reason: reason, DocumentID: "D1"}
 	if err := h.m.Validate(action, r); err != nil {
 		return err
 	}

@@ -319,6 +319,21 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 			m.linkActivities(res.ActivityIDs)
 		}
 	}
+	switch cmd.Action {
+	case rules.HoldDocument:
+		m.hold(b.ev)
+	case rules.DropDocument:
+		m.unhold(b.ev.Side, b.ev.Document.DocumentID)
+	case rules.CopyDocument:
+		if outcome == OutcomeApplied {
+			m.unhold(b.ev.Side, b.ev.Document.DocumentID)
+			if m.opts.Compat >= CompatFacts {
+				// Its upload is known too: a late upload event is a duplicate.
+				m.known.add(rules.CopiedKey(b.ev.Side, b.ev.Document.DocumentID))
+				m.known.add(rules.DocumentKey(b.ev.Side, b.ev.Document.DocumentID))
+			}
+		}
+	}
 	if cmd.Status != nil {
 		if note := m.applyStatus(now, *cmd.Status); note != "" {
 			detail += "; " + note
@@ -439,7 +454,7 @@ func (m *Machine) facts() rules.Facts {
 		PrimaryCancelled: m.st.PrimaryCancelled,
 	}
 	if m.opts.Compat >= CompatFacts {
-		f.OwnJobsOnly = true
+		f.OwnJobsOnly, f.Knows = true, m.known.has
 		f.PrimaryStatus, f.SecondaryStatus = m.st.PrimaryStatus, m.st.SecondaryStatus
 		f.PrimaryStatusAt, f.SecondaryStatusAt = timeOf(m.st.PrimaryStatusAt), timeOf(m.st.SecondaryStatusAt)
 	}
@@ -601,7 +616,8 @@ func (m *Machine) applyStatus(now time.Time, e rules.StatusEffect) string {
 
 // describe is the outcome and detail recorded for a command's result.
 func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
-	if cmd.Action == rules.Skip {
+	switch cmd.Action {
+	case rules.Skip, rules.HoldDocument, rules.DropDocument:
 		return OutcomeSkipped, cmd.Reason
 	}
 	if res.Outcome == OutcomeSkipped || (cmd.Action == rules.CreateJob && res.SecondaryJobRef == "") {
@@ -648,6 +664,33 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 func newRecord(ev events.Event, now time.Time, o Outcome, detail string) EventRecord {
 	return EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
 		ProcessedAt: now, Outcome: o, Detail: detail, Source: ev.Source}
+}
+
+// hold keeps an uploaded document for approval.
+func (m *Machine) hold(ev events.Event) {
+	d := ev.Document
+	if m.held(ev.Side, d.DocumentID) >= 0 {
+		return
+	}
+	m.st.HeldDocuments = append(m.st.HeldDocuments, HeldDocument{Side: ev.Side, System: ev.System, JobRef: ev.JobRef,
+		DocumentID: d.DocumentID, FileName: d.FileName, Category: d.Category, Size: d.Size, SHA256: d.SHA256,
+		Since: ev.OccurredAt, EventID: ev.ID})
+}
+
+func (m *Machine) unhold(side events.Side, documentID string) {
+	if i := m.held(side, documentID); i >= 0 {
+		m.st.HeldDocuments = slices.Delete(m.st.HeldDocuments, i, i+1)
+	}
+}
+
+// held is the index of a held document, or -1.
+func (m *Machine) held(side events.Side, documentID string) int {
+	return slices.IndexFunc(m.st.HeldDocuments, func(h HeldDocument) bool { return h.Side == side && h.DocumentID == documentID })
+}
+
+// heldByID finds a held document by its id alone (operators name only it).
+func (m *Machine) heldByID(documentID string) int {
+	return slices.IndexFunc(m.st.HeldDocuments, func(h HeldDocument) bool { return h.DocumentID == documentID })
 }
 
 // Unlinking reports whether an operator unlinked the link; it closes once no

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/rules"
 )
 
 // Operator actions. The workflow offers each as a Temporal update (named
@@ -25,10 +28,16 @@ const (
 	// link closes once no event is being applied, and later events for it
 	// are answered, not applied.
 	ActionUnlink = "unlink"
+	// ActionRelease copies a document held for approval now (who and why
+	// recorded), without waiting for its approval.
+	ActionRelease = "release"
+	// ActionDrop gives up on a document held for approval: it is never
+	// copied, even if approved later.
+	ActionDrop = "drop"
 )
 
 // Actions lists the operator actions; each is also the name of its update.
-var Actions = []string{ActionRetry, ActionSkip, ActionPause, ActionResume, ActionUnlink}
+var Actions = []string{ActionRetry, ActionSkip, ActionPause, ActionResume, ActionUnlink, ActionRelease, ActionDrop}
 
 // OperatorRequest is the argument of every operator action.
 type OperatorRequest struct {
@@ -36,8 +45,10 @@ type OperatorRequest struct {
 	Action string `json:"action,omitempty"`
 	// By says who asks; it is recorded.
 	By string `json:"by"`
-	// Reason is recorded; skip and unlink require it.
+	// Reason is recorded; skip, unlink, release and drop require it.
 	Reason string `json:"reason,omitempty"`
+	// DocumentID names the held document release and drop act on.
+	DocumentID string `json:"documentId,omitempty"`
 }
 
 // OperatorAction is one entry of a link's operator log.
@@ -95,6 +106,18 @@ func (m *Machine) Validate(action string, r OperatorRequest) error {
 		if strings.TrimSpace(r.Reason) == "" {
 			return fmt.Errorf("unlinking needs a reason, for the record")
 		}
+	case ActionRelease, ActionDrop:
+		i := m.heldByID(r.DocumentID)
+		switch {
+		case strings.TrimSpace(r.DocumentID) == "":
+			return fmt.Errorf("say which held document (documentId)")
+		case i < 0:
+			return fmt.Errorf("document %q: no such document is held for approval on this link", r.DocumentID)
+		case m.st.HeldDocuments[i].Released:
+			return fmt.Errorf("document %q is already released; it is copied in its turn", r.DocumentID)
+		case strings.TrimSpace(r.Reason) == "":
+			return fmt.Errorf("%s of a held document needs a reason, for the record", action)
+		}
 	}
 	return nil
 }
@@ -128,6 +151,18 @@ func (m *Machine) Operate(now time.Time, action string, r OperatorRequest) strin
 		u := r
 		m.unlink = &u
 		answer = "unlinking: both jobs stay as they are; the link closes"
+	case ActionRelease:
+		h := &m.st.HeldDocuments[m.heldByID(r.DocumentID)]
+		h.Released = true
+		m.Deliver(now, events.Event{ID: "release:" + string(h.Side) + ":" + h.DocumentID, System: h.System, Side: h.Side,
+			Type: events.DocumentReleased, OccurredAt: now, JobRef: h.JobRef, Source: "operator",
+			Document: &events.Document{DocumentID: h.DocumentID, FileName: h.FileName, Category: h.Category, Size: h.Size, SHA256: h.SHA256}})
+		answer = fmt.Sprintf("released document %s; it is copied in its turn", h.DocumentID)
+	case ActionDrop:
+		h := m.st.HeldDocuments[m.heldByID(r.DocumentID)]
+		m.unhold(h.Side, h.DocumentID)
+		m.known.add(rules.DroppedDocumentKey(h.Side, h.DocumentID))
+		answer = fmt.Sprintf("dropped document %s; it will not be copied", h.DocumentID)
 	}
 	m.settle(now)
 	return answer

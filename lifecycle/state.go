@@ -68,6 +68,9 @@ type LinkState struct {
 	PrimaryStatusAt   *time.Time `json:"primaryStatusAt,omitempty"`
 	SecondaryStatus   string     `json:"secondaryStatus,omitempty"`
 	SecondaryStatusAt *time.Time `json:"secondaryStatusAt,omitempty"`
+	// HeldDocuments are documents waiting for approval in their source
+	// (documentApproval), oldest first.
+	HeldDocuments []HeldDocument `json:"heldDocuments,omitempty"`
 	// PausedFrom is the state a paused link resumes into.
 	PausedFrom State `json:"pausedFrom,omitempty"`
 	// OperatorLog lists the latest operator actions, accepted or refused.
@@ -98,4 +101,21 @@ func (s *LinkState) record(r EventRecord) {
 		s.Events = append([]EventRecord(nil), s.Events[over:]...)
 		s.EventsDropped += over
 	}
+}
+
+// HeldDocument is a document waiting for approval before it is copied.
+type HeldDocument struct {
+	Side       events.Side `json:"side"`
+	System     string      `json:"system"`
+	JobRef     string      `json:"jobRef"`
+	DocumentID string      `json:"documentId"`
+	FileName   string      `json:"fileName"`
+	Category   string      `json:"category"`
+	Size       int64       `json:"size,omitempty"`
+	SHA256     string      `json:"sha256,omitempty"`
+	// Since is when it was uploaded; EventID the upload event.
+	Since   time.Time `json:"since"`
+	EventID string    `json:"eventId"`
+	// Released: an operator released it; it is copied in its turn.
+	Released bool `json:"released,omitempty"`
 }

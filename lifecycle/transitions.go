@@ -26,6 +26,8 @@ const (
 	InPause           Input = "pause"
 	InResume          Input = "resume"
 	InUnlink          Input = "unlink"
+	InRelease         Input = "release"
+	InDrop            Input = "drop"
 	InGraceOver       Input = "grace period over"
 	InContinueAsNew   Input = "continue-as-new"
 	notApplicable           = "—"
@@ -35,7 +37,7 @@ const (
 
 // Inputs lists the table's columns.
 var Inputs = []Input{InEventArrives, InFactsOffered, InApplied, InNothingToDo, InRedelivery, InRefused,
-	InRetry, InSkip, InPause, InResume, InUnlink, InGraceOver, InContinueAsNew}
+	InRetry, InSkip, InPause, InResume, InUnlink, InRelease, InDrop, InGraceOver, InContinueAsNew}
 
 // TableStates lists the table's rows. A paused link remembers the state it
 // resumes into, which decides what retry and skip may do, so it has two.
@@ -69,6 +71,8 @@ var InputNotes = map[Input]string{
 	InPause:         "Operator: stop applying events; they queue.",
 	InResume:        "Operator: undo pause.",
 	InUnlink:        "Operator (who, why required): stop syncing for good; both jobs stay as they are.",
+	InRelease:       "Operator (who, why required): copy a document held for approval now (documentApproval).",
+	InDrop:          "Operator (who, why required): give up on a document held for approval; it is never copied.",
 	InGraceOver:     "The grace period after the job ended (closeAfter) is over.",
 	InContinueAsNew: "The run hands its state to a new run (every 200 events, or when Temporal suggests it).",
 }
@@ -94,6 +98,8 @@ var Transitions = []Transition{
 	{From: linking, On: InPause, To: "Paused (from Linking)", Note: "events queue"},
 	{From: linking, On: InResume, To: linking, Refused: true, Note: "nothing to resume"},
 	{From: linking, On: InUnlink, To: closed, Records: OutcomeSkipped, Note: "once no event is being applied; each queued event recorded skipped"},
+	{From: linking, On: InRelease, To: linking, Refused: true, Note: "no such document is held for approval on this link"},
+	{From: linking, On: InDrop, To: linking, Refused: true, Note: "no such document is held for approval on this link"},
 	{From: linking, On: InGraceOver, To: notApplicable, Note: "no grace period runs before the job has a status"},
 	{From: linking, On: InContinueAsNew, To: linking, Note: "queue, de-duplication memory and a pending retry travel"},
 
@@ -109,6 +115,8 @@ var Transitions = []Transition{
 	{From: linked, On: InPause, To: pausedFromLinked, Note: "an event being applied finishes; the rest queue"},
 	{From: linked, On: InResume, To: linked, Refused: true, Note: "nothing to resume"},
 	{From: linked, On: InUnlink, To: closed, Records: OutcomeSkipped, Note: "once no event is being applied; each queued event recorded skipped"},
+	{From: linked, On: InRelease, To: linked, Note: "the document is queued to be copied in its turn"},
+	{From: linked, On: InDrop, To: linked, Note: "the document leaves the held list; never copied (operator log)"},
 	{From: linked, On: InGraceOver, To: closed, Note: "with nothing queued; otherwise it closes once the queue is empty"},
 	{From: linked, On: InContinueAsNew, To: linked, Note: "state, queue and memory travel; a grace period keeps its end"},
 
@@ -124,6 +132,8 @@ var Transitions = []Transition{
 	{From: blocked, On: InPause, To: pausedFromBlocked},
 	{From: blocked, On: InResume, To: blocked, Refused: true, Note: "nothing to resume"},
 	{From: blocked, On: InUnlink, To: closed, Records: OutcomeFailed, Note: "the blocked event recorded failed with its error, the others skipped"},
+	{From: blocked, On: InRelease, To: blocked, Note: "queued behind the blocked event"},
+	{From: blocked, On: InDrop, To: blocked, Note: "the document leaves the held list"},
 	{From: blocked, On: InGraceOver, To: blocked, Note: "closes once the event is resolved and the queue is empty"},
 	{From: blocked, On: InContinueAsNew, To: blocked, Note: "lastError and the blocked event travel"},
 
@@ -139,6 +149,8 @@ var Transitions = []Transition{
 	{From: pausedFromLinked, On: InPause, To: pausedFromLinked, Refused: true, Note: "already paused"},
 	{From: pausedFromLinked, On: InResume, To: linked, Note: "queued events go ahead"},
 	{From: pausedFromLinked, On: InUnlink, To: closed, Records: OutcomeSkipped},
+	{From: pausedFromLinked, On: InRelease, To: pausedFromLinked, Note: "copied once resumed"},
+	{From: pausedFromLinked, On: InDrop, To: pausedFromLinked},
 	{From: pausedFromLinked, On: InGraceOver, To: pausedFromLinked, Note: "closes once resumed and the queue is empty"},
 	{From: pausedFromLinked, On: InContinueAsNew, To: pausedFromLinked},
 
@@ -154,6 +166,8 @@ var Transitions = []Transition{
 	{From: pausedFromBlocked, On: InPause, To: pausedFromBlocked, Refused: true, Note: "already paused"},
 	{From: pausedFromBlocked, On: InResume, To: blocked},
 	{From: pausedFromBlocked, On: InUnlink, To: closed, Records: OutcomeFailed, Note: "the blocked event recorded failed with its error, the others skipped"},
+	{From: pausedFromBlocked, On: InRelease, To: pausedFromBlocked, Note: "copied once resumed and unblocked"},
+	{From: pausedFromBlocked, On: InDrop, To: pausedFromBlocked},
 	{From: pausedFromBlocked, On: InGraceOver, To: pausedFromBlocked, Note: "closes once resumed, resolved and the queue is empty"},
 	{From: pausedFromBlocked, On: InContinueAsNew, To: pausedFromBlocked},
 
@@ -169,6 +183,8 @@ var Transitions = []Transition{
 	{From: closed, On: InPause, To: closed, Refused: true, Note: "already closed"},
 	{From: closed, On: InResume, To: closed, Refused: true, Note: "already closed"},
 	{From: closed, On: InUnlink, To: closed, Refused: true, Note: "already closed"},
+	{From: closed, On: InRelease, To: closed, Refused: true, Note: "already closed"},
+	{From: closed, On: InDrop, To: closed, Refused: true, Note: "already closed"},
 	{From: closed, On: InGraceOver, To: notApplicable, Note: "the workflow has ended"},
 	{From: closed, On: InContinueAsNew, To: notApplicable, Note: "the workflow has ended"},
 }

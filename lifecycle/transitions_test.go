@@ -109,8 +109,21 @@ func build(t *testing.T, from string, on Input) *harness {
 		h.deliver(head)
 		return h
 	}
+	if on == InRelease || on == InDrop {
+		h.rules.Config.DocumentApproval.SecondaryToPrimary = "required"
+	}
 	h.deliver(assignment("a0", "137001", "7", t0))
 	h.run()
+	if on == InRelease || on == InDrop { // a document held for approval
+		doc := status("up1", events.Secondary, "", t0.Add(time.Minute))
+		doc.Type, doc.Status = events.DocumentUploaded, nil
+		doc.Document = &events.Document{DocumentID: "D1", FileName: "after.jpg", Category: "Site Photos"}
+		h.deliver(doc)
+		h.run()
+		if len(h.m.st.HeldDocuments) != 1 {
+			t.Fatalf("the upload is not held: %+v", h.m.st.Events)
+		}
+	}
 	if on == InGraceOver {
 		h.deliver(status("p-can", events.Primary, "Cancelled", t0.Add(time.Minute)))
 		h.run()
@@ -188,7 +201,7 @@ func apply(t *testing.T, h *harness, on Input) error {
 			t.Fatalf("the redelivery's step is not a duplicate")
 		}
 		h.finish()
-	case InRetry, InSkip, InPause, InResume, InUnlink:
+	case InRetry, InSkip, InPause, InResume, InUnlink, InRelease, InDrop:
 		if err := h.operate(string(actionOf[on]), "for the test"); err != nil {
 			return err
 		}
@@ -210,7 +223,8 @@ func apply(t *testing.T, h *harness, on Input) error {
 	return nil
 }
 
-var actionOf = map[Input]string{InRetry: ActionRetry, InSkip: ActionSkip, InPause: ActionPause, InResume: ActionResume, InUnlink: ActionUnlink}
+var actionOf = map[Input]string{InRetry: ActionRetry, InSkip: ActionSkip, InPause: ActionPause, InResume: ActionResume, InUnlink: ActionUnlink,
+	InRelease: ActionRelease, InDrop: ActionDrop}
 
 // impossible checks that the input cannot happen in the built state.
 func impossible(t *testing.T, h *harness, on Input) {

@@ -42,11 +42,16 @@ type Facts struct {
 	// last learned them, and since when ("" and zero: not known yet).
 	PrimaryStatus, SecondaryStatus     string
 	PrimaryStatusAt, SecondaryStatusAt time.Time
+	// Knows reports whether the link knows a fact (by rules.FactKeys); nil
+	// knows nothing.
+	Knows func(key string) bool
 	// OwnJobsOnly: an event must name the link's own job on its side (the
 	// secondary job ref once it exists); one for another job is recorded,
 	// not applied. Links started before facts do not check.
 	OwnJobsOnly bool
 }
+
+func (f Facts) knows(key string) bool { return f.Knows != nil && f.Knows(key) }
 
 // KnownStatus is the status of side's job the link last learned, and when.
 func (f Facts) KnownStatus(side events.Side) (string, time.Time) {
@@ -77,6 +82,11 @@ const (
 	// ReadFacts: read both jobs and offer the link the facts it does not
 	// know (a nudge: the webhook said only that the job changed).
 	ReadFacts Action = "readFacts"
+	// HoldDocument: keep a document for approval (Command.Document); it
+	// travels when approved or released.
+	HoldDocument Action = "holdDocument"
+	// DropDocument: a held document was rejected; it never travels.
+	DropDocument Action = "dropDocument"
 )
 
 // Command is what the workflow must do for one event.
@@ -142,8 +152,9 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		return decideStatus(l, ev)
 	case ev.Type.IsAppointment():
 		return decideAppointment(l, ev)
-	case ev.Type == events.DocumentUploaded:
-		return decideDocument(l, ev)
+	case ev.Type == events.DocumentUploaded, ev.Type == events.DocumentApproved,
+		ev.Type == events.DocumentRejected, ev.Type == events.DocumentReleased:
+		return decideDocument(l, f, ev)
 	}
 	return skip(fmt.Sprintf("%s events are not synchronised", ev.Type))
 }
@@ -206,8 +217,12 @@ func decideAppointment(l Link, ev events.Event) Command {
 
 // decideDocument: a document in a shared category is copied into the mapped
 // category on the other side; other categories stay where they are. A
-// document O2O itself uploaded is never copied back.
-func decideDocument(l Link, ev events.Event) Command {
+// document O2O itself uploaded is never copied back. Where the link requires
+// approval for the document's direction, an upload is held until the source
+// approves it (or an operator releases it); a rejection drops it; an approval
+// withdrawn after the copy leaves the copy and, when configured, says so
+// with a job event on the other side.
+func decideDocument(l Link, f Facts, ev events.Event) Command {
 	d := ev.Document
 	if strings.HasPrefix(d.ClientRef, DocumentMarkerPrefix) {
 		return skip(fmt.Sprintf("document %s is a copy O2O made: an echo, not copied back", d.DocumentID))
@@ -216,7 +231,77 @@ func decideDocument(l Link, ev events.Event) Command {
 	if !ok {
 		return skip(fmt.Sprintf("category %q is not shared (documentCategories)", d.Category))
 	}
-	return Command{Action: CopyDocument, Target: other(ev.Side), Document: d, Category: cat}
+	copyIt := Command{Action: CopyDocument, Target: other(ev.Side), Document: d, Category: cat}
+	required := l.Config.ApprovalRequired(ev.Side)
+	copied := f.knows(CopiedKey(ev.Side, d.DocumentID))
+	switch ev.Type {
+	case events.DocumentReleased:
+		return copyIt
+	case events.DocumentApproved:
+		switch {
+		case !required:
+			return skip(fmt.Sprintf("document approval is off for %s: the document travels when uploaded", Direction(ev.Side)))
+		case copied:
+			return skip(fmt.Sprintf("document %s was already copied", d.DocumentID))
+		case f.knows(DroppedDocumentKey(ev.Side, d.DocumentID)):
+			return skip(fmt.Sprintf("document %s was dropped by an operator; not copied", d.DocumentID))
+		}
+		return copyIt
+	case events.DocumentRejected:
+		reason := rejection(ev)
+		switch {
+		case !required:
+			return skip(fmt.Sprintf("document approval is off for %s: %s", Direction(ev.Side), reason))
+		case copied:
+			note := fmt.Sprintf("Approval of document %s withdrawn in %s (%s); the copy O2O made earlier stays", d.FileName, ev.System, reason)
+			if code := l.Config.WithdrawnEventCode(ev.Side); code != "" {
+				return Command{Action: AddJobEvent, Target: other(ev.Side), EventCode: code, Note: note, Date: ev.OccurredAt}
+			}
+			return skip(note + " (no withdrawnEvents code configured)")
+		}
+		return Command{Action: DropDocument, Document: d, Reason: fmt.Sprintf("rejected in %s: %s; not copied", ev.System, reason)}
+	}
+	// An upload.
+	switch {
+	case !required:
+		return copyIt
+	case f.knows(DroppedDocumentKey(ev.Side, d.DocumentID)):
+		return skip(fmt.Sprintf("document %s was dropped by an operator; not copied", d.DocumentID))
+	case f.knows(approvalKey(events.DocumentRejected, ev.Side, d.DocumentID)) && !f.knows(approvalKey(events.DocumentApproved, ev.Side, d.DocumentID)):
+		return skip(fmt.Sprintf("document %s was rejected in %s before its upload reached O2O; not copied", d.DocumentID, ev.System))
+	case f.knows(approvalKey(events.DocumentApproved, ev.Side, d.DocumentID)):
+		return copyIt // approved before O2O saw the upload (the approval's copy, if any, makes this a duplicate)
+	}
+	return Command{Action: HoldDocument, Document: d, Category: cat,
+		Reason: fmt.Sprintf("held until approved in %s (documentApproval.%s)", ev.System, Direction(ev.Side))}
+}
+
+func rejection(ev events.Event) string {
+	if r := strings.TrimSpace(ev.Document.Reason); r != "" {
+		return "reason: " + r
+	}
+	return "no reason given"
+}
+
+// DocumentKey is the fact "this document has been copied" (or reported
+// uploaded, where approval is off): rules.FactKeys of its upload.
+func DocumentKey(side events.Side, id string) string { return "document:" + string(side) + ":" + id }
+
+func approvalKey(t events.Type, side events.Side, id string) string {
+	if t == events.DocumentApproved {
+		return "document-approved:" + string(side) + ":" + id
+	}
+	return "document-rejected:" + string(side) + ":" + id
+}
+
+// CopiedKey is the fact "O2O has copied this document": it decides what an
+// approval, a rejection or a late upload of it means.
+func CopiedKey(side events.Side, id string) string { return "document-copied:" + string(side) + ":" + id }
+
+// DroppedDocumentKey is the fact an operator's drop of a held document
+// leaves: the document never travels, even if approved later.
+func DroppedDocumentKey(side events.Side, id string) string {
+	return "document-dropped:" + string(side) + ":" + id
 }
 
 // DocumentMarkerPrefix starts the client ref O2O gives every document copy.
@@ -314,7 +399,9 @@ func FactKeys(ev events.Event) []string {
 	case ev.Type == events.ActivityAssigned && ev.Assignment != nil:
 		return []string{"assigned:" + side + ":" + ev.Assignment.ActivityID + ":" + ev.Assignment.TeamID}
 	case ev.Type == events.DocumentUploaded && ev.Document != nil:
-		return []string{"document:" + side + ":" + ev.Document.DocumentID}
+		return []string{DocumentKey(ev.Side, ev.Document.DocumentID)}
+	case (ev.Type == events.DocumentApproved || ev.Type == events.DocumentRejected) && ev.Document != nil:
+		return []string{approvalKey(ev.Type, ev.Side, ev.Document.DocumentID)}
 	case ev.Type.IsAppointment() && ev.Appointment != nil:
 		a := ev.Appointment
 		base := "appointment:" + side + ":" + a.AppointmentID
@@ -477,8 +564,12 @@ func LinkedJobSpec(l config.Link, j PrimaryJob) (JobSpec, []string) {
 // reconciliation. Everything else is offered: even an unmapped status
 // matters for the link's life.
 func WorthOffering(l Link, ev events.Event) bool {
-	if ev.Type == events.DocumentUploaded {
-		return decideDocument(l, ev).Action == CopyDocument
+	switch ev.Type {
+	case events.DocumentUploaded:
+		a := decideDocument(l, Facts{}, ev).Action
+		return a == CopyDocument || a == HoldDocument
+	case events.DocumentApproved, events.DocumentRejected:
+		return decideDocument(l, Facts{}, ev).Action != Skip
 	}
 	return true
 }

@@ -206,8 +206,8 @@ func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Com
 	var res lifecycle.Result
 	var f workflow.Future
 	switch cmd.Action {
-	case rules.Skip:
-		return res, nil
+	case rules.Skip, rules.HoldDocument, rules.DropDocument:
+		return res, nil // nothing to write: the machine records it
 	case rules.CreateJob:
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Create linked job for %s in %s", w.in.PrimaryJobRef, system))),
 			acts.CreateLinkedJob, activities.CreateJobInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, ActivityIDs: cmd.ActivityIDs})

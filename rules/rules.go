@@ -296,7 +296,9 @@ func approvalKey(t events.Type, side events.Side, id string) string {
 
 // CopiedKey is the fact "O2O has copied this document": it decides what an
 // approval, a rejection or a late upload of it means.
-func CopiedKey(side events.Side, id string) string { return "document-copied:" + string(side) + ":" + id }
+func CopiedKey(side events.Side, id string) string {
+	return "document-copied:" + string(side) + ":" + id
+}
 
 // DroppedDocumentKey is the fact an operator's drop of a held document
 // leaves: the document never travels, even if approved later.

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/o2o-sync/o2o/lifecycle"
-
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -19,6 +18,8 @@ type actionDoc struct {
 	action, short, long, example string
 	// reasonRequired: the link refuses the action without --reason.
 	reasonRequired bool
+	// document: the action names a held document (--document).
+	document bool
 }
 
 var actionDocs = []actionDoc{
@@ -65,6 +66,27 @@ started again. Refused when the link is already closed, or without --reason.`,
 		example:        `  starter unlink acme-fixit AC000123 --reason "subcontract withdrawn by phone"`,
 		reasonRequired: true,
 	},
+	{
+		action: lifecycle.ActionRelease,
+		short:  "Copy a document held for approval now, without waiting for its approval",
+		long: `Release a document the link holds for approval (documentApproval: required):
+it is copied to the other side in its turn, as if it had been approved. The
+link state lists held documents (starter state). Refused when no such
+document is held, or without --document and --reason.`,
+		example:        `  starter release acme-fixit AC000123 --document D1042 --reason "approved by the client by phone"`,
+		reasonRequired: true,
+		document:       true,
+	},
+	{
+		action: lifecycle.ActionDrop,
+		short:  "Give up on a document held for approval: it is never copied",
+		long: `Drop a document the link holds for approval: it leaves the held list and is
+never copied, even if it is approved later in its system. Refused when no such
+document is held, or without --document and --reason.`,
+		example:        `  starter drop acme-fixit AC000123 --document D1042 --reason "uploaded to the wrong job"`,
+		reasonRequired: true,
+		document:       true,
+	},
 }
 
 func (a *app) actionCmds() []*cobra.Command {
@@ -84,7 +106,7 @@ func defaultBy() string {
 }
 
 func (a *app) actionCmd(d actionDoc) *cobra.Command {
-	var by, reason string
+	var by, reason, document string
 	cmd := &cobra.Command{
 		Use:     d.action + " LINK PRIMARY_JOB_REF",
 		Short:   d.short,
@@ -103,7 +125,7 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 				return err
 			}
 			id := workflows.WorkflowID(link, ref)
-			answer, err := workflows.Operate(ctx, c, link, ref, d.action, lifecycle.OperatorRequest{By: by, Reason: reason})
+			answer, err := workflows.Operate(ctx, c, link, ref, d.action, lifecycle.OperatorRequest{By: by, Reason: reason, DocumentID: document})
 			if errors.Is(err, workflows.ErrNoLink) {
 				return fmt.Errorf("no running link %s for job %s: %s was never started or has closed (see: starter list --job %s)", link, ref, id, ref)
 			}
@@ -124,5 +146,8 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 		reasonHelp += " (required: the link refuses " + d.action + " without one)"
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", reasonHelp)
+	if d.document {
+		cmd.Flags().StringVar(&document, "document", "", "the held document's id (see starter state)")
+	}
 	return cmd
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/o2o-sync/o2o/lifecycle"
-
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -84,6 +83,15 @@ func printState(w io.Writer, st *lifecycle.LinkState) {
 		fmt.Fprintln(tw, "PROCESSED\tTYPE\tDIRECTION\tOUTCOME\tDETAIL")
 		for _, e := range st.Events {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ProcessedAt.Format(time.DateTime), e.Type, e.Direction, e.Outcome, e.Detail)
+		}
+		_ = tw.Flush()
+	}
+	if len(st.HeldDocuments) > 0 {
+		fmt.Fprintln(w, "\nHeld for approval (starter release|drop --document ID):")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DOCUMENT\tFROM\tNAME\tCATEGORY\tSINCE\tRELEASED")
+		for _, h := range st.HeldDocuments {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", h.DocumentID, h.System, h.FileName, h.Category, h.Since.Local().Format(time.DateTime), h.Released)
 		}
 		_ = tw.Flush()
 	}

@@ -7,27 +7,27 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
 	"github.com/o2o-sync/o2o/lifecycle"
-
 	"github.com/o2o-sync/o2o/workflows"
 )
 
 // operate carries out an operator action on a link:
-// POST /links/{link}/{primaryJobRef}/{retry|skip|pause|resume|unlink}
-// with {"by": "...", "reason": "..."}. The link validates the action; a
-// refusal is a 409 with the reason.
+// POST /links/{link}/{primaryJobRef}/{action} (lifecycle.Actions) with
+// {"by": "...", "reason": "..."} (release and drop add "documentId"). The
+// link validates the action; a refusal is a 409 with the reason.
 func (s *server) operate(c echo.Context) error {
 	link, ref, action := c.Param("link"), c.Param("primaryJobRef"), c.Param("action")
 	if s.cfg.Link(link) == nil {
 		return errorReply(c, http.StatusNotFound, "unknown link")
 	}
 	if !slices.Contains(lifecycle.Actions, action) {
-		return errorReply(c, http.StatusNotFound, "unknown action; one of retry, skip, pause, resume, unlink")
+		return errorReply(c, http.StatusNotFound, "unknown action; one of "+strings.Join(lifecycle.Actions, ", "))
 	}
 	var req lifecycle.OperatorRequest
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 16<<10))
@@ -35,7 +35,7 @@ func (s *server) operate(c echo.Context) error {
 		return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return errorReply(c, http.StatusBadRequest, `body must be {"by": "...", "reason": "..."}`)
+		return errorReply(c, http.StatusBadRequest, `body must be {"by": "...", "reason": "..."} (and "documentId" for release and drop)`)
 	}
 	req.Action = ""
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 15*time.Second)

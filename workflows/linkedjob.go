@@ -310,6 +310,9 @@ func details(st lifecycle.LinkState) string {
 	if st.LastError != "" {
 		fmt.Fprintf(&b, "**Needs attention:** %s\n\n", st.LastError)
 	}
+	if n := len(st.HeldDocuments); n > 0 {
+		fmt.Fprintf(&b, "**%d document(s) held for approval** (release or drop them)\n\n", n)
+	}
 	fmt.Fprintf(&b, "%d events processed, %d waiting.\n", len(st.Events)+st.EventsDropped, st.Pending)
 	return b.String()
 }

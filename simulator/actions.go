@@ -11,9 +11,9 @@ import (
 
 // This file serves /{system}/sim/...: the simulator's own control surface.
 // It acts as a user of the simulated system (creating jobs, assigning
-// activities, booking appointments, uploading documents: each change emits
-// its Integration Event with actor SimActor), shows the system's state, and
-// injects faults. JSON in and out; no token, since it is not part of
+// activities, booking appointments, uploading, approving and rejecting
+// documents: each change emits its Integration Event with actor SimActor),
+// shows the system's state, and injects faults. JSON in and out; no token, since it is not part of
 // Oneserve. Errors are {"error":"..."} with a 4xx status.
 
 // simRoute serves pattern ("METHOD /path") under /{system}/sim for the
@@ -42,6 +42,8 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("POST /jobs/{jobRef}/status", s.simSetStatus)
 	route("POST /jobs/{jobRef}/appointments", s.simAddAppointment)
 	route("POST /jobs/{jobRef}/documents", s.simUploadDocument)
+	route("POST /documents/{documentId}/approve", s.simApproveDocument)
+	route("POST /documents/{documentId}/reject", s.simRejectDocument)
 	route("POST /activities/{id}/assign", s.simAssign)
 	route("POST /appointments/{id}/reschedule", s.simReschedule)
 	route("POST /appointments/{id}/cancel", s.simCancel)
@@ -366,6 +368,44 @@ func (s *Simulator) simUploadDocument(sys *system, w http.ResponseWriter, r *htt
 		Document
 		EventID string `json:"eventId"`
 	}{*doc, eventID})
+}
+
+// simApproveDocument: POST /{system}/sim/documents/{documentId}/approve
+// [{"reason":"..."}]. Approving again is allowed and emits again.
+func (s *Simulator) simApproveDocument(sys *system, w http.ResponseWriter, r *http.Request) {
+	s.decideDocument(sys, w, r, DocumentApproved)
+}
+
+// simRejectDocument: POST /{system}/sim/documents/{documentId}/reject
+// {"reason":"..."}. The reason is required. Rejecting an approved document
+// is a withdrawn approval.
+func (s *Simulator) simRejectDocument(sys *system, w http.ResponseWriter, r *http.Request) {
+	s.decideDocument(sys, w, r, DocumentRejected)
+}
+
+func (s *Simulator) decideDocument(sys *system, w http.ResponseWriter, r *http.Request, decision string) {
+	var in struct {
+		Reason events.Text `json:"reason"`
+	}
+	if err := decodeJSON(w, r, &in, true); err != nil {
+		writeSimError(w, err)
+		return
+	}
+	s.mu.Lock()
+	doc, err := sys.decideDocument(r.PathValue("documentId"), decision, text(in.Reason), SimActor)
+	var resp struct {
+		Document
+		EventID string `json:"eventId"`
+	}
+	if err == nil {
+		resp.Document, resp.EventID = *doc, sys.lastEventID()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // simOutbox: GET /{system}/sim/outbox.

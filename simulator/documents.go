@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/o2o-sync/o2o/events"
 )
 
 // This file stores uploaded document bytes on disk. Bodies are streamed to
@@ -120,4 +122,42 @@ func isHex64(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
+}
+
+// decideDocument sets a document's approval status to decision
+// (DocumentApproved or DocumentRejected) as a user would, and emits
+// DOCUMENT_APPROVED or DOCUMENT_REJECTED with the reason. Deciding again is
+// allowed and emits again: a user can withdraw an approval (reject it) and
+// approve once more. A rejection needs a reason. s.mu must be held.
+func (sys *system) decideDocument(id, decision, reason, actor string) (*Document, *apiError) {
+	if decision == DocumentRejected && reason == "" {
+		return nil, badRequest("reason is required")
+	}
+	if err := maxLen("reason", reason, 1000); err != nil {
+		return nil, err
+	}
+	doc := sys.documents[id]
+	if doc == nil {
+		return nil, notFound("document %q not found", id)
+	}
+	job, err := sys.job(doc.JobRef)
+	if err != nil {
+		return nil, err // the job was deleted under /sim
+	}
+	previous := doc.ApprovalStatus
+	doc.ApprovalStatus, doc.ApprovalReason = decision, reason
+	t, verb := events.DocumentApproved, "approved"
+	if decision == DocumentRejected {
+		t, verb = events.DocumentRejected, "rejected"
+	}
+	d := documentData(job, actor, doc)
+	d.Reason = reason
+	sys.emit(t, d)
+	note := fmt.Sprintf("Document %s (%s) %s (was %s)", doc.DocumentID, doc.FileName, verb, previous)
+	if reason != "" {
+		note += ": " + reason
+	}
+	sys.recordWorkflowEvent(job, sys.seed.WorkflowEvents.DocumentApproval, note, actor)
+	c := *doc
+	return &c, nil
 }

@@ -41,14 +41,14 @@ type eventData struct {
 	StatusID       string `json:"statusId,omitempty"`
 	PreviousStatus string `json:"previousStatus,omitempty"`
 
-	// APPOINTMENT_*
+	// APPOINTMENT_* (Reason: DOCUMENT_APPROVED and DOCUMENT_REJECTED too)
 	AppointmentID string `json:"appointmentId,omitempty"`
 	Start         string `json:"start,omitempty"`
 	End           string `json:"end,omitempty"`
 	PreviousStart string `json:"previousStart,omitempty"`
 	Reason        string `json:"reason,omitempty"`
 
-	// DOCUMENT_UPLOADED
+	// DOCUMENT_UPLOADED, DOCUMENT_APPROVED, DOCUMENT_REJECTED
 	DocumentID string `json:"documentId,omitempty"`
 	FileName   string `json:"fileName,omitempty"`
 	Category   string `json:"category,omitempty"`

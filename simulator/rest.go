@@ -622,6 +622,9 @@ type documentWire struct {
 	ContentType  string `json:"contentType"`
 	ClientRef    string `json:"clientRef"`
 	UploadedDate string `json:"uploadedDate"`
+	// ApprovalStatus is an ASSUMPTION (docs/oneserve-api.md): Pending,
+	// Approved or Rejected.
+	ApprovalStatus string `json:"approvalStatus"`
 }
 
 // listDocuments: GET /rest/documents/job/{jobRef} (assumed endpoint).
@@ -632,7 +635,7 @@ func (s *Simulator) listDocuments(sys *system, w http.ResponseWriter, r *http.Re
 	out := []documentWire{}
 	if job != nil {
 		for _, d := range job.Documents {
-			out = append(out, documentWire{d.DocumentID, d.FileName, d.Category, d.Size, d.SHA256, d.ContentType, d.ClientRef, d.UploadedDate})
+			out = append(out, documentWire{d.DocumentID, d.FileName, d.Category, d.Size, d.SHA256, d.ContentType, d.ClientRef, d.UploadedDate, d.ApprovalStatus})
 		}
 	}
 	s.mu.Unlock()

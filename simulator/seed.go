@@ -141,6 +141,8 @@ type WorkflowEvents struct {
 	// DocumentUploaded: a document is uploaded to the job (through the API
 	// too).
 	DocumentUploaded string `yaml:"documentUploaded"`
+	// DocumentApproval: a document of the job is approved or rejected.
+	DocumentApproval string `yaml:"documentApproval"`
 }
 
 // SORCode is a schedule-of-rates code a client's jobs may carry as activities.
@@ -339,6 +341,7 @@ func (sys SystemSeed) validate() error {
 	for _, w := range []struct{ key, code string }{
 		{"assigned", sys.WorkflowEvents.Assigned}, {"statusChanged", sys.WorkflowEvents.StatusChanged},
 		{"appointment", sys.WorkflowEvents.Appointment}, {"documentUploaded", sys.WorkflowEvents.DocumentUploaded},
+		{"documentApproval", sys.WorkflowEvents.DocumentApproval},
 	} {
 		if w.code != "" && !codes[w.code] {
 			return fmt.Errorf("workflowEvents.%s: %q is not one of the eventCodes", w.key, w.code)

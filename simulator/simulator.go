@@ -39,6 +39,8 @@
 //	POST   /{system}/sim/appointments/{id}/cancel      {"reason"}
 //	POST   /{system}/sim/appointments/{id}/complete    {}
 //	POST   /{system}/sim/jobs/{jobRef}/documents?category=&fileName=[&clientRef=]  raw body
+//	POST   /{system}/sim/documents/{documentId}/approve  {"reason"} (optional)
+//	POST   /{system}/sim/documents/{documentId}/reject   {"reason"} (required)
 //	GET    /{system}/sim/outbox                        events and their delivery
 //	GET    /{system}/sim/requests                      the /rest request log
 //	GET    /{system}/sim/faults                        active faults

@@ -129,10 +129,23 @@ type Document struct {
 	UploadedBy string `json:"uploadedBy"`
 	// UploadedDate is dd/mm/yyyy hh:mm, UK local time.
 	UploadedDate string `json:"uploadedDate"`
+	// ApprovalStatus is DocumentPending, DocumentApproved or
+	// DocumentRejected (the document list's approvalStatus, an ASSUMPTION
+	// in docs/oneserve-api.md); ApprovalReason is the note of the last
+	// approval or rejection.
+	ApprovalStatus string `json:"approvalStatus"`
+	ApprovalReason string `json:"approvalReason,omitempty"`
 
 	path       string
 	uploadedAt time.Time
 }
+
+// The approval states of a document (Document.ApprovalStatus).
+const (
+	DocumentPending  = "Pending"
+	DocumentApproved = "Approved"
+	DocumentRejected = "Rejected"
+)
 
 // apiError is a refused request: the HTTP status and a message that names
 // the offending field and value. The values quoted are reference data and
@@ -878,6 +891,7 @@ func (sys *system) addDocument(job *Job, doc *Document, actor string) *Document 
 	doc.UploadedBy = actor
 	doc.uploadedAt = sys.sim.now()
 	doc.UploadedDate = doc.uploadedAt.In(london).Format(reportedDateLayout)
+	doc.ApprovalStatus = DocumentPending
 	sys.documents[doc.DocumentID] = doc
 	job.Documents = append(job.Documents, doc)
 	sys.emit(events.DocumentUploaded, documentData(job, actor, doc))

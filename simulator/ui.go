@@ -80,7 +80,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  <ul>
  {{range .Activities}}<li>activity {{.ID}}: {{.Code}} × {{.Quantity}} — {{.Description}}{{if .SupplierName}} · assigned to {{.SupplierName}}{{end}}</li>{{end}}
  {{range .Appointments}}<li>appointment {{.ID}}: {{when .Start}} – {{when .End}} · {{.Status}}{{if .Reason}} ({{.Reason}}){{end}}</li>{{end}}
- {{range .Documents}}<li>document {{.DocumentID}}: {{.FileName}} · {{.Category}} · {{.Size}} bytes · by {{.UploadedBy}}{{if .ClientRef}} · <code>{{.ClientRef}}</code>{{end}}</li>{{end}}
+ {{range .Documents}}<li>document {{.DocumentID}}: {{.FileName}} · {{.Category}} · {{.Size}} bytes · by {{.UploadedBy}}{{if .ClientRef}} · <code>{{.ClientRef}}</code>{{end}}{{if .ApprovalStatus}} · <span class="approval">{{.ApprovalStatus}}</span>{{if .ApprovalReason}} ({{.ApprovalReason}}){{end}}{{end}}</li>{{end}}
  {{range .History}}<li>event <b>{{.Code}}</b> {{.Date}} by {{.AddedBy}}: {{.Note}}</li>{{end}}
  </ul>
 </div>

@@ -153,13 +153,15 @@ type documentWire struct {
 	SHA256      lenient.Scalar `json:"sha256"`
 	ContentType lenient.Scalar `json:"contentType"`
 	ClientRef   lenient.Scalar `json:"clientRef"`
+	// ApprovalStatus is ASSUMPTION: Pending, Approved or Rejected.
+	ApprovalStatus lenient.Scalar `json:"approvalStatus"`
 }
 
 func (d documentWire) document() Document {
 	return Document{
 		DocumentID: string(d.DocumentID), FileName: string(d.FileName), Category: string(d.Category),
 		ContentType: string(d.ContentType), SHA256: string(d.SHA256), ClientRef: string(d.ClientRef),
-		Size: sizeOf(d.Size),
+		Size: sizeOf(d.Size), Approval: string(d.ApprovalStatus),
 	}
 }
 

@@ -538,15 +538,21 @@ func TestDocuments(t *testing.T) {
 	sum := strings.Repeat("ab", 32)
 	f, c := newFake(t, jsonReply(200, `{"result":"success","result_msg":"","documents":[
 		{"documentId":"D17","fileName":"gas-cert.pdf","category":"Gas Certificate","size":"48213","sha256":"`+sum+`",
-		 "contentType":"application/pdf","clientRef":"","uploadedDate":"27/11/2026 10:02"},
-		{"documentId":18,"fileName":"photo.jpg","category":"Photos","size":1024,"contentType":"image/jpeg","clientRef":"o2o:l1:primary:D9"},
-		{"documentId":"D19","fileName":"x","category":"C"}]}`))
+		 "contentType":"application/pdf","clientRef":"","uploadedDate":"27/11/2026 10:02","approvalStatus":"Approved"},
+		{"documentId":18,"fileName":"photo.jpg","category":"Photos","size":1024,"contentType":"image/jpeg","clientRef":"o2o:l1:primary:D9","approvalStatus":"Rejected"},
+		{"documentId":"D19","fileName":"x","category":"C"},
+		{"documentId":"D20","fileName":"y","category":"C","approvalStatus":"Pending"},
+		{"documentId":"D21","fileName":"z","category":"C","approvalStatus":null}]}`))
 	docs, err := c.Documents(context.Background(), "FX000001")
 	require.NoError(t, err)
 	require.Equal(t, []oneserve.Document{
-		{DocumentID: "D17", FileName: "gas-cert.pdf", Category: "Gas Certificate", ContentType: "application/pdf", SHA256: sum, Size: 48213},
-		{DocumentID: "18", FileName: "photo.jpg", Category: "Photos", ContentType: "image/jpeg", ClientRef: "o2o:l1:primary:D9", Size: 1024},
-		{DocumentID: "D19", FileName: "x", Category: "C", Size: -1},
+		{DocumentID: "D17", FileName: "gas-cert.pdf", Category: "Gas Certificate", ContentType: "application/pdf", SHA256: sum, Size: 48213,
+			Approval: oneserve.ApprovalApproved},
+		{DocumentID: "18", FileName: "photo.jpg", Category: "Photos", ContentType: "image/jpeg", ClientRef: "o2o:l1:primary:D9", Size: 1024,
+			Approval: oneserve.ApprovalRejected},
+		{DocumentID: "D19", FileName: "x", Category: "C", Size: -1}, // no approvalStatus: ""
+		{DocumentID: "D20", FileName: "y", Category: "C", Size: -1, Approval: oneserve.ApprovalPending},
+		{DocumentID: "D21", FileName: "z", Category: "C", Size: -1},
 	}, docs)
 	r := f.only(t)
 	require.Equal(t, http.MethodGet, r.Method)

@@ -2,6 +2,7 @@ package oneserve_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -75,9 +76,55 @@ func TestAgainstSimulator(t *testing.T) {
 	require.True(t, oneserve.IsNotFound(err))
 }
 
+// TestDocumentApprovalAgainstSimulator: the document list's approvalStatus
+// (an ASSUMPTION of docs/oneserve-api.md) as the simulator writes it is
+// what the client reads into Document.Approval.
+func TestDocumentApprovalAgainstSimulator(t *testing.T) {
+	c, simURL := fixitSimulator(t)
+	ctx := context.Background()
+	jobRef, err := c.CreateJob(ctx, oneserve.CreateJobRequest{
+		ClientRef: "AC000009", SiteRef: "SITE-001", ReportedDate: time.Date(2026, 7, 1, 9, 30, 0, 0, london(t)),
+		ClientID: "41", WorkLogTypeID: "3", WorkTypeID: "12", WorkflowID: "4", ServiceID: "9", PriorityID: "11",
+		Activities: []oneserve.JobActivity{{Code: "PLB001", Quantity: "1"}},
+	})
+	require.NoError(t, err)
+	content := "%PDF-1.4 cert"
+	doc, err := c.UploadDocument(ctx, jobRef, oneserve.Upload{FileName: "cert.pdf", Category: "Certificates",
+		ContentType: "application/pdf", Size: int64(len(content)), Body: strings.NewReader(content)})
+	require.NoError(t, err)
+	require.Empty(t, doc.Approval, "the upload answer carries no approval state")
+
+	approval := func() string {
+		t.Helper()
+		docs, err := c.Documents(ctx, jobRef)
+		require.NoError(t, err)
+		require.Len(t, docs, 1)
+		return docs[0].Approval
+	}
+	require.Equal(t, oneserve.ApprovalPending, approval())
+	for _, step := range []struct{ action, want string }{
+		{"approve", oneserve.ApprovalApproved}, {"reject", oneserve.ApprovalRejected}, {"approve", oneserve.ApprovalApproved},
+	} {
+		resp, err := http.Post(simURL+"/fixit/sim/documents/"+doc.DocumentID+"/"+step.action, "application/json",
+			strings.NewReader(`{"reason":"contract test"}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, step.action)
+		require.Equal(t, step.want, approval(), "after %s", step.action)
+	}
+}
+
 // fixitAgainstSimulator starts the simulator with the dev seed (no
 // webhooks) and returns a client of its fixit system.
 func fixitAgainstSimulator(t *testing.T) *oneserve.Client {
+	t.Helper()
+	c, _ := fixitSimulator(t)
+	return c
+}
+
+// fixitSimulator is fixitAgainstSimulator that also returns the
+// simulator's base URL, for its /{system}/sim user actions.
+func fixitSimulator(t *testing.T) (*oneserve.Client, string) {
 	t.Helper()
 	const fixitToken = "fixit-contract-token"
 	t.Setenv("O2O_ACME_TOKEN", "acme-contract-token")
@@ -95,5 +142,5 @@ func fixitAgainstSimulator(t *testing.T) *oneserve.Client {
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	c, err := oneserve.New(oneserve.Options{BaseURL: srv.URL + "/fixit", Token: fixitToken, Timeout: 5 * time.Second})
 	require.NoError(t, err)
-	return c
+	return c, srv.URL
 }

@@ -174,7 +174,19 @@ type Document struct {
 	ClientRef string
 	// Size is the document's size in bytes, or -1 when unknown.
 	Size int64
+	// Approval is the document's approval state as the document list sends
+	// it (ASSUMPTION: field approvalStatus, one of ApprovalPending,
+	// ApprovalApproved, ApprovalRejected); "" when the system sends none, and
+	// always "" from UploadDocument.
+	Approval string
 }
+
+// The approval states the document list reports (Document.Approval).
+const (
+	ApprovalPending  = "Pending"
+	ApprovalApproved = "Approved"
+	ApprovalRejected = "Rejected"
+)
 
 // Download is an open document download. The caller must close Body; until
 // then the connection stays open.

@@ -178,6 +178,17 @@ func (r *factReader) documents(ctx context.Context, side events.Side, system str
 			Document: &events.Document{DocumentID: d.DocumentID, FileName: d.FileName, Category: d.Category, Size: d.Size,
 				SHA256: strings.ToLower(d.SHA256), ClientRef: d.ClientRef}}
 		r.add(ev, rules.FactKeys(ev)[0])
+		// Its approval, where the system reports one (the rules leave it
+		// out where the link does not require approval).
+		switch {
+		case strings.EqualFold(d.Approval, oneserve.ApprovalApproved):
+			ev.Type = events.DocumentApproved
+		case strings.EqualFold(d.Approval, oneserve.ApprovalRejected):
+			ev.Type = events.DocumentRejected
+		default:
+			continue
+		}
+		r.add(ev, rules.FactKeys(ev)[0])
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 func documentID(t *testing.T, uploaded string) string {
@@ -122,4 +123,5 @@ func TestDocumentApprovalEndToEnd(t *testing.T) {
 		assert.Empty(c, state().HeldDocuments)
 	})
 	require.Equal(t, map[string]int{"before.jpg": 1, "after.jpg": 1, "meter.jpg": 1}, acmeDocs(), "each copied once; the rejected one never")
+	recordHistory(t, "document-approval", workflows.WorkflowID("acme-fixit", job.JobRef))
 }

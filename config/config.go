@@ -183,6 +183,9 @@ type Link struct {
 	DocumentCategories []CategoryMapping `yaml:"documentCategories"`
 	// StatusEvents map job statuses to the job event written on the other side.
 	StatusEvents StatusEvents `yaml:"statusEvents"`
+	// Versions configures variations: job versions raised on one side are
+	// raised on the other, and decisions on them travel back.
+	Versions Versions `yaml:"versions"`
 	// DocumentApproval says, per direction, whether a document in a shared
 	// category travels only once approved in its source system.
 	DocumentApproval DocumentApproval `yaml:"documentApproval"`
@@ -263,6 +266,45 @@ type StatusEvent struct {
 	Status    string `yaml:"status"`
 	EventCode string `yaml:"eventCode"`
 	Note      string `yaml:"note"`
+}
+
+// Versions configures variations (job versions) for a link.
+type Versions struct {
+	// Enabled turns variations on (default off).
+	Enabled bool `yaml:"enabled"`
+	// Events are the job event codes written, with the decision's reason,
+	// on the receiving side when a version is approved, rejected or
+	// cancelled on the other (per direction: codes belong to the system
+	// they are written in).
+	Events struct {
+		PrimaryToSecondary VersionEvents `yaml:"primaryToSecondary"`
+		SecondaryToPrimary VersionEvents `yaml:"secondaryToPrimary"`
+	} `yaml:"events"`
+}
+
+// VersionEvents are the job event codes for version decisions.
+type VersionEvents struct {
+	Approved  string `yaml:"approved"`
+	Rejected  string `yaml:"rejected"`
+	Cancelled string `yaml:"cancelled"`
+}
+
+// VersionEventCode is the job event code written on the side opposite from
+// for a decision (Approved, Rejected or Cancelled) taken there; "" if none.
+func (l *Link) VersionEventCode(from events.Side, status string) string {
+	e := l.Versions.Events.PrimaryToSecondary
+	if from == events.Secondary {
+		e = l.Versions.Events.SecondaryToPrimary
+	}
+	switch strings.ToLower(status) {
+	case "approved":
+		return e.Approved
+	case "rejected":
+		return e.Rejected
+	case "cancelled":
+		return e.Cancelled
+	}
+	return ""
 }
 
 // Document approval settings (DocumentApproval's directions).
@@ -650,6 +692,13 @@ func (c *Config) validate(opt Options) error {
 		for k, v := range map[string]string{"created": l.AppointmentEvents.Created, "rescheduled": l.AppointmentEvents.Rescheduled,
 			"cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed} {
 			validateEventCode(&p, key+".appointmentEvents."+k, v)
+		}
+		if l.Versions.Enabled {
+			for dir, e := range map[string]VersionEvents{"primaryToSecondary": l.Versions.Events.PrimaryToSecondary, "secondaryToPrimary": l.Versions.Events.SecondaryToPrimary} {
+				for k, v := range map[string]string{"approved": e.Approved, "rejected": e.Rejected, "cancelled": e.Cancelled} {
+					validateEventCode(&p, key+".versions.events."+dir+"."+k, v)
+				}
+			}
 		}
 		for _, d := range []struct{ name, mode, withdrawn string }{
 			{"primaryToSecondary", l.DocumentApproval.PrimaryToSecondary, l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary},

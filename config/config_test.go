@@ -650,3 +650,24 @@ func TestDocumentApprovalIsValidated(t *testing.T) {
 	require.ErrorContains(t, err, `links[0] (acme-fixit).documentApproval.primaryToSecondary: must be "required" or "off"`)
 	require.ErrorContains(t, err, `links[0] (acme-fixit).documentApproval.withdrawnEvents.secondaryToPrimary: is only used when documentApproval.secondaryToPrimary is "required"`)
 }
+
+func TestVersionsNeedEveryDecisionCodeWhenEnabled(t *testing.T) {
+	raw, err := os.ReadFile(examplePath)
+	require.NoError(t, err)
+	add := func(block string) []byte {
+		return []byte(strings.Replace(string(raw), "    closeAfter: 72h\n", "    closeAfter: 72h\n"+block, 1))
+	}
+	cfg, err := config.Parse(add("    versions:\n      enabled: true\n      events:\n"+
+		"        primaryToSecondary: { approved: PVAPP, rejected: PVREJ, cancelled: PVCAN }\n"+
+		"        secondaryToPrimary: { approved: SVAPP, rejected: SVREJ, cancelled: SVCAN }\n"), config.Options{SkipSecrets: true})
+	require.NoError(t, err)
+	l := cfg.Link("acme-fixit")
+	require.Equal(t, "PVREJ", l.VersionEventCode(events.Primary, "Rejected"))
+	require.Equal(t, "SVAPP", l.VersionEventCode(events.Secondary, "approved"))
+	require.Empty(t, l.VersionEventCode(events.Secondary, "Pending"))
+
+	_, err = config.Parse(add("    versions: { enabled: true }\n"), config.Options{SkipSecrets: true})
+	require.ErrorContains(t, err, "links[0] (acme-fixit).versions.events.primaryToSecondary.approved: is required")
+	_, err = config.Parse(add("    versions: { enabled: false }\n"), config.Options{SkipSecrets: true})
+	require.NoError(t, err, "codes are only needed when enabled")
+}

@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +38,15 @@ const (
 	// document: a user can withdraw an approval and approve again.
 	DocumentApproved Type = "DOCUMENT_APPROVED"
 	DocumentRejected Type = "DOCUMENT_REJECTED"
+	// VersionCreated: a user or API client raised a new version (a
+	// variation) of a job, with lines added, removed or changed in quantity.
+	// The current version keeps the job's ref; the superseded version got a
+	// new one (Version.PreviousJobRef). VersionStatusChanged: a version was
+	// approved, rejected or cancelled (or otherwise moved between the
+	// version statuses). ASSUMPTION: neither is in Oneserve's published
+	// event list; docs/events.md.
+	VersionCreated       Type = "VERSION_CREATED"
+	VersionStatusChanged Type = "VERSION_STATUS_CHANGED"
 
 	// JobsDrifted is O2O's own: a reconciliation found a link's job gone, or
 	// moved to another client or site (Drift says which). No webhook carries
@@ -56,7 +67,8 @@ const (
 func (t Type) Handled() bool {
 	switch t {
 	case ActivityAssigned, JobStatusChanged, AppointmentCreated, AppointmentRescheduled,
-		AppointmentCancelled, AppointmentCompleted, DocumentUploaded, DocumentApproved, DocumentRejected:
+		AppointmentCancelled, AppointmentCompleted, DocumentUploaded, DocumentApproved, DocumentRejected,
+		VersionCreated, VersionStatusChanged:
 		return true
 	}
 	return false
@@ -111,6 +123,53 @@ type Event struct {
 	Appointment *Appointment  `json:"appointment,omitempty"`
 	Document    *Document     `json:"document,omitempty"`
 	Drift       *Drift        `json:"drift,omitempty"`
+	Version     *Version      `json:"version,omitempty"`
+}
+
+// The version statuses of a Oneserve job (Version.Status).
+const (
+	VersionNew       = "New"
+	VersionPending   = "Pending"
+	VersionApproved  = "Approved"
+	VersionRejected  = "Rejected"
+	VersionCancelled = "Cancelled"
+)
+
+// The kinds of line change in a version (LineChange.Change).
+const (
+	ChangeAdd      = "add"
+	ChangeRemove   = "remove"
+	ChangeQuantity = "quantity"
+)
+
+// Version is the data of VERSION_CREATED and VERSION_STATUS_CHANGED.
+type Version struct {
+	// Number is the version's number: at least 2 on VERSION_CREATED (a job
+	// starts at version 1), at least 1 on VERSION_STATUS_CHANGED.
+	Number int `json:"number"`
+	// PreviousJobRef is the new job ref the superseded version got
+	// (VERSION_CREATED only; the event's JobRef stays the current version's).
+	PreviousJobRef string `json:"previousJobRef,omitempty"`
+	// Status is VersionNew or VersionPending on VERSION_CREATED, any of the
+	// five statuses on VERSION_STATUS_CHANGED.
+	Status string `json:"status"`
+	// Reason is the user's free text, when given.
+	Reason string `json:"reason,omitempty"`
+	// Changes are the version's line changes, in the order sent (at least
+	// one; VERSION_CREATED only).
+	Changes []LineChange `json:"changes,omitempty"`
+}
+
+// LineChange is one line change of a new version. Change is ChangeAdd (Code
+// and Quantity set), ChangeRemove (ActivityID or ClientRef set) or
+// ChangeQuantity (ActivityID or ClientRef, and Quantity, set). Quantity is a
+// positive decimal kept as text ("2", "2.50"); a remove has none.
+type LineChange struct {
+	Change     string `json:"change"`
+	ActivityID string `json:"activityId,omitempty"`
+	ClientRef  string `json:"clientRef,omitempty"`
+	Code       string `json:"code,omitempty"`
+	Quantity   string `json:"quantity,omitempty"`
 }
 
 // Drift is the data of JobsDrifted: what O2O found and cannot repair.
@@ -354,8 +413,165 @@ func decodeData(ev *Event, data []byte) error {
 			}
 		}
 		ev.Document = doc
+	case ev.Type == VersionCreated || ev.Type == VersionStatusChanged:
+		v, err := decodeVersion(ev.Type, data)
+		if err != nil {
+			return err
+		}
+		ev.Version = v
 	}
 	return nil
+}
+
+// maxChanges bounds the line changes of one VERSION_CREATED.
+const maxChanges = 500
+
+// versionStatuses are the statuses each version event may carry.
+var versionStatuses = map[Type][]string{
+	VersionCreated:       {VersionNew, VersionPending},
+	VersionStatusChanged: {VersionNew, VersionPending, VersionApproved, VersionRejected, VersionCancelled},
+}
+
+func decodeVersion(t Type, data []byte) (*Version, error) {
+	var d struct {
+		Version *Text `json:"version"`
+		Status  *Text `json:"status"`
+		Reason  *Text `json:"reason"`
+	}
+	if err := unmarshal(data, &d, "data."); err != nil {
+		return nil, err
+	}
+	least := 1
+	if t == VersionCreated {
+		least = 2
+	}
+	if d.Version == nil || strings.TrimSpace(string(*d.Version)) == "" {
+		return nil, &FieldError{"data.version", "is required"}
+	}
+	n, err := strconv.Atoi(string(*d.Version))
+	if err != nil || n < least || strconv.Itoa(n) != string(*d.Version) {
+		return nil, &FieldError{"data.version", fmt.Sprintf("must be a whole number of at least %d", least)}
+	}
+	v := &Version{Number: n, Reason: d.Reason.String()}
+	if err := require("data.status", d.Status, 100); err != nil {
+		return nil, err
+	}
+	v.Status = string(*d.Status)
+	if !slices.Contains(versionStatuses[t], v.Status) {
+		return nil, &FieldError{"data.status", "must be one of " + strings.Join(versionStatuses[t], ", ")}
+	}
+	if err := maxLen("data.reason", v.Reason, 1000); err != nil {
+		return nil, err
+	}
+	if t == VersionStatusChanged {
+		// The other fields belong to VERSION_CREATED and are ignored here.
+		return v, nil
+	}
+	var c struct {
+		Previous *Text           `json:"previousVersionJobRef"`
+		Changes  json.RawMessage `json:"changes"`
+	}
+	if err := unmarshal(data, &c, "data."); err != nil {
+		return nil, err
+	}
+	if err := require("data.previousVersionJobRef", c.Previous, 50); err != nil {
+		return nil, err
+	}
+	v.PreviousJobRef = string(*c.Previous)
+	raw := bytes.TrimSpace(c.Changes)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, &FieldError{"data.changes", "is required"}
+	}
+	var items []json.RawMessage
+	if raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		return nil, &FieldError{"data.changes", "must be an array of changes"}
+	}
+	switch {
+	case len(items) == 0:
+		return nil, &FieldError{"data.changes", "must have at least one change"}
+	case len(items) > maxChanges:
+		return nil, &FieldError{"data.changes", fmt.Sprintf("must have at most %d changes", maxChanges)}
+	}
+	for i, item := range items {
+		c, err := decodeChange(fmt.Sprintf("data.changes[%d].", i), item)
+		if err != nil {
+			return nil, err
+		}
+		v.Changes = append(v.Changes, c)
+	}
+	return v, nil
+}
+
+// decodeChange reads one line change; prefix names it in errors.
+func decodeChange(prefix string, item []byte) (LineChange, error) {
+	var d struct {
+		Change     *Text `json:"change"`
+		ActivityID *Text `json:"activityId"`
+		ClientRef  *Text `json:"clientRef"`
+		Code       *Text `json:"code"`
+		Quantity   *Text `json:"quantity"`
+	}
+	if bytes.Equal(bytes.TrimSpace(item), []byte("null")) {
+		return LineChange{}, &FieldError{strings.TrimSuffix(prefix, "."), "must be a JSON object"}
+	}
+	if err := unmarshal(item, &d, prefix); err != nil {
+		return LineChange{}, err
+	}
+	if err := require(prefix+"change", d.Change, 20); err != nil {
+		return LineChange{}, err
+	}
+	c := LineChange{Change: string(*d.Change), ActivityID: strings.TrimSpace(d.ActivityID.String()),
+		ClientRef: strings.TrimSpace(d.ClientRef.String()), Code: strings.TrimSpace(d.Code.String()),
+		Quantity: strings.TrimSpace(d.Quantity.String())}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"activityId", c.ActivityID, 50}, {"clientRef", c.ClientRef, 50}, {"code", c.Code, 200}} {
+		if err := maxLen(prefix+f.name, f.v, f.max); err != nil {
+			return LineChange{}, err
+		}
+	}
+	switch c.Change {
+	case ChangeAdd:
+		if c.Code == "" {
+			return LineChange{}, &FieldError{prefix + "code", "is required"}
+		}
+	case ChangeRemove, ChangeQuantity:
+		if c.ActivityID == "" && c.ClientRef == "" {
+			return LineChange{}, &FieldError{prefix + "activityId", "is required when clientRef is not given"}
+		}
+	default:
+		return LineChange{}, &FieldError{prefix + "change", "must be add, remove or quantity"}
+	}
+	if c.Change == ChangeRemove {
+		c.Quantity = "" // a removed line has no quantity; the field is ignored
+		return c, nil
+	}
+	if c.Quantity == "" {
+		return LineChange{}, &FieldError{prefix + "quantity", "is required"}
+	}
+	if !IsQuantity(c.Quantity) {
+		return LineChange{}, &FieldError{prefix + "quantity", "must be a positive decimal, like 2 or 2.50"}
+	}
+	return c, nil
+}
+
+// IsQuantity reports whether s is a line quantity as versions carry it: a
+// positive decimal in plain notation, at most 12 digits before the point and
+// 6 after ("2", "0.5", "2.50"; not "0", "-1", "1e3", ".5" or "2.").
+func IsQuantity(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || (dot && (frac == "" || len(frac) > 6)) {
+		return false
+	}
+	positive := false
+	for _, r := range whole + frac {
+		if r < '0' || r > '9' {
+			return false
+		}
+		positive = positive || r != '0'
+	}
+	return positive
 }
 
 func optionalTime(field string, s *string) (*time.Time, error) {

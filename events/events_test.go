@@ -573,6 +573,7 @@ func TestTypePredicates(t *testing.T) {
 	handled := map[events.Type]bool{
 		events.ActivityAssigned: false, events.JobStatusChanged: false, events.DocumentUploaded: false,
 		events.DocumentApproved: false, events.DocumentRejected: false,
+		events.VersionCreated: false, events.VersionStatusChanged: false,
 		events.AppointmentCreated: true, events.AppointmentRescheduled: true, events.AppointmentCancelled: true, events.AppointmentCompleted: true,
 	}
 	for typ, appt := range handled {

@@ -23,15 +23,23 @@ var knownFields = map[string]bool{
 	"data.status": true, "data.statusId": true, "data.previousStatus": true,
 	"data.appointmentId": true, "data.start": true, "data.end": true, "data.previousStart": true, "data.reason": true,
 	"data.documentId": true, "data.fileName": true, "data.category": true, "data.size": true, "data.sha256": true, "data.clientRef": true,
+	"data.version": true, "data.previousVersionJobRef": true, "data.changes": true,
 }
+
+// changeField matches the names of a version's line-change fields.
+var changeField = regexp.MustCompile(`^data\.changes\[[0-9]+\](\.(change|activityId|clientRef|code|quantity))?$`)
 
 // knownProblem matches every problem text Decode may return; none quotes input.
 var knownProblem = regexp.MustCompile(`^(is required|must be an RFC 3339 date-time|must be a JSON object|is not valid JSON|is not a valid JSON object|` +
 	`has the wrong type \(want [a-zA-Z0-9_.]+\)|must be at most [0-9]+ characters|` +
-	`must be a plain file name, without path separators|must be a non-negative whole number of bytes|must be 64 hexadecimal characters)$`)
+	`must be a plain file name, without path separators|must be a non-negative whole number of bytes|must be 64 hexadecimal characters|` +
+	`must be a whole number of at least [12]|must be one of [A-Za-z, ]+|must be an array of changes|must have at least one change|` +
+	`must have at most [0-9]+ changes|is required when clientRef is not given|must be add, remove or quantity|` +
+	`must be a positive decimal, like 2 or 2\.50)$`)
 
 func FuzzDecode(f *testing.F) {
-	for _, ex := range []string{exAssigned, exStatus, exApptCreated, exApptRescheduled, exApptCancelled, exApptCompleted, exDocument, exDocApproved, exDocRejected} {
+	for _, ex := range []string{exAssigned, exStatus, exApptCreated, exApptRescheduled, exApptCancelled, exApptCompleted, exDocument, exDocApproved, exDocRejected,
+		exVersionCreated, exVersionStatus} {
 		f.Add([]byte(ex))
 	}
 	for _, bad := range []string{
@@ -60,7 +68,7 @@ func FuzzDecode(f *testing.F) {
 				if ev.ID != "fuzz-id" || ev.System != "fuzz-system" {
 					t.Fatalf("ErrUnhandledType event lost id/system: %+v", ev)
 				}
-				if ev.Assignment != nil || ev.Status != nil || ev.Appointment != nil || ev.Document != nil || ev.JobRef != "" {
+				if ev.Assignment != nil || ev.Status != nil || ev.Appointment != nil || ev.Document != nil || ev.Version != nil || ev.JobRef != "" {
 					t.Fatalf("ErrUnhandledType event carries data: %+v", ev)
 				}
 				return
@@ -69,7 +77,7 @@ func FuzzDecode(f *testing.F) {
 			if !errors.As(err, &fe) {
 				t.Fatalf("error is %T, want *FieldError or ErrUnhandledType: %v", err, err)
 			}
-			if !knownFields[fe.Field] {
+			if !knownFields[fe.Field] && !changeField.MatchString(fe.Field) {
 				t.Fatalf("FieldError names unknown field %q", fe.Field)
 			}
 			if !knownProblem.MatchString(fe.Problem) {
@@ -90,7 +98,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("bad jobRef/jobClientRef: %q %q", ev.JobRef, ev.JobClientRef)
 		}
 		set := 0
-		for _, p := range []bool{ev.Assignment != nil, ev.Status != nil, ev.Appointment != nil, ev.Document != nil} {
+		for _, p := range []bool{ev.Assignment != nil, ev.Status != nil, ev.Appointment != nil, ev.Document != nil, ev.Version != nil} {
 			if p {
 				set++
 			}
@@ -130,6 +138,23 @@ func FuzzDecode(f *testing.F) {
 			}
 			if d.SHA256 != "" && !regexp.MustCompile(`^[0-9a-fA-F]{64}$`).MatchString(d.SHA256) {
 				t.Fatalf("sha256 %q", d.SHA256)
+			}
+		case ev.Type == events.VersionCreated || ev.Type == events.VersionStatusChanged:
+			v := ev.Version
+			if v == nil || v.Number < 1 || len([]rune(v.Reason)) > 1000 {
+				t.Fatalf("version %+v", v)
+			}
+			if ev.Type == events.VersionCreated && (v.Number < 2 || strings.TrimSpace(v.PreviousJobRef) == "" || len(v.Changes) == 0 ||
+				(v.Status != events.VersionNew && v.Status != events.VersionPending)) {
+				t.Fatalf("created version %+v", v)
+			}
+			for _, c := range v.Changes {
+				ok := (c.Change == events.ChangeAdd && c.Code != "" && events.IsQuantity(c.Quantity)) ||
+					(c.Change == events.ChangeRemove && (c.ActivityID != "" || c.ClientRef != "") && c.Quantity == "") ||
+					(c.Change == events.ChangeQuantity && (c.ActivityID != "" || c.ClientRef != "") && events.IsQuantity(c.Quantity))
+				if !ok {
+					t.Fatalf("change %+v", c)
+				}
 			}
 		default:
 			t.Fatalf("type %q handled but not decoded", ev.Type)

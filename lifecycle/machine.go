@@ -319,6 +319,7 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 			m.linkActivities(res.ActivityIDs)
 		}
 	}
+	m.learnVersion(b.ev, cmd, outcome, res)
 	switch cmd.Action {
 	case rules.HoldDocument:
 		m.hold(b.ev)
@@ -452,6 +453,16 @@ func (m *Machine) facts() rules.Facts {
 		PrimaryEnded:     m.st.PrimaryEnded,
 		SecondaryEnded:   m.st.SecondaryEnded,
 		PrimaryCancelled: m.st.PrimaryCancelled,
+	}
+	f.SecondaryAliases = m.st.SecondaryAliases
+	for _, v := range m.st.Versions {
+		if v.RaisedBy == v.Side && v.Counterpart != 0 {
+			p := rules.VersionPair{RaisedBy: v.Side, Primary: v.Number, Secondary: v.Counterpart}
+			if v.Side == events.Secondary {
+				p.Primary, p.Secondary = v.Counterpart, v.Number
+			}
+			f.Versions = append(f.Versions, p)
+		}
 	}
 	if m.opts.Compat >= CompatFacts {
 		f.OwnJobsOnly, f.Knows = true, m.known.has
@@ -650,6 +661,10 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 		}
 	case rules.CheckJobs:
 		d = "checked after a reconciliation found: " + cmd.Reason
+	case rules.CreateVersion:
+		d = fmt.Sprintf("version %d raised on %s in %s, mirroring version %d (%d line changes)", res.Version, jobRef, system, cmd.Version.SourceNumber, len(cmd.Version.Lines))
+	case rules.DecideVersion:
+		d = fmt.Sprintf("version %d of %s %s in %s; job event %s added", cmd.Decision.Number, jobRef, strings.ToLower(cmd.Decision.Status), system, cmd.EventCode)
 	case rules.ReadFacts:
 		d = fmt.Sprintf("read both jobs: %d facts found (those the link did not know are queued)", len(res.Facts))
 	default:
@@ -664,6 +679,50 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 func newRecord(ev events.Event, now time.Time, o Outcome, detail string) EventRecord {
 	return EventRecord{ID: ev.ID, Type: ev.Type, Direction: rules.Direction(ev.Side), OccurredAt: ev.OccurredAt,
 		ProcessedAt: now, Outcome: o, Detail: detail, Source: ev.Source}
+}
+
+// learnVersion keeps the link's record of versions up to date with an
+// event that was applied or skipped.
+func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outcome, res Result) {
+	v := ev.Version
+	if v == nil {
+		return
+	}
+	switch ev.Type {
+	case events.VersionCreated:
+		if ev.Side == events.Secondary && v.PreviousJobRef != "" && !slices.Contains(m.st.SecondaryAliases, v.PreviousJobRef) {
+			m.st.SecondaryAliases = append(m.st.SecondaryAliases, v.PreviousJobRef)
+		}
+		src := m.version(ev.Side, v.Number)
+		if src == nil {
+			m.st.Versions = append(m.st.Versions, VersionRecord{Side: ev.Side, Number: v.Number, Status: v.Status,
+				RaisedBy: ev.Side, PreviousJobRef: v.PreviousJobRef, Lines: v.Changes, Reason: v.Reason})
+			src = &m.st.Versions[len(m.st.Versions)-1]
+		}
+		if cmd.Action == rules.CreateVersion && outcome == OutcomeApplied && res.Version > 0 {
+			src.Counterpart = res.Version
+			m.st.Versions = append(m.st.Versions, VersionRecord{Side: cmd.Target, Number: res.Version, Status: "Pending",
+				RaisedBy: ev.Side, Counterpart: v.Number, Lines: cmd.Version.Lines, Reason: v.Reason})
+		}
+	case events.VersionStatusChanged:
+		if r := m.version(ev.Side, v.Number); r != nil {
+			r.Status = v.Status
+		}
+		if cmd.Action == rules.DecideVersion && outcome == OutcomeApplied {
+			if r := m.version(cmd.Target, cmd.Decision.Number); r != nil {
+				r.Status = cmd.Decision.Status
+			}
+		}
+	}
+}
+
+func (m *Machine) version(side events.Side, number int) *VersionRecord {
+	for i := range m.st.Versions {
+		if m.st.Versions[i].Side == side && m.st.Versions[i].Number == number {
+			return &m.st.Versions[i]
+		}
+	}
+	return nil
 }
 
 // hold keeps an uploaded document for approval.

@@ -25,6 +25,9 @@ type Result struct {
 	Size             int64  `json:"size,omitempty"`
 	SHA256           string `json:"sha256,omitempty"`
 
+	// Version is the number of the version a CreateVersion raised.
+	Version int `json:"version,omitempty"`
+
 	// Facts are facts a read found (ReadFacts); the link takes those it
 	// does not know, as a reconciliation's.
 	Facts []events.Event `json:"facts,omitempty"`

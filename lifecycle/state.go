@@ -68,6 +68,11 @@ type LinkState struct {
 	PrimaryStatusAt   *time.Time `json:"primaryStatusAt,omitempty"`
 	SecondaryStatus   string     `json:"secondaryStatus,omitempty"`
 	SecondaryStatusAt *time.Time `json:"secondaryStatusAt,omitempty"`
+	// Versions are the job's versions on each side the link knows of
+	// (variations), oldest first; SecondaryAliases the refs the linked job's
+	// superseded versions took.
+	Versions         []VersionRecord `json:"versions,omitempty"`
+	SecondaryAliases []string        `json:"secondaryAliases,omitempty"`
 	// HeldDocuments are documents waiting for approval in their source
 	// (documentApproval), oldest first.
 	HeldDocuments []HeldDocument `json:"heldDocuments,omitempty"`
@@ -118,4 +123,29 @@ type HeldDocument struct {
 	EventID string    `json:"eventId"`
 	// Released: an operator released it; it is copied in its turn.
 	Released bool `json:"released,omitempty"`
+}
+
+// VersionRecord is one version of the job on one side.
+type VersionRecord struct {
+	Side   events.Side `json:"side"`
+	Number int         `json:"number"`
+	Status string      `json:"status"`
+	// RaisedBy is the side a user raised it on; Counterpart its linked
+	// version's number on the other side (0 while there is none).
+	RaisedBy    events.Side `json:"raisedBy"`
+	Counterpart int         `json:"counterpart,omitempty"`
+	// PreviousJobRef is the ref the version it superseded took.
+	PreviousJobRef string              `json:"previousJobRef,omitempty"`
+	Lines          []events.LineChange `json:"lines,omitempty"`
+	Reason         string              `json:"reason,omitempty"`
+}
+
+// VariationPending reports whether a version waits for a decision.
+func (s LinkState) VariationPending() bool {
+	for _, v := range s.Versions {
+		if v.Status == "New" || v.Status == "Pending" {
+			return true
+		}
+	}
+	return false
 }

@@ -42,6 +42,10 @@ type Facts struct {
 	// last learned them, and since when ("" and zero: not known yet).
 	PrimaryStatus, SecondaryStatus     string
 	PrimaryStatusAt, SecondaryStatusAt time.Time
+	// Versions are the link's linked versions; SecondaryAliases the refs the
+	// linked job's superseded versions took (events for them are the link's).
+	Versions         []VersionPair
+	SecondaryAliases []string
 	// Knows reports whether the link knows a fact (by rules.FactKeys); nil
 	// knows nothing.
 	Knows func(key string) bool
@@ -87,6 +91,12 @@ const (
 	HoldDocument Action = "holdDocument"
 	// DropDocument: a held document was rejected; it never travels.
 	DropDocument Action = "dropDocument"
+	// CreateVersion: raise a version of the job on the Target side
+	// (Command.Version), mirroring one raised on the other.
+	CreateVersion Action = "createVersion"
+	// DecideVersion: approve, reject or cancel a version on the Target side
+	// (Command.Decision) and write the decision's job event there.
+	DecideVersion Action = "decideVersion"
 )
 
 // Command is what the workflow must do for one event.
@@ -106,6 +116,9 @@ type Command struct {
 	// Document and Category describe a CopyDocument (Category on the target side).
 	Document *events.Document `json:"document,omitempty"`
 	Category string           `json:"category,omitempty"`
+	// Version describes a CreateVersion; Decision a DecideVersion.
+	Version  *VersionSpec     `json:"version,omitempty"`
+	Decision *VersionDecision `json:"decision,omitempty"`
 	// Status is set for status changes, applied or skipped: what the new
 	// status means for the link's life.
 	Status *StatusEffect `json:"status,omitempty"`
@@ -130,7 +143,8 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		return skip(fmt.Sprintf("made by O2O's own user in %s: an echo of O2O's write, not sent back", ev.System))
 	}
 
-	if f.OwnJobsOnly && ev.Side == events.Secondary && f.SecondaryJobRef != "" && ev.JobRef != "" && !strings.EqualFold(ev.JobRef, f.SecondaryJobRef) {
+	if f.OwnJobsOnly && ev.Side == events.Secondary && f.SecondaryJobRef != "" && ev.JobRef != "" && !strings.EqualFold(ev.JobRef, f.SecondaryJobRef) &&
+		!slices.ContainsFunc(f.SecondaryAliases, func(a string) bool { return strings.EqualFold(a, ev.JobRef) }) {
 		return skip(fmt.Sprintf("%s job %s is not this link's linked job %s", ev.System, ev.JobRef, f.SecondaryJobRef))
 	}
 	switch {
@@ -152,6 +166,8 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		return decideStatus(l, ev)
 	case ev.Type.IsAppointment():
 		return decideAppointment(l, ev)
+	case ev.Type == events.VersionCreated, ev.Type == events.VersionStatusChanged:
+		return decideVersion(l, f, ev)
 	case ev.Type == events.DocumentUploaded, ev.Type == events.DocumentApproved,
 		ev.Type == events.DocumentRejected, ev.Type == events.DocumentReleased:
 		return decideDocument(l, f, ev)
@@ -402,6 +418,10 @@ func FactKeys(ev events.Event) []string {
 		return []string{"assigned:" + side + ":" + ev.Assignment.ActivityID + ":" + ev.Assignment.TeamID}
 	case ev.Type == events.DocumentUploaded && ev.Document != nil:
 		return []string{DocumentKey(ev.Side, ev.Document.DocumentID)}
+	case ev.Type == events.VersionCreated && ev.Version != nil:
+		return []string{fmt.Sprintf("version:%s:%d:created", side, ev.Version.Number)}
+	case ev.Type == events.VersionStatusChanged && ev.Version != nil:
+		return []string{fmt.Sprintf("version:%s:%d:%s", side, ev.Version.Number, strings.ToLower(ev.Version.Status))}
 	case (ev.Type == events.DocumentApproved || ev.Type == events.DocumentRejected) && ev.Document != nil:
 		return []string{approvalKey(ev.Type, ev.Side, ev.Document.DocumentID)}
 	case ev.Type.IsAppointment() && ev.Appointment != nil:

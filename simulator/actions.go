@@ -12,7 +12,8 @@ import (
 // This file serves /{system}/sim/...: the simulator's own control surface.
 // It acts as a user of the simulated system (creating jobs, assigning
 // activities, booking appointments, uploading, approving and rejecting
-// documents: each change emits its Integration Event with actor SimActor),
+// documents, raising and deciding job versions in versions.go: each change
+// emits its Integration Event with actor SimActor),
 // shows the system's state, and injects faults. JSON in and out; no token, since it is not part of
 // Oneserve. Errors are {"error":"..."} with a 4xx status.
 
@@ -42,6 +43,8 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("POST /jobs/{jobRef}/status", s.simSetStatus)
 	route("POST /jobs/{jobRef}/appointments", s.simAddAppointment)
 	route("POST /jobs/{jobRef}/documents", s.simUploadDocument)
+	route("POST /jobs/{jobRef}/versions", s.simRaiseVersion)
+	route("POST /jobs/{jobRef}/versions/{version}/{decision}", s.simDecideVersion)
 	route("POST /documents/{documentId}/approve", s.simApproveDocument)
 	route("POST /documents/{documentId}/reject", s.simRejectDocument)
 	route("POST /activities/{id}/assign", s.simAssign)

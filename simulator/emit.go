@@ -55,6 +55,11 @@ type eventData struct {
 	Size       string `json:"size,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
 	ClientRef  string `json:"clientRef,omitempty"`
+
+	// VERSION_CREATED, VERSION_STATUS_CHANGED (with Status and Reason)
+	Version               string              `json:"version,omitempty"`
+	PreviousVersionJobRef string              `json:"previousVersionJobRef,omitempty"`
+	Changes               []events.LineChange `json:"changes,omitempty"`
 }
 
 func jobData(job *Job, actor string) eventData {

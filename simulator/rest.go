@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,11 +43,13 @@ const (
 	OpDocuments              = "documents"
 	OpDownloadDocument       = "downloadDocument"
 	OpUploadDocument         = "uploadDocument"
+	OpVersionLines           = "versionLines"
+	OpVersionStatus          = "versionStatus"
 )
 
 var allOps = []string{
 	OpCreateJob, OpAddEvent, OpAddActivityByClientRef, OpSite, OpActivities, OpJobEvents, OpJob,
-	OpDocuments, OpDownloadDocument, OpUploadDocument,
+	OpDocuments, OpDownloadDocument, OpUploadDocument, OpVersionLines, OpVersionStatus,
 }
 
 // maxJSONBody bounds JSON request bodies; documents have their own limit.
@@ -89,6 +92,8 @@ func (s *Simulator) restRoutes(mux *http.ServeMux) {
 	route("/workflow/job/createJob", map[string]endpoint{http.MethodPost: {OpCreateJob, s.createJob}})
 	route("/workflow/job/addEventByClientRef", map[string]endpoint{http.MethodPost: {OpAddEvent, s.addEventByClientRef}})
 	route("/workflow/job/{jobRef}", map[string]endpoint{http.MethodGet: {OpJob, s.readJob}})
+	route("/workflow/job/{jobRef}/versionLines", map[string]endpoint{http.MethodPost: {OpVersionLines, s.versionLines}})
+	route("/workflow/job/{jobRef}/version/{version}/status", map[string]endpoint{http.MethodPost: {OpVersionStatus, s.versionStatus}})
 	route("/workflow/job/jobEventsXML/{startDate}/{endDate}/{clientRef}/{eventIdList}", map[string]endpoint{http.MethodGet: {OpJobEvents, s.jobEventsXML}})
 	route("/workflow/activity/addActivityByClientRef", map[string]endpoint{http.MethodPost: {OpAddActivityByClientRef, s.addActivityByClientRef}})
 	route("/contact/sites/{clientId}/{siteRef}", map[string]endpoint{http.MethodGet: {OpSite, s.readSite}})
@@ -529,6 +534,18 @@ type jobDocument struct {
 	Activities   []jobDocActivity    `json:"activities"`
 	Events       []jobDocEvent       `json:"events"`
 	Appointments []jobDocAppointment `json:"appointments"`
+	// Version, VersionStatus and Versions are ASSUMPTIONS (job versions;
+	// docs/oneserve-api.md).
+	Version       string          `json:"version"`
+	VersionStatus string          `json:"versionStatus"`
+	Versions      []jobDocVersion `json:"versions"`
+}
+
+// jobDocVersion is one version of a job as the assumed job read lists it.
+type jobDocVersion struct {
+	Number string `json:"number"`
+	JobRef string `json:"jobRef"`
+	Status string `json:"status"`
 }
 
 // jobDocAppointment is an appointment as the assumed job read returns it;
@@ -591,6 +608,11 @@ func (job *Job) document() jobDocument {
 			d.End = a.End.In(london).Format(eventDateLayout)
 		}
 		doc.Appointments = append(doc.Appointments, d)
+	}
+	doc.Version, doc.VersionStatus = strconv.Itoa(job.Version), job.VersionStatus
+	doc.Versions = []jobDocVersion{}
+	for _, v := range job.versionList() {
+		doc.Versions = append(doc.Versions, jobDocVersion{strconv.Itoa(v.Number), v.JobRef, v.Status})
 	}
 	return doc
 }

@@ -24,7 +24,8 @@ func addActivityBody(items ...map[string]any) map[string]any {
 	for i, it := range items {
 		acts[i] = it
 	}
-	return map[string]any{"submitVersion": "1", "activities": acts}
+	// "0": plain adds to the current version; versions_test.go covers "1".
+	return map[string]any{"submitVersion": "0", "activities": acts}
 }
 
 // jobActivities returns the activities of a job as the job read shows them.
@@ -98,7 +99,8 @@ func TestAddActivityByClientRefRoundTrip(t *testing.T) {
 
 	require.Len(t, h.app.Outbox("fixit"), outboxBefore, "addActivityByClientRef emits no Integration Event")
 
-	// submitVersion "0", or none at all, is accepted too (no versioning here).
+	// submitVersion "1" (a new version of each job touched; versions_test.go),
+	// or none at all, is accepted too.
 	for _, sv := range []any{"0", 1, nil} {
 		body := addActivityBody(validActivityByClientRef())
 		if sv == nil {

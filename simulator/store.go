@@ -47,6 +47,18 @@ type Job struct {
 	History      []HistoryEvent `json:"history"`
 	Appointments []*Appointment `json:"appointments"`
 	Documents    []*Document    `json:"documents"`
+
+	// Version is the number of the version this job ref holds (1 at
+	// creation) and VersionStatus its status; Versions lists every version
+	// of the job, oldest first (versions.go). A superseded version lives on
+	// under a new ref: a Job of its own whose CurrentJobRef names the job
+	// holding the current version, and whose Versions is empty.
+	Version       int           `json:"version"`
+	VersionStatus string        `json:"versionStatus"`
+	Versions      []*JobVersion `json:"versions"`
+	CurrentJobRef string        `json:"currentJobRef,omitempty"`
+	// family is the job holding the current version, for a superseded one.
+	family *Job
 }
 
 // Activity is one SOR line of a job.
@@ -461,6 +473,7 @@ func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 	if spec.ContactRef != "" && !slices.Contains(site.ContactRefs, spec.ContactRef) {
 		site.ContactRefs = append(site.ContactRefs, spec.ContactRef)
 	}
+	sys.startVersions(job)
 	sys.jobs = append(sys.jobs, job)
 	sys.jobsByRef[job.JobRef] = job
 	return job, nil
@@ -617,9 +630,12 @@ type activityByClientRefSpec struct {
 // that client ref, as addActivityByClientRef does. It is all or nothing:
 // every item is validated, and every job found, before any activity is
 // added. A nil slice with a nil error means a job was not found (answered
-// with HTTP 200 and errJobNotFound). submitVersion is checked but otherwise
-// ignored: the simulator has no job versions, like a system with versioning
-// off. No Integration Event is emitted.
+// with HTTP 200 and errJobNotFound). With submitVersion "0" (or none) the
+// lines are added to each job's current version and no Integration Event is
+// emitted. With "1" each job touched gets a new version holding its added
+// lines (versions.go: the old content moves to a new ref, the new version
+// is Pending) and VERSION_CREATED is emitted per job; a job whose current
+// version is still New or Pending is refused with 409, before any change.
 func (sys *system) addActivitiesByClientRef(submitVersion string, items []activityByClientRefSpec, actor string) ([]*Activity, *apiError) {
 	if submitVersion != "" && submitVersion != "0" && submitVersion != "1" {
 		return nil, badRequest("submitVersion %q must be 0 or 1", submitVersion)
@@ -669,12 +685,18 @@ func (sys *system) addActivitiesByClientRef(submitVersion string, items []activi
 		}
 	}
 
+	if submitVersion == "1" {
+		return sys.addActivitiesInVersions(items, jobs, actor)
+	}
+
 	// Valid, and every job exists: add them all.
 	now := sys.sim.now()
 	added := make([]*Activity, 0, len(items))
 	for i, a := range items {
-		added = append(added, sys.addActivity(jobs[i], a.ClientID, Activity{Code: a.Code, Description: a.Description,
-			Quantity: a.TotalQuantity, CompletedQuantity: a.CompletedQuantity, ClientRef: a.ClientRef}, actor, now))
+		act := sys.addActivity(jobs[i], a.ClientID, Activity{Code: a.Code, Description: a.Description,
+			Quantity: a.TotalQuantity, CompletedQuantity: a.CompletedQuantity, ClientRef: a.ClientRef}, actor, now)
+		added = append(added, act)
+		sys.noteInPlace(jobs[i], addedChange(act))
 	}
 	return added, nil
 }
@@ -923,6 +945,13 @@ func (j *Job) snapshot() Job {
 		dc := *d
 		c.Documents[i] = &dc
 	}
+	c.Versions = make([]*JobVersion, len(j.Versions))
+	for i, v := range j.Versions {
+		vc := *v
+		vc.Changes = slices.Clone(v.Changes)
+		c.Versions[i] = &vc
+	}
+	c.family = nil
 	if c.History == nil {
 		c.History = []HistoryEvent{}
 	}

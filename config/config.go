@@ -467,6 +467,12 @@ func (c *Config) defaults() {
 		if s.Paths.DocumentUpload == "" {
 			s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
 		}
+		if s.Paths.VersionLines == "" {
+			s.Paths.VersionLines = oneserve.DefaultPaths.VersionLines
+		}
+		if s.Paths.VersionStatus == "" {
+			s.Paths.VersionStatus = oneserve.DefaultPaths.VersionStatus
+		}
 		if s.Limits.RequestsPerSecond == 0 {
 			s.Limits.RequestsPerSecond = oneserve.DefaultLimits.RequestsPerSecond
 		}
@@ -519,6 +525,7 @@ var (
 	pathVars = map[string][]string{
 		"jobRead": {"{jobRef}"}, "documentList": {"{jobRef}"},
 		"documentDownload": {"{documentId}"}, "documentUpload": {"{jobRef}"},
+		"versionLines": {"{jobRef}"}, "versionStatus": {"{jobRef}", "{version}"},
 	}
 )
 
@@ -559,7 +566,8 @@ func (c *Config) validate(opt Options) error {
 			p.add(key+".apiUser", "is required (the user name O2O writes as, used to recognise its own changes)")
 		}
 		for k, v := range map[string]string{"jobRead": s.Paths.JobRead, "documentList": s.Paths.DocumentList,
-			"documentDownload": s.Paths.DocumentDownload, "documentUpload": s.Paths.DocumentUpload} {
+			"documentDownload": s.Paths.DocumentDownload, "documentUpload": s.Paths.DocumentUpload,
+			"versionLines": s.Paths.VersionLines, "versionStatus": s.Paths.VersionStatus} {
 			if !strings.HasPrefix(v, "/") {
 				p.add(key+".paths."+k, "must start with /")
 			}
@@ -569,7 +577,7 @@ func (c *Config) validate(opt Options) error {
 				}
 			}
 			for _, got := range placeRE.FindAllString(v, -1) {
-				if got != pathVars[k][0] {
+				if !slices.Contains(pathVars[k], got) {
 					p.add(key+".paths."+k, "unknown placeholder %s", got)
 				}
 			}

@@ -1,5 +1,5 @@
-// Assumed endpoints: Job, Documents, DownloadDocument and UploadDocument
-// call endpoints that Oneserve's public documentation does not describe.
+// Assumed endpoints: Job, Documents, DownloadDocument, UploadDocument,
+// ChangeVersionLines and SetVersionStatus call endpoints that Oneserve's public documentation does not describe.
 // Their paths, fields and behaviour are ASSUMPTIONS, the smallest sensible
 // shape, written down in docs/oneserve-api.md ("Assumed endpoints") and
 // mirrored by the simulator. The paths are configurable (Paths, set per
@@ -25,7 +25,7 @@ import (
 )
 
 // Paths are the assumed (undocumented) Oneserve endpoints, relative to
-// BaseURL. {jobRef} and {documentId} are replaced per call. See
+// BaseURL. {jobRef}, {documentId} and {version} are replaced per call. See
 // docs/oneserve-api.md, "Assumptions". The yaml tags are the keys of a
 // system's "paths" in O2O's configuration file (package config).
 type Paths struct {
@@ -33,6 +33,11 @@ type Paths struct {
 	DocumentList     string `yaml:"documentList"`
 	DocumentDownload string `yaml:"documentDownload"`
 	DocumentUpload   string `yaml:"documentUpload"`
+	// VersionLines removes lines and changes quantities, in a new version
+	// or the current one (ChangeVersionLines).
+	VersionLines string `yaml:"versionLines"`
+	// VersionStatus approves, rejects or cancels a version (SetVersionStatus).
+	VersionStatus string `yaml:"versionStatus"`
 }
 
 // DefaultPaths are used for any path a system does not override.
@@ -41,6 +46,8 @@ var DefaultPaths = Paths{
 	DocumentList:     "/rest/documents/job/{jobRef}",
 	DocumentDownload: "/rest/documents/{documentId}/content",
 	DocumentUpload:   "/rest/documents/job/{jobRef}",
+	VersionLines:     "/rest/workflow/job/{jobRef}/versionLines",
+	VersionStatus:    "/rest/workflow/job/{jobRef}/version/{version}/status",
 }
 
 // Job reads a job by its reference (ASSUMPTION: GET paths.jobRead). An
@@ -66,7 +73,15 @@ type jobWire struct {
 	ReportedDate lenient.Scalar `json:"reportedDate"`
 	Status       lenient.Scalar `json:"status"`
 	StatusID     lenient.Scalar `json:"statusId"`
-	Activities   []struct {
+	// Version, VersionStatus and Versions are ASSUMPTIONS (job versions).
+	Version       lenient.Scalar `json:"version"`
+	VersionStatus lenient.Scalar `json:"versionStatus"`
+	Versions      []struct {
+		Number lenient.Scalar `json:"number"`
+		JobRef lenient.Scalar `json:"jobRef"`
+		Status lenient.Scalar `json:"status"`
+	} `json:"versions"`
+	Activities []struct {
 		ID          lenient.Scalar `json:"id"`
 		Code        lenient.Scalar `json:"code"`
 		Description lenient.Scalar `json:"description"`
@@ -104,7 +119,21 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 		JobRef: string(out.JobRef), ClientRef: string(out.ClientRef), ClientID: string(out.ClientID),
 		SiteRef: string(out.SiteRef), ContactRef: string(out.ContactRef), Priority: string(out.Priority),
 		PriorityID: string(out.PriorityID), Description: string(out.Description), Status: string(out.Status),
-		StatusID: string(out.StatusID), ReportedDate: reported,
+		StatusID: string(out.StatusID), ReportedDate: reported, VersionStatus: string(out.VersionStatus),
+	}
+	if j.Version, err = versionNumber(out.Version); err != nil {
+		return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent, Message: c.clean("version: " + err.Error()), Err: err}
+	}
+	for i, v := range out.Versions {
+		n, err := versionNumber(v.Number)
+		if err == nil && n == 0 {
+			err = errors.New("is required")
+		}
+		if err != nil {
+			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
+				Message: c.clean(fmt.Sprintf("versions[%d].number: %s", i, err)), Err: err}
+		}
+		j.Versions = append(j.Versions, JobVersion{Number: n, JobRef: string(v.JobRef), Status: string(v.Status)})
 	}
 	for _, a := range out.Activities {
 		j.Activities = append(j.Activities, JobLine{
@@ -440,3 +469,123 @@ func (p *progressReader) Read(b []byte) (int, error) {
 // read may be blocked on the caller's reader, and waiting could hang the
 // call after it has already failed.
 func (p *progressReader) stop() { p.done.Store(true) }
+
+// versionNumber reads a version number: "" is 0 (not sent), otherwise a
+// whole number of at least 1.
+func versionNumber(s lenient.Scalar) (int, error) {
+	t := strings.TrimSpace(string(s))
+	if t == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not a version number (a whole number of at least 1)", t)
+	}
+	return n, nil
+}
+
+// The line changes ChangeVersionLines makes (VersionLineChange.Change).
+// Added lines go through AddActivitiesByClientRef.
+const (
+	LineRemove   = "remove"
+	LineQuantity = "quantity"
+)
+
+// The decisions SetVersionStatus sends.
+const (
+	VersionApproved  = "Approved"
+	VersionRejected  = "Rejected"
+	VersionCancelled = "Cancelled"
+)
+
+// ChangeVersionLines removes lines of a job and changes line quantities
+// (ASSUMPTION: POST paths.versionLines), in a new version of the job when
+// submitVersion is true (submitted: status Pending), else in its current
+// version, as addActivityByClientRef's submitVersion does for added lines.
+// A line is addressed by its ClientRef, or its ActivityID when it has none;
+// both may be sent. It returns the job's version number after the change.
+// The call is refused without sending when changes is empty, a change is
+// neither LineRemove nor LineQuantity, names no line, or (LineQuantity) has
+// no Quantity. Not idempotent with submitVersion: a retry after a lost
+// answer may raise another version, so callers read the job's versions
+// first.
+func (c *Client) ChangeVersionLines(ctx context.Context, jobRef string, submitVersion bool, changes []VersionLineChange) (version int, err error) {
+	const op = "versionLines"
+	switch {
+	case jobRef == "":
+		return 0, invalid(op, "jobRef is required")
+	case len(changes) == 0:
+		return 0, invalid(op, "at least one change is required")
+	}
+	body := versionLinesBody{SubmitVersion: "0", Changes: make([]versionLineBody, 0, len(changes))}
+	if submitVersion {
+		body.SubmitVersion = "1"
+	}
+	for i, ch := range changes {
+		switch {
+		case ch.Change != LineRemove && ch.Change != LineQuantity:
+			return 0, invalid(op, "changes[%d]: Change %q must be %q or %q", i, ch.Change, LineRemove, LineQuantity)
+		case ch.ClientRef == "" && ch.ActivityID == "":
+			return 0, invalid(op, "changes[%d]: ClientRef or ActivityID is required", i)
+		case ch.Change == LineQuantity && ch.Quantity == "":
+			return 0, invalid(op, "changes[%d]: Quantity is required", i)
+		}
+		b := versionLineBody{Change: ch.Change, ClientRef: ch.ClientRef, ActivityID: ch.ActivityID}
+		if ch.Change == LineQuantity {
+			b.Quantity = ch.Quantity
+		}
+		body.Changes = append(body.Changes, b)
+	}
+	var out struct {
+		Version lenient.Scalar `json:"version"`
+	}
+	if err := c.doJSON(ctx, op, http.MethodPost, expand(c.paths.VersionLines, "{jobRef}", jobRef), "", body, &out); err != nil {
+		return 0, err
+	}
+	n, err := versionNumber(out.Version)
+	if err == nil && n == 0 {
+		err = errors.New("answer has no version")
+	}
+	if err != nil {
+		return 0, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent, Message: c.clean(err.Error()), Err: err}
+	}
+	return n, nil
+}
+
+// versionLinesBody is the assumed versionLines call's JSON body. Every
+// value is a string, as Oneserve's documented bodies send them.
+type versionLinesBody struct {
+	SubmitVersion string            `json:"submitVersion"`
+	Changes       []versionLineBody `json:"changes"`
+}
+
+type versionLineBody struct {
+	Change     string `json:"change"`
+	ClientRef  string `json:"clientRef,omitempty"`
+	ActivityID string `json:"activityId,omitempty"`
+	Quantity   string `json:"quantity,omitempty"`
+}
+
+// SetVersionStatus approves, rejects or cancels version number version of
+// a job (ASSUMPTION: POST paths.versionStatus with {"status","reason"}).
+// status is VersionApproved, VersionRejected or VersionCancelled; reason is
+// optional (at most 1000 characters) and omitted when empty. A system
+// refuses (409, a permanent error) a version that is not the job's current
+// one or is no longer New or Pending.
+func (c *Client) SetVersionStatus(ctx context.Context, jobRef string, version int, status, reason string) error {
+	const op = "versionStatus"
+	switch {
+	case jobRef == "":
+		return invalid(op, "jobRef is required")
+	case version < 1:
+		return invalid(op, "version %d is not a version number", version)
+	case status != VersionApproved && status != VersionRejected && status != VersionCancelled:
+		return invalid(op, "status %q must be %s, %s or %s", status, VersionApproved, VersionRejected, VersionCancelled)
+	}
+	path := expand(expand(c.paths.VersionStatus, "{jobRef}", jobRef), "{version}", strconv.Itoa(version))
+	body := struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+	}{status, reason}
+	return c.doJSON(ctx, op, http.MethodPost, path, "", body, nil)
+}

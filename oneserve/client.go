@@ -162,17 +162,23 @@ func (c *Client) setPaths() error {
 		name, placeholder string
 		v                 *string
 		def               string
+		also              string // a second placeholder, if any
 	}{
-		{"JobRead", "{jobRef}", &c.paths.JobRead, DefaultPaths.JobRead},
-		{"DocumentList", "{jobRef}", &c.paths.DocumentList, DefaultPaths.DocumentList},
-		{"DocumentDownload", "{documentId}", &c.paths.DocumentDownload, DefaultPaths.DocumentDownload},
-		{"DocumentUpload", "{jobRef}", &c.paths.DocumentUpload, DefaultPaths.DocumentUpload},
+		{"JobRead", "{jobRef}", &c.paths.JobRead, DefaultPaths.JobRead, ""},
+		{"DocumentList", "{jobRef}", &c.paths.DocumentList, DefaultPaths.DocumentList, ""},
+		{"DocumentDownload", "{documentId}", &c.paths.DocumentDownload, DefaultPaths.DocumentDownload, ""},
+		{"DocumentUpload", "{jobRef}", &c.paths.DocumentUpload, DefaultPaths.DocumentUpload, ""},
+		{"VersionLines", "{jobRef}", &c.paths.VersionLines, DefaultPaths.VersionLines, ""},
+		{"VersionStatus", "{jobRef}", &c.paths.VersionStatus, DefaultPaths.VersionStatus, "{version}"},
 	} {
 		if *p.v == "" {
 			*p.v = p.def
 		}
 		if !strings.HasPrefix(*p.v, "/") || !strings.Contains(*p.v, p.placeholder) {
 			return fmt.Errorf("oneserve: Paths.%s %q must start with / and contain %s", p.name, *p.v, p.placeholder)
+		}
+		if p.also != "" && !strings.Contains(*p.v, p.also) {
+			return fmt.Errorf("oneserve: Paths.%s %q must contain %s", p.name, *p.v, p.also)
 		}
 	}
 	return nil

@@ -134,6 +134,33 @@ type Job struct {
 	// Appointments are the job's appointments (ASSUMPTION: the job read's
 	// "appointments"). Empty when the system sends none.
 	Appointments []JobAppointment
+	// Version is the number of the version this job ref holds (1 for a
+	// job never varied), VersionStatus its status (New, Pending, Approved,
+	// Rejected or Cancelled) and Versions every version of the job, oldest
+	// first, each with the job ref that holds it: the current version keeps
+	// the job's original ref, a superseded one gets a new ref. ASSUMPTION:
+	// the job read's "version", "versionStatus" and "versions"; 0, "" and
+	// nil when the system sends none (versioning off, or an older system).
+	Version       int
+	VersionStatus string
+	Versions      []JobVersion
+}
+
+// JobVersion is one version of a job, as the job read lists it.
+type JobVersion struct {
+	Number int
+	// JobRef is the ref holding the version: the job's original ref for the
+	// current version, a new ref for a superseded one.
+	JobRef string
+	Status string
+}
+
+// VersionLineChange is one change of ChangeVersionLines: Change is
+// LineRemove or LineQuantity; ClientRef (the line's own client reference)
+// or ActivityID addresses the line; Quantity is the new quantity, a decimal
+// kept as text (LineQuantity only).
+type VersionLineChange struct {
+	Change, ClientRef, ActivityID, Quantity string
 }
 
 // JobAppointment is one appointment of a job read.

@@ -228,6 +228,14 @@ func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Com
 		opts := writeOptions(fmt.Sprintf("Read jobs %s and %s (nudged)", w.in.PrimaryJobRef, st.SecondaryJobRef))
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
 			acts.ReadJobFacts, activities.ReadFactsInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef})
+	case rules.CreateVersion:
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Raise version of %s in %s (mirrors version %d)", jobRef, system, cmd.Version.SourceNumber))),
+			acts.CreateVersion, activities.VersionInput{Link: w.in.Link, Target: cmd.Target, PrimaryJobRef: w.in.PrimaryJobRef,
+				SecondaryJobRef: st.SecondaryJobRef, Version: *cmd.Version})
+	case rules.DecideVersion:
+		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("%s version %d of %s in %s", cmd.Decision.Status, cmd.Decision.Number, jobRef, system))),
+			acts.DecideVersion, activities.DecisionInput{Link: w.in.Link, Target: cmd.Target, PrimaryJobRef: w.in.PrimaryJobRef,
+				SecondaryJobRef: st.SecondaryJobRef, Decision: *cmd.Decision, EventCode: cmd.EventCode, Note: cmd.Note, Date: cmd.Date, Key: ev.ID})
 	case rules.CheckJobs:
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, writeOptions(fmt.Sprintf("Check jobs %s and %s", w.in.PrimaryJobRef, st.SecondaryJobRef))),
 			acts.CheckJobs, activities.CheckJobsInput{Link: w.in.Link, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef, Reason: cmd.Reason})
@@ -309,6 +317,9 @@ func details(st lifecycle.LinkState) string {
 	fmt.Fprintf(&b, "**Primary job** `%s` · **Secondary job** `%s`\n\n", st.PrimaryJobRef, sec)
 	if st.LastError != "" {
 		fmt.Fprintf(&b, "**Needs attention:** %s\n\n", st.LastError)
+	}
+	if st.VariationPending() {
+		b.WriteString("**Variation pending**: a version waits for a decision\n\n")
 	}
 	if n := len(st.HeldDocuments); n > 0 {
 		fmt.Fprintf(&b, "**%d document(s) held for approval** (release or drop them)\n\n", n)

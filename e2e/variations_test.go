@@ -1,0 +1,91 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/lifecycle"
+	"github.com/o2o-sync/o2o/simulator"
+)
+
+func lines(j simulator.Job) map[string]string {
+	out := map[string]string{}
+	for _, a := range j.Activities {
+		out[a.Code] = a.Quantity
+	}
+	return out
+}
+
+// TestVariationRoundTrip: the subcontractor raises a variation (one line
+// added, one quantity changed) → the primary gets a pending version with
+// exactly those changes → the contractor approves it → the subcontractor's
+// version is approved, with the reason, as a job event. Then a variation
+// rejected, and one with an SOR code the primary does not know.
+func TestVariationRoundTrip(t *testing.T) {
+	s := newStackWith(t, "VR", func(cfg []byte) []byte {
+		return bytes.Replace(cfg, []byte("    closeAfter: 72h\n"), []byte("    closeAfter: 72h\n"+
+			"    versions:\n      enabled: true\n      events:\n"+
+			"        primaryToSecondary: { approved: PVAPP, rejected: PVREJ, cancelled: PVCAN }\n"+
+			"        secondaryToPrimary: { approved: SVAPP, rejected: SVREJ, cancelled: SVCAN }\n"), 1)
+	})
+	// addActivityByClientRef finds a job by its Client Job Ref: this one has one.
+	var job simJob
+	require.Equal(t, http.StatusCreated, do(t, http.MethodPost, s.simURL+"/acme/sim/jobs", nil, map[string]any{
+		"clientId": "28", "clientRef": "HA-2231", "siteRef": "SITE-001", "contactRef": "CON-001", "priority": "Emergency",
+		"description": "Kitchen tap dripping", "activities": []map[string]string{{"code": "PLB001", "quantity": "1"}},
+	}, &job))
+	s.assign("acme", job.Activities[0].ID, "7")
+	fx := s.settle(job.JobRef, 1).SecondaryJobRef
+	fxLine := s.job("fixit", fx).Activities[0]
+	require.Equal(t, job.Activities[0].ID, fxLine.ClientRef, "the linked job's line points at the primary activity")
+
+	raised := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{"reason": "extra valve needed",
+		"changes": []map[string]string{{"change": "add", "code": "PLB002", "quantity": "1"}, {"change": "quantity", "activityId": fxLine.ID, "quantity": "3"}}})
+	require.NotEmpty(t, raised["previousVersionJobRef"])
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		a := s.job("acme", job.JobRef)
+		assert.Equal(c, 2, a.Version)
+		assert.Equal(c, "Pending", a.VersionStatus)
+		assert.Equal(c, map[string]string{"PLB001": "3", "PLB002": "1"}, lines(a), "exactly the variation's changes")
+	}, 30*time.Second, 200*time.Millisecond)
+	st, _ := s.linkState("acme-fixit", job.JobRef)
+	require.True(t, st.VariationPending())
+
+	s.act("acme", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/2/approve", job.JobRef), map[string]string{"reason": "agreed on site"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		f := s.job("fixit", fx)
+		assert.Equal(c, "Approved", f.VersionStatus)
+		assert.Equal(c, []string{"PVAPP"}, historyCodes(f))
+	}, 30*time.Second, 200*time.Millisecond)
+	require.Contains(t, s.job("fixit", fx).History[0].Note, "agreed on site")
+	st, _ = s.linkState("acme-fixit", job.JobRef)
+	require.False(t, st.VariationPending())
+
+	// A second variation, rejected.
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{"reason": "more",
+		"changes": []map[string]string{{"change": "quantity", "activityId": fxLine.ID, "quantity": "4"}}})
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 3, s.job("acme", job.JobRef).Version) }, 30*time.Second, 200*time.Millisecond)
+	s.act("acme", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/3/reject", job.JobRef), map[string]string{"reason": "not agreed"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		f := s.job("fixit", fx)
+		assert.Equal(c, "Rejected", f.VersionStatus)
+		assert.Equal(c, []string{"PVAPP", "PVREJ"}, historyCodes(f))
+	}, 30*time.Second, 200*time.Millisecond)
+
+	// An SOR code acme does not have: the link needs attention, naming it.
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{
+		"changes": []map[string]string{{"change": "add", "code": "GAS001", "quantity": "1"}}})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", job.JobRef)
+		assert.Equal(c, lifecycle.StateNeedsAttention, st.State)
+		assert.Contains(c, st.LastError, "GAS001")
+	}, 30*time.Second, 200*time.Millisecond)
+}

@@ -27,7 +27,6 @@ func documentID(t *testing.T, uploaded string) string {
 	return d.DocumentID
 }
 
-
 // TestDocumentApprovalEndToEnd: fixit's documents need approval before they
 // reach acme. Held then approved → copied once; held then rejected → never;
 // approved before its upload's webhook arrived → copied once and the late

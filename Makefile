@@ -62,7 +62,7 @@ clean: ## Remove built binaries and local run data
 	rm -rf $(BIN) .run
 
 record-histories: $(TEMPORAL) ## Record missing workflow histories for the replay tests (commit them; existing ones are kept)
-	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite|TestFullJobLife|TestOperatorActionsOverHTTP|TestPauseWhileRetryingEndToEnd|TestLongLivedLinkContinuesAsNewAndRemembers|TestReconciliationFindsLostWebhooksExactlyOnce|TestDocumentApprovalEndToEnd' ./e2e/
+	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite|TestFullJobLife|TestOperatorActionsOverHTTP|TestPauseWhileRetryingEndToEnd|TestLongLivedLinkContinuesAsNewAndRemembers|TestReconciliationFindsLostWebhooksExactlyOnce|TestDocumentApprovalEndToEnd|TestVariationRoundTrip' ./e2e/
 
 bench: ## Benchmarks: document copy (worker heap, 1 MB vs 100 MB, throughput) and reconciliation reads (1,000 and 10,000 links)
 	@out=$$($(GO) test -run='^$$' -bench=CopyDocument -benchmem -benchtime=1x -count=1 ./activities/ 2>&1); rc=$$?; \

@@ -14,6 +14,7 @@ import (
 
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 func lines(j simulator.Job) map[string]string {
@@ -79,6 +80,38 @@ func TestVariationRoundTrip(t *testing.T) {
 		assert.Equal(c, "Rejected", f.VersionStatus)
 		assert.Equal(c, []string{"PVAPP", "PVREJ"}, historyCodes(f))
 	}, 30*time.Second, 200*time.Millisecond)
+
+	// A scope change raised in acme: fixit gets a version; its approval
+	// there reaches acme as a job event.
+	s.act("acme", http.MethodPost, "/jobs/"+job.JobRef+"/versions", map[string]any{"reason": "tenant asked for a second tap",
+		"changes": []map[string]string{{"change": "add", "code": "PLB002", "quantity": "2"}}})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		f := s.job("fixit", fx)
+		assert.Equal(c, 4, f.Version)
+		assert.Equal(c, "2", lines(f)["PLB002"])
+	}, 30*time.Second, 200*time.Millisecond)
+	s.act("fixit", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/4/approve", fx), map[string]string{"reason": "can do Friday"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, []string{"SVAPP"}, historyCodes(s.job("acme", job.JobRef)))
+	}, 30*time.Second, 200*time.Millisecond)
+	require.Contains(t, s.job("acme", job.JobRef).History[0].Note, "can do Friday")
+	// The contractor confirms its own version (that decision stays in acme).
+	s.act("acme", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/4/approve", job.JobRef), map[string]string{})
+
+	// A variation cancelled by the contractor.
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{
+		"changes": []map[string]string{{"change": "quantity", "activityId": fxLine.ID, "quantity": "5"}}})
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 5, s.job("acme", job.JobRef).Version) }, 30*time.Second, 200*time.Millisecond)
+	s.act("acme", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/5/cancel", job.JobRef), map[string]string{"reason": "raised by mistake"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		f := s.job("fixit", fx)
+		assert.Equal(c, "Cancelled", f.VersionStatus)
+		assert.Equal(c, []string{"PVAPP", "PVREJ", "PVCAN"}, historyCodes(f))
+	}, 30*time.Second, 200*time.Millisecond)
+	st, _ = s.linkState("acme-fixit", job.JobRef)
+	require.Equal(t, lifecycle.StateLinked, st.State)
+	require.False(t, st.VariationPending())
+	recordHistory(t, "variations", workflows.WorkflowID("acme-fixit", job.JobRef))
 
 	// An SOR code acme does not have: the link needs attention, naming it.
 	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{

@@ -113,3 +113,30 @@ func TestVersionsOffAreRecordedNotSent(t *testing.T) {
 	require.Equal(t, rules.Skip, h.m.Command().Action)
 	require.Contains(t, h.m.Command().Reason, "versions.enabled")
 }
+
+func TestEveryVariationAndApprovalEventRedeliveredIsADuplicate(t *testing.T) {
+	h := versionsHarness(t)
+	h.rules.Config.DocumentApproval.SecondaryToPrimary = "required"
+	evs := []events.Event{
+		versionEvent("v2", events.Secondary, events.VersionCreated, events.Version{Number: 2, Status: "Pending",
+			Changes: []events.LineChange{{Change: "add", ActivityID: "245010", Code: "PLB002", Quantity: "1"}}}, t0.Add(time.Hour)),
+		versionEvent("ok", events.Primary, events.VersionStatusChanged, events.Version{Number: 2, Status: "Approved"}, t0.Add(2*time.Hour)),
+		secondaryDocument("up", events.DocumentUploaded, "D1", "", t0.Add(3*time.Hour)),
+		secondaryDocument("dok", events.DocumentApproved, "D1", "", t0.Add(4*time.Hour)),
+	}
+	for _, ev := range evs {
+		h.deliver(ev)
+		h.begin()
+		h.m.Finish(h.tick(), Result{Outcome: OutcomeApplied, Version: 2})
+	}
+	for _, ev := range evs {
+		again := ev
+		again.ID += "-again" // a sender's new delivery of the same fact
+		h.deliver(again)
+		h.deliver(ev) // and the same delivery again
+	}
+	h.run()
+	for _, r := range h.m.TakeRecords()[len(evs):] {
+		require.Equal(t, OutcomeDuplicate, r.Outcome, "%s: %s", r.ID, r.Detail)
+	}
+}

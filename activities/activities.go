@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
 	"github.com/o2o-sync/o2o/rules"
@@ -60,6 +61,25 @@ func (a *Activities) link(name string) (*config.Link, *oneserve.Client, *oneserv
 		return nil, nil, nil, configMissing("link %q is not in the configuration", name)
 	}
 	return l, a.clients[l.Primary.System], a.clients[l.Secondary.System], nil
+}
+
+// target is one side of a link as an activity writes to it.
+type target struct {
+	client         *oneserve.Client
+	system, jobRef string
+	clientID       string
+}
+
+// targetOf picks the side of a link an activity writes to.
+func (a *Activities) targetOf(link string, side events.Side, primaryJobRef, secondaryJobRef string) (*config.Link, target, error) {
+	l, primary, secondary, err := a.link(link)
+	if err != nil {
+		return nil, target{}, err
+	}
+	if side == events.Secondary {
+		return l, target{secondary, l.Secondary.System, secondaryJobRef, l.Secondary.Client.ID}, nil
+	}
+	return l, target{primary, l.Primary.System, primaryJobRef, l.Primary.Client.ID}, nil
 }
 
 // LoadLink returns the rules' view of a link's current configuration. The

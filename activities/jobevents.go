@@ -46,14 +46,11 @@ func EventMarker(link, key string) string {
 // the job's history and does nothing if an earlier attempt already wrote the
 // event, so a retried or replayed activity never writes it twice.
 func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecycle.Result, error) {
-	l, primary, secondary, err := a.link(in.Link)
+	_, t, err := a.targetOf(in.Link, in.Target, in.PrimaryJobRef, in.SecondaryJobRef)
 	if err != nil {
 		return lifecycle.Result{}, err
 	}
-	c, system, jobRef, clientID := primary, l.Primary.System, in.PrimaryJobRef, l.Primary.Client.ID
-	if in.Target == events.Secondary {
-		c, system, jobRef, clientID = secondary, l.Secondary.System, in.SecondaryJobRef, l.Secondary.Client.ID
-	}
+	c, system, jobRef, clientID := t.client, t.system, t.jobRef, t.clientID
 	marker := EventMarker(in.Link, in.Key)
 	defer keepAlive(ctx)()
 

@@ -33,14 +33,11 @@ type VersionInput struct {
 // the target does not have, or an SOR code it refuses, is a refusal the
 // link shows (NeedsAttention) with the system's own message.
 func (a *Activities) CreateVersion(ctx context.Context, in VersionInput) (lifecycle.Result, error) {
-	l, primary, secondary, err := a.link(in.Link)
+	_, t, err := a.targetOf(in.Link, in.Target, in.PrimaryJobRef, in.SecondaryJobRef)
 	if err != nil {
 		return lifecycle.Result{}, err
 	}
-	c, system, jobRef, clientID := primary, l.Primary.System, in.PrimaryJobRef, l.Primary.Client.ID
-	if in.Target == events.Secondary {
-		c, system, jobRef, clientID = secondary, l.Secondary.System, in.SecondaryJobRef, l.Secondary.Client.ID
-	}
+	c, system, jobRef, clientID := t.client, t.system, t.jobRef, t.clientID
 	defer keepAlive(ctx)()
 	job, err := c.Job(ctx, jobRef)
 	if err != nil {
@@ -147,14 +144,11 @@ type DecisionInput struct {
 // already has that status: an earlier attempt) and writes the decision's
 // job event (unless an earlier attempt did).
 func (a *Activities) DecideVersion(ctx context.Context, in DecisionInput) (lifecycle.Result, error) {
-	l, primary, secondary, err := a.link(in.Link)
+	_, t, err := a.targetOf(in.Link, in.Target, in.PrimaryJobRef, in.SecondaryJobRef)
 	if err != nil {
 		return lifecycle.Result{}, err
 	}
-	c, system, jobRef := primary, l.Primary.System, in.PrimaryJobRef
-	if in.Target == events.Secondary {
-		c, system, jobRef = secondary, l.Secondary.System, in.SecondaryJobRef
-	}
+	c, system, jobRef := t.client, t.system, t.jobRef
 	defer keepAlive(ctx)()
 	job, err := c.Job(ctx, jobRef)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
@@ -83,8 +84,10 @@ func TestVariationRoundTrip(t *testing.T) {
 
 	// A scope change raised in acme: fixit gets a version; its approval
 	// there reaches acme as a job event.
-	s.act("acme", http.MethodPost, "/jobs/"+job.JobRef+"/versions", map[string]any{"reason": "tenant asked for a second tap",
+	scope := s.act("acme", http.MethodPost, "/jobs/"+job.JobRef+"/versions", map[string]any{"reason": "tenant asked for a second tap",
 		"changes": []map[string]string{{"change": "add", "code": "PLB002", "quantity": "2"}}})
+	superseded := fmt.Sprint(scope["previousVersionJobRef"])
+	require.NotEqual(t, job.JobRef, superseded)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		f := s.job("fixit", fx)
 		assert.Equal(c, 4, f.Version)
@@ -98,6 +101,28 @@ func TestVariationRoundTrip(t *testing.T) {
 	// The contractor confirms its own version (that decision stays in acme).
 	s.act("acme", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/4/approve", job.JobRef), map[string]string{})
 
+	// An event of acme's superseded version (its new ref) reaches this link,
+	// not "no link", and starts no link of its own.
+	var answer map[string]any
+	sup := s.job("acme", superseded)
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.simURL+"/acme/sim/jobs/"+superseded+"/status", nil, map[string]string{"status": "On Hold"}, &answer), "%v", answer)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", job.JobRef)
+		found := false
+		for _, e := range st.Events {
+			if e.Type == events.JobStatusChanged && e.Direction == "primaryToSecondary" && e.Outcome == lifecycle.OutcomeApplied {
+				found = true
+			}
+		}
+		assert.True(c, found, "the superseded version's status change is the link's")
+	}, 30*time.Second, 200*time.Millisecond)
+	if len(sup.Activities) > 0 {
+		s.assign("acme", sup.Activities[0].ID, "7")
+		time.Sleep(time.Second)
+		_, code := s.linkState("acme-fixit", superseded)
+		require.Equal(t, http.StatusNotFound, code, "no link for a superseded version")
+	}
+
 	// A variation cancelled by the contractor.
 	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{
 		"changes": []map[string]string{{"change": "quantity", "activityId": fxLine.ID, "quantity": "5"}}})
@@ -106,7 +131,7 @@ func TestVariationRoundTrip(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		f := s.job("fixit", fx)
 		assert.Equal(c, "Cancelled", f.VersionStatus)
-		assert.Equal(c, []string{"PVAPP", "PVREJ", "PVCAN"}, historyCodes(f))
+		assert.Equal(c, []string{"PVAPP", "PVREJ", "PHOLD", "PVCAN"}, historyCodes(f), "On Hold came from the superseded version")
 	}, 30*time.Second, 200*time.Millisecond)
 	st, _ = s.linkState("acme-fixit", job.JobRef)
 	require.Equal(t, lifecycle.StateLinked, st.State)

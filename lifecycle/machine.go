@@ -454,7 +454,7 @@ func (m *Machine) facts() rules.Facts {
 		SecondaryEnded:   m.st.SecondaryEnded,
 		PrimaryCancelled: m.st.PrimaryCancelled,
 	}
-	f.SecondaryAliases = m.st.SecondaryAliases
+	f.PrimaryAliases, f.SecondaryAliases = m.st.PrimaryAliases, m.st.SecondaryAliases
 	for _, v := range m.st.Versions {
 		if v.RaisedBy == v.Side && v.Counterpart != 0 {
 			p := rules.VersionPair{RaisedBy: v.Side, Primary: v.Number, Secondary: v.Counterpart}
@@ -690,8 +690,12 @@ func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outco
 	}
 	switch ev.Type {
 	case events.VersionCreated:
-		if ev.Side == events.Secondary && v.PreviousJobRef != "" && !slices.Contains(m.st.SecondaryAliases, v.PreviousJobRef) {
-			m.st.SecondaryAliases = append(m.st.SecondaryAliases, v.PreviousJobRef)
+		aliases := &m.st.PrimaryAliases
+		if ev.Side == events.Secondary {
+			aliases = &m.st.SecondaryAliases
+		}
+		if v.PreviousJobRef != "" && !slices.Contains(*aliases, v.PreviousJobRef) {
+			*aliases = append(*aliases, v.PreviousJobRef)
 		}
 		src := m.version(ev.Side, v.Number)
 		if src == nil {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"slices"
 	"time"
 
 	"github.com/o2o-sync/o2o/events"
@@ -70,8 +71,9 @@ type LinkState struct {
 	SecondaryStatusAt *time.Time `json:"secondaryStatusAt,omitempty"`
 	// Versions are the job's versions on each side the link knows of
 	// (variations), oldest first; SecondaryAliases the refs the linked job's
-	// superseded versions took.
+	// superseded versions took (primary and secondary).
 	Versions         []VersionRecord `json:"versions,omitempty"`
+	PrimaryAliases   []string        `json:"primaryAliases,omitempty"`
 	SecondaryAliases []string        `json:"secondaryAliases,omitempty"`
 	// HeldDocuments are documents waiting for approval in their source
 	// (documentApproval), oldest first.
@@ -148,4 +150,9 @@ func (s LinkState) VariationPending() bool {
 		}
 	}
 	return false
+}
+
+// AliasRefs lists the refs the superseded versions of both jobs took.
+func (s LinkState) AliasRefs() []string {
+	return append(slices.Clone(s.PrimaryAliases), s.SecondaryAliases...)
 }

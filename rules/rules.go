@@ -44,8 +44,8 @@ type Facts struct {
 	PrimaryStatusAt, SecondaryStatusAt time.Time
 	// Versions are the link's linked versions; SecondaryAliases the refs the
 	// linked job's superseded versions took (events for them are the link's).
-	Versions         []VersionPair
-	SecondaryAliases []string
+	Versions                         []VersionPair
+	PrimaryAliases, SecondaryAliases []string
 	// Knows reports whether the link knows a fact (by rules.FactKeys); nil
 	// knows nothing.
 	Knows func(key string) bool
@@ -447,6 +447,9 @@ func FactKeys(ev events.Event) []string {
 func decideAssignment(l Link, f Facts, ev events.Event) Command {
 	if ev.Side != events.Primary {
 		return skip("activity assignments in the secondary stay in the secondary")
+	}
+	if slices.ContainsFunc(f.PrimaryAliases, func(a string) bool { return strings.EqualFold(a, ev.JobRef) }) {
+		return skip(fmt.Sprintf("job %s is a superseded version of the linked job: its assignments are not linked again", ev.JobRef))
 	}
 	a := ev.Assignment
 	if a.TeamID != l.Config.Primary.Team.ID {

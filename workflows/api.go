@@ -55,6 +55,10 @@ var (
 	AttrPrimaryJobRef   = temporal.NewSearchAttributeKeyKeyword("O2OPrimaryJobRef")
 	AttrSecondaryJobRef = temporal.NewSearchAttributeKeyKeyword("O2OSecondaryJobRef")
 	AttrState           = temporal.NewSearchAttributeKeyKeyword("O2OState")
+	// AttrJobRefs (KeywordList) lists the refs the superseded versions of a
+	// link's jobs took (variations), next to both jobs' refs; set once a
+	// link has such refs, so that their events find the link.
+	AttrJobRefs = temporal.NewSearchAttributeKeyKeywordList("O2OJobRefs")
 )
 
 // SearchAttributes lists the custom search attributes O2O needs registered.
@@ -63,6 +67,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	AttrPrimaryJobRef.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	AttrSecondaryJobRef.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	AttrState.GetName():           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrJobRefs.GetName():         enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 // Delivery outcomes returned by Deliver.
@@ -82,6 +87,17 @@ var (
 // not acknowledge it.
 func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef string, ev events.Event, start bool) error {
 	id := WorkflowID(l.Name, primaryJobRef)
+	if l.Versions.Enabled {
+		// A superseded version's ref belongs to the link of the current
+		// one: its events go there, and never start a link of their own.
+		owner, err := aliasOwner(ctx, c, l.Name, primaryJobRef)
+		if err != nil {
+			return err
+		}
+		if owner != "" {
+			id, start = WorkflowID(l.Name, owner), false
+		}
+	}
 	if !start {
 		err := c.SignalWorkflow(ctx, id, "", SignalEvent, ev)
 		var nf *serviceerror.NotFound
@@ -115,6 +131,23 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 		return ErrLinkClosed
 	}
 	return err
+}
+
+// aliasOwner finds the running link (its primary job ref) that lists ref
+// among its superseded versions' refs (AttrJobRefs), or "".
+func aliasOwner(ctx context.Context, c client.Client, link, ref string) (string, error) {
+	if strings.ContainsAny(ref, `'"\`) {
+		return "", nil
+	}
+	query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q AND %s = '%s'",
+		WorkflowName, AttrLink.GetName(), link, AttrJobRefs.GetName(), ref)
+	owner := ""
+	err := openLinks(ctx, c, query, func(primaryJobRef, _ string) {
+		if primaryJobRef != ref {
+			owner = primaryJobRef
+		}
+	})
+	return owner, err
 }
 
 // LinkedSecondaryJobRef reads the secondary job ref that a link's workflow

@@ -284,7 +284,7 @@ func (w *linkedJob) publish(ctx workflow.Context) {
 		recordEventMetric(ctx, rec)
 	}
 	st := w.m.State()
-	now := publishedAttrs{state: st.State, secondaryJobRef: st.SecondaryJobRef}
+	now := publishedAttrs{state: st.State, secondaryJobRef: st.SecondaryJobRef, aliases: strings.Join(st.AliasRefs(), " ")}
 	// Upserting only on a change keeps an event from costing a history
 	// event for nothing; links started before this change replay as they ran.
 	onChange := workflow.GetVersion(ctx, versionPublishOnChange, workflow.DefaultVersion, 1) == 1
@@ -292,6 +292,9 @@ func (w *linkedJob) publish(ctx workflow.Context) {
 		updates := []temporal.SearchAttributeUpdate{AttrState.ValueSet(string(now.state))}
 		if now.secondaryJobRef != "" {
 			updates = append(updates, AttrSecondaryJobRef.ValueSet(now.secondaryJobRef))
+		}
+		if now.aliases != "" { // links without versions never set it: they replay as they ran
+			updates = append(updates, AttrJobRefs.ValueSet(append([]string{st.PrimaryJobRef, st.SecondaryJobRef}, st.AliasRefs()...)))
 		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 			w.logger.Warn("Could not update search attributes", "error", err)
@@ -305,6 +308,7 @@ func (w *linkedJob) publish(ctx workflow.Context) {
 type publishedAttrs struct {
 	state           lifecycle.State
 	secondaryJobRef string
+	aliases         string
 }
 
 func details(st lifecycle.LinkState) string {

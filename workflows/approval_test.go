@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/internal/linktest"
 	"github.com/o2o-sync/o2o/lifecycle"
@@ -20,16 +21,7 @@ import (
 // SDK's test environment: a secondary document on a link that requires
 // approval is held (no copy), the release update copies it once.
 func TestAHeldDocumentIsCopiedWhenAnOperatorReleasesIt(t *testing.T) {
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	cfg := linktest.Config()
-	cfg.Link(linktest.Name).DocumentApproval.SecondaryToPrimary = "required"
-	acts, err := activities.New(cfg)
-	require.NoError(t, err)
-	workflows.Register(env, acts, nil)
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
-	env.OnActivity(acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(lifecycle.Result{SecondaryJobRef: linktest.SecondaryJobRef, ActivityIDs: []string{"137001"}}, nil).Once()
+	env, acts := linkEnv(t, func(l *config.Link) { l.DocumentApproval.SecondaryToPrimary = "required" })
 	var copies []activities.CopyDocumentInput
 	env.OnActivity(acts.CopyDocument, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CopyDocumentInput) (lifecycle.Result, error) {
@@ -43,17 +35,10 @@ func TestAHeldDocumentIsCopiedWhenAnOperatorReleasesIt(t *testing.T) {
 	signal := func(at time.Duration, ev events.Event) {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalEvent, ev) }, at)
 	}
-	query := func() lifecycle.LinkState {
-		v, err := env.QueryWorkflow(workflows.QueryLinkState)
-		require.NoError(t, err)
-		var st lifecycle.LinkState
-		require.NoError(t, v.Get(&st))
-		return st
-	}
 	signal(0, linktest.Assignment("a0", "137001", "7", linktest.T0))
 	signal(time.Second, doc)
 	var held, after lifecycle.LinkState
-	env.RegisterDelayedCallback(func() { held = query() }, time.Minute)
+	env.RegisterDelayedCallback(stateInto(t, env, &held), time.Minute)
 	var refused error
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(lifecycle.ActionRelease, "r0", &testsuite.TestUpdateCallback{
@@ -63,7 +48,7 @@ func TestAHeldDocumentIsCopiedWhenAnOperatorReleasesIt(t *testing.T) {
 			OnReject: func(error) {}, OnAccept: func() {}, OnComplete: func(any, error) {},
 		}, lifecycle.OperatorRequest{By: "ops", DocumentID: "D7", Reason: "approved by phone"})
 	}, 2*time.Minute)
-	env.RegisterDelayedCallback(func() { after = query() }, 3*time.Minute)
+	env.RegisterDelayedCallback(stateInto(t, env, &after), 3*time.Minute)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 4*time.Minute)
 	env.ExecuteWorkflow(workflows.WorkflowName, workflows.Input{Link: linktest.Name, PrimaryJobRef: linktest.PrimaryJobRef})
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
@@ -22,19 +21,11 @@ import (
 // activity raising it has returned; the approval waits behind it and is
 // then applied to the secondary's version, once.
 func TestAnApprovalArrivingWhileTheVersionIsBeingRaisedIsAppliedAfterIt(t *testing.T) {
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	cfg := linktest.Config()
-	l := cfg.Link(linktest.Name)
-	l.Versions.Enabled = true
-	l.Versions.Events.PrimaryToSecondary = config.VersionEvents{Approved: "PVAPP", Rejected: "PVREJ", Cancelled: "PVCAN"}
-	l.Versions.Events.SecondaryToPrimary = config.VersionEvents{Approved: "SVAPP", Rejected: "SVREJ", Cancelled: "SVCAN"}
-	acts, err := activities.New(cfg)
-	require.NoError(t, err)
-	workflows.Register(env, acts, nil)
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
-	env.OnActivity(acts.CreateLinkedJob, mock.Anything, mock.Anything).
-		Return(lifecycle.Result{SecondaryJobRef: linktest.SecondaryJobRef, ActivityIDs: []string{"137001"}}, nil).Once()
+	env, acts := linkEnv(t, func(l *config.Link) {
+		l.Versions.Enabled = true
+		l.Versions.Events.PrimaryToSecondary = config.VersionEvents{Approved: "PVAPP", Rejected: "PVREJ", Cancelled: "PVCAN"}
+		l.Versions.Events.SecondaryToPrimary = config.VersionEvents{Approved: "SVAPP", Rejected: "SVREJ", Cancelled: "SVCAN"}
+	})
 	env.OnActivity(acts.CreateVersion, mock.Anything, mock.Anything).After(time.Minute).
 		Return(lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Version: 2}, nil).Once()
 	var decisions []activities.DecisionInput
@@ -55,15 +46,8 @@ func TestAnApprovalArrivingWhileTheVersionIsBeingRaisedIsAppliedAfterIt(t *testi
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalEvent, ev) }, at)
 	}
 	var during, after lifecycle.LinkState
-	query := func(into *lifecycle.LinkState) func() {
-		return func() {
-			v, err := env.QueryWorkflow(workflows.QueryLinkState)
-			require.NoError(t, err)
-			require.NoError(t, v.Get(into))
-		}
-	}
-	env.RegisterDelayedCallback(query(&during), 45*time.Second)
-	env.RegisterDelayedCallback(query(&after), 3*time.Minute)
+	env.RegisterDelayedCallback(stateInto(t, env, &during), 45*time.Second)
+	env.RegisterDelayedCallback(stateInto(t, env, &after), 3*time.Minute)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 4*time.Minute)
 	env.ExecuteWorkflow(workflows.WorkflowName, workflows.Input{Link: linktest.Name, PrimaryJobRef: linktest.PrimaryJobRef})
 

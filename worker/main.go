@@ -50,6 +50,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Tuning is checked before anything starts: a typo stops the process at once.
+	var opts worker.Options
+	stickyCache, err := tuning(os.Getenv, &opts)
+	if err != nil {
+		return err
+	}
 	log, err := platform.NewLogger("worker")
 	if err != nil {
 		return err
@@ -106,17 +112,19 @@ func run() error {
 		return err
 	}
 	fatal := make(chan error, 1)
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{
-		// Let running activities finish (or heartbeat their progress) on
-		// shutdown instead of cancelling them at once.
-		WorkerStopTimeout: platform.ShutdownTimeout,
-		OnFatalError: func(err error) {
-			select {
-			case fatal <- err:
-			default:
-			}
-		},
-	})
+	// Let running activities finish (or heartbeat their progress) on
+	// shutdown instead of cancelling them at once.
+	opts.WorkerStopTimeout = platform.ShutdownTimeout
+	opts.OnFatalError = func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+	}
+	if stickyCache > 0 {
+		worker.SetStickyWorkflowCacheSize(stickyCache)
+	}
+	w := worker.New(tc, workflows.TaskQueue, opts)
 	workflows.Register(w, acts, tc)
 
 	if err := w.Start(); err != nil {

@@ -42,9 +42,11 @@ func EventMarker(link, key string) string {
 	return "[O2O ref " + base32.StdEncoding.EncodeToString(sum[:])[:10] + "]"
 }
 
-// AddJobEvent adds a job event to the job on in.Target's side. It first reads
-// the job's history and does nothing if an earlier attempt already wrote the
-// event, so a retried or replayed activity never writes it twice.
+// AddJobEvent adds a job event to the job on in.Target's side. A retry
+// first reads the job's history and does nothing if an earlier attempt
+// already wrote the event (found by its marker), so a retried activity never
+// writes it twice; the first attempt, which nothing can have preceded,
+// writes at once.
 func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecycle.Result, error) {
 	_, t, err := a.targetOf(in.Link, in.Target, in.PrimaryJobRef, in.SecondaryJobRef)
 	if err != nil {
@@ -54,13 +56,17 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecyc
 	marker := EventMarker(in.Link, in.Key)
 	defer keepAlive(ctx)()
 
-	job, err := c.Job(ctx, jobRef)
-	if err != nil {
-		return lifecycle.Result{}, classify(system, err)
-	}
-	if slices.ContainsFunc(job.Events, func(e oneserve.HistoryEvent) bool { return strings.Contains(e.Note, marker) }) {
-		activity.GetLogger(ctx).Info("Job event already written; not writing it again", "jobRef", jobRef, "eventCode", in.EventCode)
-		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Existed: true}, nil
+	// Only a retry can find its own earlier write: the first attempt writes
+	// at once (one call instead of two for the commonest write).
+	if !firstAttempt(ctx) {
+		job, err := c.Job(ctx, jobRef)
+		if err != nil {
+			return lifecycle.Result{}, classify(system, err)
+		}
+		if slices.ContainsFunc(job.Events, func(e oneserve.HistoryEvent) bool { return strings.Contains(e.Note, marker) }) {
+			activity.GetLogger(ctx).Info("Job event already written; not writing it again", "jobRef", jobRef, "eventCode", in.EventCode)
+			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Existed: true}, nil
+		}
 	}
 
 	date := in.Date
@@ -140,4 +146,11 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	}
 	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(add), "confirmed", len(confirmed))
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, ActivityIDs: confirmed}, nil
+}
+
+// firstAttempt reports whether this is an activity's first attempt: no
+// earlier attempt can have written anything. Outside an activity (a direct
+// call) it says no, so callers look before they write.
+func firstAttempt(ctx context.Context) bool {
+	return activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt == 1
 }

@@ -258,3 +258,23 @@ func TestWorkerCrashMidWriteLeavesOneJobEvent(t *testing.T) {
 	require.Contains(t, st.Events[1].Detail, "earlier attempt")
 	require.Len(t, s.job("acme", job.JobRef).History, 1, "exactly one job event")
 }
+
+// TestAJobEventCostsOneCallToTheTarget: the first attempt of a job event
+// writes at once; only a retry reads the job first (issue 11's per-event cost).
+func TestAJobEventCostsOneCallToTheTarget(t *testing.T) {
+	s := newStack(t, "JC")
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
+	s.assign("acme", job.Activities[0].ID, "7")
+	fx := s.settle(job.JobRef, 1).SecondaryJobRef
+	requests := func() []simulator.RequestLogEntry {
+		var out []simulator.RequestLogEntry
+		require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.simURL+"/acme/sim/requests", nil, nil, &out))
+		return out
+	}
+	before := len(requests())
+	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/status", map[string]string{"status": "Accepted"})
+	s.settle(job.JobRef, 2)
+	calls := requests()[before:]
+	require.Len(t, calls, 1, "one call to acme for the job event: %+v", calls)
+	require.Equal(t, []string{"SACC"}, historyCodes(s.job("acme", job.JobRef)))
+}

@@ -62,9 +62,9 @@ type proc struct {
 }
 
 func run(bin, dataDir, cfgPath, seed string, keep bool) error {
-	for _, addr := range []string{":7233", ":8233", ":9100", ":8080", ":9464"} {
-		if inUse(addr) {
-			return fmt.Errorf("port %s is already in use; stop whatever holds it (an earlier make run?) and try again", addr)
+	for _, port := range []int{7233, 8233, 9100, 8080, 9464} {
+		if inUse(fmt.Sprintf(":%d", port)) {
+			return fmt.Errorf("port %d is already in use%s; stop it (an earlier make run?) and try again", port, portHolder(port))
 		}
 	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -79,11 +79,16 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal (SIGHUP) stops everything like Ctrl-C does. Output
+	// piped into a program that has gone (make run | tee, then Ctrl-C)
+	// must not kill devstack before it has stopped its children: writes
+	// then fail instead of raising SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	env := append(os.Environ(), devEnv...)
-	env = append(env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS=localhost:7233", "TEMPORAL_NAMESPACE=default", "O2O_LOG_FORMAT=console")
+	env = append(env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS=127.0.0.1:7233", "TEMPORAL_NAMESPACE=default", "O2O_LOG_FORMAT=console")
 
 	var started []*proc
 	stopAll := func() {
@@ -101,8 +106,10 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 	}
 	defer stopAll()
 
+	// Everything listens on the loopback only: the dev tokens are public.
+	env = append(env, "O2O_WEBHOOK_ADDR=127.0.0.1:8080", "O2O_METRICS_ADDR=127.0.0.1:9464")
 	temporalArgs := []string{"server", "start-dev",
-		"--db-filename", db,
+		"--db-filename", db, "--ip", "127.0.0.1",
 		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
 	}
 	// Search attributes are registered at start, so links are filterable in
@@ -114,10 +121,10 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 		args  []string
 		ready string // URL or host:port that answers once the process is up
 	}{
-		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "localhost:7233"},
-		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", ":9100"}, "http://localhost:9100/"},
-		{"worker", filepath.Join(bin, "worker"), nil, "http://localhost:9464/readyz"},
-		{"webhook", filepath.Join(bin, "webhook"), nil, "http://localhost:8080/readyz"},
+		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "127.0.0.1:7233"},
+		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", "127.0.0.1:9100"}, "http://127.0.0.1:9100/"},
+		{"worker", filepath.Join(bin, "worker"), nil, "http://127.0.0.1:9464/readyz"},
+		{"webhook", filepath.Join(bin, "webhook"), nil, "http://127.0.0.1:8080/readyz"},
 	}
 	for _, s := range steps {
 		p, err := start(s.name, s.path, s.args, env)
@@ -169,8 +176,9 @@ func start(name, path string, args, env []string) (*proc, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = env
 	// Own process group: Ctrl-C in the terminal reaches devstack only, which
-	// then stops the children in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// then stops the children in order. Should devstack die without doing
+	// so (kill -9), the kernel sends each child SIGTERM (Pdeathsig).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -243,4 +251,43 @@ func inUse(addr string) bool {
 	}
 	l.Close()
 	return false
+}
+
+// portHolder names the process listening on a local TCP port, as
+// " (held by pid 1234, temporal)", or "" when it cannot tell (Linux /proc
+// only, and only for processes this user may inspect).
+func portHolder(port int) string {
+	inodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			// local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
+			if len(fields) < 10 || fields[3] != "0A" {
+				continue
+			}
+			if _, p, ok := strings.Cut(fields[1], ":"); ok && p == fmt.Sprintf("%04X", port) {
+				inodes[fields[9]] = true
+			}
+		}
+	}
+	if len(inodes) == 0 {
+		return ""
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range procs {
+		target, err := os.Readlink(fd)
+		if err != nil || !strings.HasPrefix(target, "socket:[") {
+			continue
+		}
+		if inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] {
+			pid := strings.Split(fd, "/")[2]
+			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+			return fmt.Sprintf(" (held by pid %s, %s)", pid, strings.TrimSpace(string(comm)))
+		}
+	}
+	return ""
 }

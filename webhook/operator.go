@@ -34,12 +34,19 @@ func (s *server) operate(c echo.Context) error {
 	if err != nil {
 		return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
 	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 15*time.Second)
+	defer cancel()
+	// An unknown job is a 404 whatever the body; then the body is judged.
+	if _, running, err := workflows.LinkedSecondaryJobRef(ctx, s.temporal, link, ref); err == nil && !running {
+		return errorReply(c, http.StatusNotFound, "no running link for this job")
+	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return errorReply(c, http.StatusBadRequest, `body must be {"by": "...", "reason": "..."} (and "documentId" for release and drop)`)
 	}
+	if strings.TrimSpace(req.By) == "" {
+		return errorReply(c, http.StatusBadRequest, `say who is asking: {"by": "..."}`)
+	}
 	req.Action = ""
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 15*time.Second)
-	defer cancel()
 	answer, err := workflows.Operate(ctx, s.temporal, link, ref, action, req)
 	var refused *workflows.RefusedError
 	switch {

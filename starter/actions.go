@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -117,6 +118,13 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 			link, ref := args[0], args[1]
 			if _, err := a.link(link); err != nil {
 				return err
+			}
+			// What the link would refuse anyway is a usage error, said here.
+			if d.reasonRequired && strings.TrimSpace(reason) == "" {
+				return usageErrorf("%s needs --reason (it is recorded in the link's operator log)", d.action)
+			}
+			if d.document && strings.TrimSpace(document) == "" {
+				return usageErrorf("%s needs --document (the held document's id; see starter state %s %s)", d.action, link, ref)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()

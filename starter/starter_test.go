@@ -243,10 +243,17 @@ func TestActionsUseOperate(t *testing.T) {
 	tc = &mocks.Client{}
 	tc.On("UpdateWorkflow", mock.Anything, mock.MatchedBy(func(o client.UpdateWorkflowOptions) bool {
 		return o.UpdateName == "skip" && o.Args[0].(lifecycle.OperatorRequest).By == "bob"
-	})).Return(nil, temporal.NewApplicationError("skipping an event needs a reason, for the record", "")).Once()
-	r = run(t, tc, "skip", "--by", "bob", "acme-fixit", "AC1")
+	})).Return(nil, temporal.NewApplicationError("link is Linked, not NeedsAttention: nothing to skip", "")).Once()
+	r = run(t, tc, "skip", "--by", "bob", "--reason", "why not", "acme-fixit", "AC1")
 	require.Equal(t, 1, r.code)
-	require.Equal(t, "refused: skipping an event needs a reason, for the record\n", r.stderr)
+	require.Equal(t, "refused: link is Linked, not NeedsAttention: nothing to skip\n", r.stderr)
+
+	// What the link would refuse for sure is a usage error, said without asking it.
+	for _, args := range [][]string{{"skip", "acme-fixit", "AC1"}, {"unlink", "acme-fixit", "AC1"}, {"drop", "acme-fixit", "AC1", "--reason", "x"}} {
+		r = run(t, &mocks.Client{}, args...)
+		require.Equal(t, 2, r.code, "%v: %s", args, r.stderr)
+		require.Contains(t, r.stderr, "needs --")
+	}
 
 	// No such link.
 	tc = &mocks.Client{}

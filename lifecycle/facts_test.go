@@ -165,3 +165,16 @@ func TestUnknownNamesTheNewFactsAndChangesNothing(t *testing.T) {
 	require.Equal(t, []int{1}, h.m.Unknown(facts))
 	require.Equal(t, before, h.m.Carry(), "a question changes nothing")
 }
+
+func TestNextStepSaysWhatAnOperatorCanDo(t *testing.T) {
+	h := newHarness(t, Options{Compat: CompatCurrent})
+	require.Empty(t, h.m.State().NextStep, "nothing processed yet: nothing to do")
+	h.deliver(assignment("a1", "137001", "7", t0))
+	h.begin()
+	h.m.Fail(h.tick(), "fixit: site SITE-003 missing")
+	require.Contains(t, h.m.State().NextStep, "retry")
+	h.mustOperate(ActionSkip)
+	require.Contains(t, h.m.State().NextStep, "starter link acme-fixit AC000001 ACTIVITY_ID", "the creating event was skipped: Linking, nothing waiting")
+	h.mustOperate(ActionPause)
+	require.Contains(t, h.m.State().NextStep, "resume")
+}

@@ -189,7 +189,23 @@ func (m *Machine) State() LinkState {
 	s.OperatorLog = slices.Clone(s.OperatorLog)
 	s.LinkedActivities = slices.Clone(s.LinkedActivities)
 	s.Pending = len(m.queue)
+	s.NextStep = m.nextStep()
 	return s
+}
+
+// nextStep is what an operator can do for a link that waits for one.
+func (m *Machine) nextStep() string {
+	switch {
+	case m.closed:
+		return ""
+	case m.paused:
+		return "resume the link when ready (starter resume)"
+	case m.failure != "":
+		return "fix what lastError names, then retry; or skip the event (with a reason); or unlink"
+	case m.st.SecondaryJobRef == "" && m.busy == nil && m.ready() < 0 && len(m.st.Events) > 0:
+		return fmt.Sprintf("no linked job exists and no assignment is waiting: link the job again (starter link %s %s ACTIVITY_ID), or unlink", m.st.Link, m.st.PrimaryJobRef)
+	}
+	return ""
 }
 
 // Rules is the link configuration loaded last, or nil.

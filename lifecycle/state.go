@@ -80,6 +80,8 @@ type LinkState struct {
 	HeldDocuments []HeldDocument `json:"heldDocuments,omitempty"`
 	// PausedFrom is the state a paused link resumes into.
 	PausedFrom State `json:"pausedFrom,omitempty"`
+	// NextStep says what an operator can do, when the link waits for one.
+	NextStep string `json:"nextStep,omitempty"`
 	// OperatorLog lists the latest operator actions, accepted or refused.
 	OperatorLog []OperatorAction `json:"operatorLog,omitempty"`
 	UpdatedAt   time.Time        `json:"updatedAt"`

@@ -72,6 +72,9 @@ func printState(w io.Writer, st *lifecycle.LinkState) {
 	if st.LastError != "" {
 		fmt.Fprintf(w, "Last error: %s\n", st.LastError)
 	}
+	if st.NextStep != "" {
+		fmt.Fprintf(w, "Next step:  %s\n", st.NextStep)
+	}
 	if st.ClosesAt != nil {
 		fmt.Fprintf(w, "Closes at:  %s (%s)\n", st.ClosesAt.Local().Format(time.DateTime), st.ClosingReason)
 	}

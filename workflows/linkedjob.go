@@ -322,6 +322,9 @@ func details(st lifecycle.LinkState) string {
 	if st.LastError != "" {
 		fmt.Fprintf(&b, "**Needs attention:** %s\n\n", st.LastError)
 	}
+	if st.NextStep != "" {
+		fmt.Fprintf(&b, "**Next step:** %s\n\n", st.NextStep)
+	}
 	if st.VariationPending() {
 		b.WriteString("**Variation pending**: a version waits for a decision\n\n")
 	}

@@ -198,6 +198,8 @@ func TestSimAddSiteMakesTheSiteVisibleToTheAPI(t *testing.T) {
 
 	var site map[string]any
 	h.simOK(http.MethodPost, "fixit", "/sites", map[string]any{"clientId": "41", "siteRef": "SITE-003", "name": "3 Low Road", "contactRefs": []string{}}, &site)
+	require.Equal(t, "SITE-003", site["siteRef"], "the reply speaks the same camelCase JSON as the rest")
+	require.Equal(t, "41", site["clientId"])
 	code, body := h.rest("fixit", http.MethodGet, "/contact/sites/41/SITE-003", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "SITE-003", body["siteRef"])

@@ -103,12 +103,12 @@ type Client = Ref
 // Site is a property jobs are raised against. Sites belong to a client and
 // are addressed by client id plus site ref.
 type Site struct {
-	ClientID    string   `yaml:"clientId"`
-	SiteRef     string   `yaml:"siteRef"`
-	Name        string   `yaml:"name"`
-	Address1    string   `yaml:"address1"`
-	Postcode    string   `yaml:"postcode"`
-	ContactRefs []string `yaml:"contactRefs"`
+	ClientID    string   `yaml:"clientId" json:"clientId"`
+	SiteRef     string   `yaml:"siteRef" json:"siteRef"`
+	Name        string   `yaml:"name" json:"name"`
+	Address1    string   `yaml:"address1" json:"address1"`
+	Postcode    string   `yaml:"postcode" json:"postcode"`
+	ContactRefs []string `yaml:"contactRefs" json:"contactRefs"`
 }
 
 // Contact is a person who can be named as a job's contact. Seeds must only

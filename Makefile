@@ -6,8 +6,15 @@ TEMPORAL := $(BIN)/temporal
 GO ?= go
 # Integration tests find the Temporal CLI here (never downloaded at test time).
 export O2O_TEMPORAL_CLI := $(TEMPORAL)
+# The Temporal server make cluster-test builds from its Go module: the version
+# docker-compose.yml pins (temporalio/server and admin-tools), which the test checks.
+TEMPORAL_SERVER_VERSION := 1.29.1
+TEMPORAL_SERVER_DIR := $(BIN)/temporal-server-$(TEMPORAL_SERVER_VERSION)
+TEMPORAL_SERVER := $(TEMPORAL_SERVER_DIR)/temporal-server
+# PostgreSQL's programs (initdb, postgres, pg_isready): Debian's newest, or set PG_BIN.
+PG_BIN ?= $(or $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1),$(patsubst %/,%,$(dir $(shell command -v initdb 2>/dev/null))))
 
-.PHONY: all build run test unit integration fuzz vet fmt clean help record-histories bench
+.PHONY: all build run test unit integration cluster-test fuzz vet fmt clean help record-histories bench
 
 all: build
 
@@ -50,9 +57,26 @@ fuzz: ## Fuzz the event decoder, the signature check, the config loader, the len
 integration: $(TEMPORAL) ## End-to-end tests on a real Temporal dev server
 	$(GO) test -race -count=1 -tags=integration -timeout 15m ./e2e/...
 
+$(TEMPORAL_SERVER): ## The pinned Temporal server, its SQL tool and PostgreSQL schema; ~3 min on first build
+	@mkdir -p $(TEMPORAL_SERVER_DIR)
+	GOBIN=$(TEMPORAL_SERVER_DIR) $(GO) install go.temporal.io/server/cmd/server@v$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@v$(TEMPORAL_SERVER_VERSION)
+	rm -rf $(TEMPORAL_SERVER_DIR)/schema && cp -r "$$($(GO) env GOMODCACHE)/go.temporal.io/server@v$(TEMPORAL_SERVER_VERSION)/schema/postgresql/v12" $(TEMPORAL_SERVER_DIR)/schema && chmod -R u+w $(TEMPORAL_SERVER_DIR)/schema
+	mv $(TEMPORAL_SERVER_DIR)/sql $(TEMPORAL_SERVER_DIR)/temporal-sql-tool
+	mv $(TEMPORAL_SERVER_DIR)/server $(TEMPORAL_SERVER)
+
+# Not part of make test: it needs PostgreSQL and takes a few minutes.
+cluster-test: $(TEMPORAL_SERVER) ## O2O on a real Temporal cluster (server + PostgreSQL, two workers, two webhook servers, a worker kill and a server crash)
+	@test -x "$(PG_BIN)/initdb" -a -x "$(PG_BIN)/postgres" -a -x "$(PG_BIN)/pg_isready" || { \
+	  echo "PostgreSQL is not installed (looked in PG_BIN=$(PG_BIN))."; \
+	  echo "Install it with: sudo apt-get install -y postgresql   (or set PG_BIN to a PostgreSQL 12+ bin/ directory)"; exit 1; }
+	O2O_TEMPORAL_SERVER=$(TEMPORAL_SERVER) O2O_TEMPORAL_SQL_TOOL=$(TEMPORAL_SERVER_DIR)/temporal-sql-tool \
+	O2O_TEMPORAL_SCHEMA=$(TEMPORAL_SERVER_DIR)/schema O2O_TEMPORAL_SERVER_VERSION=$(TEMPORAL_SERVER_VERSION) O2O_PG_BIN=$(PG_BIN) \
+	  $(GO) test -race -count=1 -v -tags=integration,cluster -run '^TestCluster' -timeout 20m ./e2e/
+
 vet: ## go vet and gofmt
 	$(GO) vet ./...
 	$(GO) vet -tags=integration ./e2e/...
+	$(GO) vet -tags=integration,cluster ./e2e/...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 fmt: ## Format the code

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -82,6 +83,16 @@ func setup(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("build binaries: %w", err)
 	}
 
+	if clusterBuild {
+		// The cluster build (make cluster-test) runs only the tests that
+		// start their own Temporal cluster: no dev server.
+		flag.Parse()
+		if run := flag.Lookup("test.run").Value.String(); !strings.HasPrefix(run, "^TestCluster") {
+			return 1, fmt.Errorf("the cluster build runs only -run '^TestCluster...' (make cluster-test), not %q", run)
+		}
+		return m.Run(), nil
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
@@ -99,8 +110,12 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
+// clusterBuild is true in the cluster build (build tags integration and
+// cluster, make cluster-test), whose tests start their own Temporal cluster.
+var clusterBuild bool
+
 // stack is one O2O deployment under test: simulated acme (primary) and
-// fixit (secondary), a worker and a webhook server.
+// fixit (secondary), a worker and a webhook server (or several: topology).
 type stack struct {
 	t          *testing.T
 	sim        *simulator.Simulator
@@ -108,8 +123,21 @@ type stack struct {
 	webhookURL string
 	configPath string
 	extraEnv   []string // see newStackFrom
+	temporal   string   // the Temporal frontend address
 	worker     *process
 	webhook    *process
+	workers    []*process // worker is workers[0]
+	webhooks   []*process // webhook is webhooks[0]
+}
+
+// topology is where a stack's processes connect and how many of them run.
+type topology struct {
+	temporal string // the Temporal frontend; "" is the dev server
+	workers  int
+	webhooks int
+	// retry is the simulated senders' redelivery schedule ("" is a short one
+	// of 1.4 s, enough while Temporal stays up).
+	retry []time.Duration
 }
 
 // newStack starts everything. prefix makes this test's job refs (and so its
@@ -145,17 +173,36 @@ func newStackWith(t *testing.T, prefix string, tweak func(cfg []byte) []byte) *s
 // webhook server and the starter (credentials of systems of the test's own).
 func newStackFrom(t *testing.T, prefix string, seed simulator.Seed, cfg []byte, env ...string) *stack {
 	t.Helper()
-	s := &stack{t: t, extraEnv: env}
-	webhookAddr := freeAddr(t)
-	s.webhookURL = "http://" + webhookAddr
+	return newStackOn(t, topology{workers: 1, webhooks: 1}, prefix, seed, cfg, env...)
+}
+
+// newStackOn is newStackFrom on a topology: top.workers workers and
+// top.webhooks webhook servers on the Temporal at top.temporal. The
+// simulated systems send their webhooks to the webhook servers in turn (the
+// first system to the first server, the second to the second, ...).
+func newStackOn(t *testing.T, top topology, prefix string, seed simulator.Seed, cfg []byte, env ...string) *stack {
+	t.Helper()
+	s := &stack{t: t, extraEnv: env, temporal: top.temporal}
+	if s.temporal == "" {
+		s.temporal = devServer.FrontendHostPort()
+	}
+	var webhookAddrs []string
+	for range max(top.webhooks, 1) {
+		webhookAddrs = append(webhookAddrs, freeAddr(t))
+	}
+	s.webhookURL = "http://" + webhookAddrs[0]
 
 	for i := range seed.Systems {
 		sys := &seed.Systems[i]
-		sys.WebhookURL = s.webhookURL + "/webhooks/" + sys.Name
+		sys.WebhookURL = "http://" + webhookAddrs[i%len(webhookAddrs)] + "/webhooks/" + sys.Name
 		sys.JobRefPrefix = prefix + sys.JobRefPrefix
 	}
+	retry := top.retry
+	if retry == nil {
+		retry = []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}
+	}
 	var err error
-	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
+	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: retry})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.sim.Handler())
 	s.simURL = srv.URL
@@ -165,23 +212,30 @@ func newStackFrom(t *testing.T, prefix string, seed simulator.Seed, cfg []byte, 
 	s.configPath = filepath.Join(t.TempDir(), "o2o.yaml")
 	require.NoError(t, os.WriteFile(s.configPath, cfg, 0o600))
 
-	s.worker = s.start("worker")
-	s.webhook = s.start("webhook", "O2O_WEBHOOK_ADDR="+webhookAddr)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(s.webhookURL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "webhook server did not become ready")
+	for range max(top.workers, 1) {
+		s.workers = append(s.workers, s.start("worker"))
+	}
+	for _, addr := range webhookAddrs {
+		s.webhooks = append(s.webhooks, s.start("webhook", "O2O_WEBHOOK_ADDR="+addr))
+	}
+	s.worker, s.webhook = s.workers[0], s.webhooks[0]
+	for _, addr := range webhookAddrs {
+		require.Eventually(t, func() bool {
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}, 30*time.Second, 100*time.Millisecond, "webhook server %s did not become ready", addr)
+	}
 	return s
 }
 
 func (s *stack) env(extra ...string) []string {
 	env := append(os.Environ(),
 		"O2O_CONFIG="+s.configPath,
-		"TEMPORAL_ADDRESS="+devServer.FrontendHostPort(),
+		"TEMPORAL_ADDRESS="+s.temporal,
 		"TEMPORAL_NAMESPACE=default",
 		"O2O_METRICS_ADDR=127.0.0.1:0", // tests run beside make run
 	)

@@ -115,7 +115,7 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 		Example: d.example,
 		Args:    exactArgs("LINK", "PRIMARY_JOB_REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			link, ref := args[0], args[1]
+			link, ref := args[0], jobRef(args[1])
 			if _, err := a.link(link); err != nil {
 				return err
 			}
@@ -135,7 +135,7 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 			id := workflows.WorkflowID(link, ref)
 			answer, err := workflows.Operate(ctx, c, link, ref, d.action, lifecycle.OperatorRequest{By: by, Reason: reason, DocumentID: document})
 			if errors.Is(err, workflows.ErrNoLink) {
-				return fmt.Errorf("no running link %s for job %s: %s was never started or has closed (see: starter list --job %s)", link, ref, id, ref)
+				return noLink(link, ref)
 			}
 			if err != nil {
 				var refused *workflows.RefusedError
@@ -158,4 +158,13 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 		cmd.Flags().StringVar(&document, "document", "", "the held document's id (see starter state)")
 	}
 	return cmd
+}
+
+// jobRef is a job ref as Oneserve writes them: upper case, no spaces.
+func jobRef(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// noLink is the answer for a job without a running link, with where to look.
+func noLink(link, ref string) error {
+	return fmt.Errorf("no running link %s for job %s: %s was never started or has closed (see: starter list --job %s)",
+		link, ref, workflows.WorkflowID(link, ref), ref)
 }

@@ -35,7 +35,7 @@ the same scope is joined, not doubled. Prints the result when it is done.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			link, ref := args[0], ""
 			if len(args) == 2 {
-				ref = args[1]
+				ref = jobRef(args[1])
 			}
 			if _, err := a.link(link); err != nil {
 				return err

@@ -378,3 +378,15 @@ func TestBackfillReportsEachLine(t *testing.T) {
 	require.Contains(t, out, "1 started, 1 already linked, 1 closed, 0 duplicate, 2 failed (5 lines)")
 	require.Less(t, strings.Index(out, "line 2 "), strings.Index(out, "line 3 "), "file order")
 }
+
+func TestStateOfAnUnknownJobSaysWhereToLookAndRefsAreUpperCase(t *testing.T) {
+	exampleConfig(t)
+	tc := &mocks.Client{}
+	tc.On("QueryWorkflow", mock.Anything, "LinkedJob:acme-fixit:AC9", "", "linkState").
+		Return(nil, serviceerror.NewNotFound("workflow not found")).Once()
+	r := run(t, tc, "state", "acme-fixit", " ac9 ")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "no running link acme-fixit for job AC9")
+	require.Contains(t, r.stderr, "starter list --job AC9", "the same hint as retry gives")
+	tc.AssertExpectations(t)
+}

@@ -36,12 +36,13 @@ pending events, the events it has processed and the operator actions taken.
 			if err != nil {
 				return err
 			}
-			st, err := workflows.QueryState(ctx, c, args[0], args[1])
+			link, ref := args[0], jobRef(args[1])
+			st, err := workflows.QueryState(ctx, c, link, ref)
 			if errors.Is(err, workflows.ErrNoLink) {
-				return fmt.Errorf("no link %s for job %s", args[0], args[1])
+				return noLink(link, ref)
 			}
 			if err != nil {
-				return fmt.Errorf("query %s: %w", workflows.WorkflowID(args[0], args[1]), err)
+				return fmt.Errorf("query %s: %w", workflows.WorkflowID(link, ref), err)
 			}
 			if asJSON {
 				return writeJSON(a.stdout, st)

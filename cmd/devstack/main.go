@@ -108,6 +108,12 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 
 	// Everything listens on the loopback only: the dev tokens are public.
 	env = append(env, "O2O_WEBHOOK_ADDR=127.0.0.1:8080", "O2O_METRICS_ADDR=127.0.0.1:9464")
+	// A second terminal gets the same settings with `source .run/env`
+	// (the starter, curl with the operator token).
+	if err := writeEnv(filepath.Join(dataDir, "env"), append(append([]string{}, devEnv...),
+		"O2O_CONFIG="+absPath(cfgPath), "TEMPORAL_ADDRESS=127.0.0.1:7233", "TEMPORAL_NAMESPACE=default")); err != nil {
+		return err
+	}
 	temporalArgs := []string{"server", "start-dev",
 		"--db-filename", db, "--ip", "127.0.0.1",
 		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
@@ -290,4 +296,22 @@ func portHolder(port int) string {
 		}
 	}
 	return ""
+}
+
+// writeEnv writes the variables as a file a shell can source.
+func writeEnv(path string, vars []string) error {
+	var b strings.Builder
+	b.WriteString("# Written by make run: development-only values. In another terminal: source .run/env\n")
+	for _, v := range vars {
+		k, val, _ := strings.Cut(v, "=")
+		fmt.Fprintf(&b, "export %s='%s'\n", k, val)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,4 +22,12 @@ func TestPortHolderNamesTheProcessListening(t *testing.T) {
 		t.Skip("no /proc here")
 	}
 	require.Contains(t, holder, fmt.Sprintf("held by pid %d", os.Getpid()))
+}
+
+func TestWriteEnvIsSourceable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env")
+	require.NoError(t, writeEnv(path, []string{"O2O_API_TOKEN=dev-operator-token-0001", "O2O_CONFIG=/x/o2o.yaml"}))
+	out, err := exec.Command("sh", "-c", ". "+path+" && echo \"$O2O_API_TOKEN $O2O_CONFIG\"").Output()
+	require.NoError(t, err)
+	require.Equal(t, "dev-operator-token-0001 /x/o2o.yaml\n", string(out))
 }

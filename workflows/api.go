@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,30 +87,53 @@ var (
 // Any other error means Temporal did not take the event and the caller must
 // not acknowledge it.
 func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef string, ev events.Event, start bool) error {
-	id := WorkflowID(l.Name, primaryJobRef)
-	if l.Versions.Enabled {
-		// A superseded version's ref belongs to the link of the current
-		// one: its events go there, and never start a link of their own.
-		owner, err := aliasOwner(ctx, c, l.Name, primaryJobRef)
-		if err != nil {
-			return err
-		}
-		if owner != "" {
-			id, start = WorkflowID(l.Name, owner), false
-		}
-	}
+	// A superseded version's ref belongs to the link of the current one:
+	// its events go there, and never start a link of their own. The lookup
+	// (a visibility query) is made only for an assignment, which could
+	// start a link, and for an event that found no link under its ref.
 	if !start {
-		err := c.SignalWorkflow(ctx, id, "", SignalEvent, ev)
-		var nf *serviceerror.NotFound
-		if !errors.As(err, &nf) {
+		err := signalLink(ctx, c, l.Name, primaryJobRef, ev)
+		if !errors.Is(err, ErrNoLink) {
 			return err
 		}
-		// No running workflow: a job never linked, or a link that closed.
-		if _, derr := c.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
-			return ErrLinkClosed
+		owner, aerr := aliasOwner(ctx, c, l, primaryJobRef)
+		if aerr != nil || owner == "" {
+			return cmp.Or(aerr, err)
 		}
-		return ErrNoLink
+		return signalLink(ctx, c, l.Name, owner, ev)
 	}
+	owner, err := aliasOwner(ctx, c, l, primaryJobRef)
+	if err != nil {
+		return err
+	}
+	if owner != "" {
+		return signalLink(ctx, c, l.Name, owner, ev)
+	}
+	return startLink(ctx, c, l, primaryJobRef, ev)
+}
+
+// signalLink hands an event to a running link; ErrNoLink or ErrLinkClosed
+// when it does not run.
+func signalLink(ctx context.Context, c client.Client, link, primaryJobRef string, ev events.Event) error {
+	err := c.SignalWorkflow(ctx, WorkflowID(link, primaryJobRef), "", SignalEvent, ev)
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		return err
+	}
+	// No running workflow: a job never linked, or a link that closed.
+	d, err := describeLink(ctx, c, link, primaryJobRef)
+	switch {
+	case err != nil:
+		return err // Temporal cannot say which: the sender retries
+	case d.exists:
+		return ErrLinkClosed
+	}
+	return ErrNoLink
+}
+
+// startLink starts the link of an assignment (or signals it if it runs).
+func startLink(ctx context.Context, c client.Client, l *config.Link, primaryJobRef string, ev events.Event) error {
+	id := WorkflowID(l.Name, primaryJobRef)
 	opts := client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: TaskQueue,
@@ -134,9 +158,11 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 }
 
 // aliasOwner finds the running link (its primary job ref) that lists ref
-// among its superseded versions' refs (AttrJobRefs), or "".
-func aliasOwner(ctx context.Context, c client.Client, link, ref string) (string, error) {
-	if strings.ContainsAny(ref, `'"\`) {
+// among its superseded versions' refs (AttrJobRefs), or "". Only links
+// with versions have such refs.
+func aliasOwner(ctx context.Context, c client.Client, l *config.Link, ref string) (string, error) {
+	link := l.Name
+	if !l.Versions.Enabled || strings.ContainsAny(ref, `'"\`) {
 		return "", nil
 	}
 	query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q AND %s = '%s'",
@@ -157,17 +183,30 @@ func aliasOwner(ctx context.Context, c client.Client, link, ref string) (string,
 // recorded a moment ago is seen. A workflow that does not exist gives
 // ("", false, nil); any other error is Temporal's.
 func LinkedSecondaryJobRef(ctx context.Context, c client.Client, link, primaryJobRef string) (ref string, running bool, err error) {
+	l, err := describeLink(ctx, c, link, primaryJobRef)
+	return l.secondaryJobRef, l.running, err
+}
+
+// linkDescription is what describing a link's workflow tells.
+type linkDescription struct {
+	exists, running bool
+	secondaryJobRef string
+}
+
+// describeLink describes a link's workflow (strongly consistent); a
+// workflow that does not exist is not an error.
+func describeLink(ctx context.Context, c client.Client, link, primaryJobRef string) (linkDescription, error) {
 	d, err := c.DescribeWorkflowExecution(ctx, WorkflowID(link, primaryJobRef), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return "", false, nil
+		return linkDescription{}, nil
 	}
 	if err != nil {
-		return "", false, err
+		return linkDescription{}, err
 	}
 	info := d.GetWorkflowExecutionInfo()
-	ref = keyword(info.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()])
-	return ref, info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	return linkDescription{exists: true, running: info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		secondaryJobRef: keyword(info.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()])}, nil
 }
 
 // QueryState asks a link's workflow for its state. It returns ErrNoLink when

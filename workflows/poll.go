@@ -483,15 +483,8 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 
 // linkStatus says whether the link of a primary job runs, or exists at all.
 func (p *Poller) linkStatus(ctx context.Context, link, primaryJobRef string) (running, exists bool, err error) {
-	d, err := p.Client.DescribeWorkflowExecution(ctx, WorkflowID(link, primaryJobRef), "")
-	var nf *serviceerror.NotFound
-	switch {
-	case errors.As(err, &nf):
-		return false, false, nil
-	case err != nil:
-		return false, false, err
-	}
-	return d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, true, nil
+	d, err := describeLink(ctx, p.Client, link, primaryJobRef)
+	return d.running, d.exists, err
 }
 
 // linksBySecondary finds the running links of link whose linked job is one
@@ -594,22 +587,12 @@ func EnsurePollSchedules(ctx context.Context, c client.Client, cfg *config.Confi
 			WorkflowExecutionTimeout: max(4*every, 10*time.Minute),
 			StaticSummary:            fmt.Sprintf("Poll %s's job events (jobEventsXML) every %s", name, every),
 		}
-		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-		_, err := sc.Create(ctx, client.ScheduleOptions{
-			ID: id, Spec: spec, Action: action,
+		err := ensureSchedule(ctx, sc, client.ScheduleOptions{
+			ID: id, Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}, Action: action,
 			Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 			TriggerImmediately: true,
 			Note:               "Created by the O2O worker from the configuration (systems." + name + ".poll).",
 		})
-		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			err = sc.GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
-				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-					s := in.Description.Schedule
-					s.Spec, s.Action = &spec, action
-					return &client.ScheduleUpdate{Schedule: &s}, nil
-				},
-			})
-		}
 		if err != nil {
 			return polled, fmt.Errorf("poll schedule of system %s: %w", name, err)
 		}

@@ -2,13 +2,10 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -156,18 +153,11 @@ type Reconciler struct {
 // visibility (or the one for primaryJobRef, when given).
 func (r *Reconciler) ListOpenLinks(ctx context.Context, link, primaryJobRef string) ([]LinkRef, error) {
 	if primaryJobRef != "" {
-		d, err := r.Client.DescribeWorkflowExecution(ctx, WorkflowID(link, primaryJobRef), "")
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return nil, nil
-		}
-		if err != nil {
+		sec, running, err := LinkedSecondaryJobRef(ctx, r.Client, link, primaryJobRef)
+		if err != nil || !running {
 			return nil, err
 		}
-		if d.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			return nil, nil
-		}
-		return []LinkRef{{PrimaryJobRef: primaryJobRef, SecondaryJobRef: keyword(d.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()[AttrSecondaryJobRef.GetName()])}}, nil
+		return []LinkRef{{PrimaryJobRef: primaryJobRef, SecondaryJobRef: sec}}, nil
 	}
 	query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q", WorkflowName, AttrLink.GetName(), link)
 	var refs []LinkRef

@@ -32,26 +32,32 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg *config.Config) e
 			WorkflowExecutionTimeout: 4 * every,
 			StaticSummary:            fmt.Sprintf("Reconcile link %s: %s ↔ %s", l.Name, l.Primary.System, l.Secondary.System),
 		}
-		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
-		_, err := sc.Create(ctx, client.ScheduleOptions{
-			ID: ScheduleID(l.Name), Spec: spec, Action: action,
+		err := ensureSchedule(ctx, sc, client.ScheduleOptions{
+			ID: ScheduleID(l.Name), Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}, Action: action,
 			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 			Note:    "Created by the O2O worker from the configuration (links[].reconcileEvery).",
 		})
-		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			err = sc.GetHandle(ctx, ScheduleID(l.Name)).Update(ctx, client.ScheduleUpdateOptions{
-				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-					s := in.Description.Schedule
-					s.Spec, s.Action = &spec, action
-					return &client.ScheduleUpdate{Schedule: &s}, nil
-				},
-			})
-		}
 		if err != nil {
 			return fmt.Errorf("reconciliation schedule of link %s: %w", l.Name, err)
 		}
 	}
 	return nil
+}
+
+// ensureSchedule creates a schedule, or brings an existing one's spec and
+// action up to date (keeping its state: paused, last result).
+func ensureSchedule(ctx context.Context, sc client.ScheduleClient, opts client.ScheduleOptions) error {
+	_, err := sc.Create(ctx, opts)
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return err
+	}
+	return sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			s.Spec, s.Action = &opts.Spec, opts.Action
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		},
+	})
 }
 
 // StartReconcile starts a reconciliation of a link's open links now, or of

@@ -182,12 +182,22 @@ func (m *Machine) Carry() Carry {
 	return Carry{State: st, Queue: slices.Clone(m.queue), Seen: slices.Clone(m.seen.order), Retry: m.retry, Facts: slices.Clone(m.known.order)}
 }
 
-// State is the link's state as the linkState query answers it.
+// State is the link's state as the linkState query answers it: a copy the
+// caller may keep.
 func (m *Machine) State() LinkState {
-	s := m.st
+	s := m.Peek()
 	s.Events = slices.Clone(s.Events)
 	s.OperatorLog = slices.Clone(s.OperatorLog)
 	s.LinkedActivities = slices.Clone(s.LinkedActivities)
+	s.HeldDocuments = slices.Clone(s.HeldDocuments)
+	s.Versions = slices.Clone(s.Versions)
+	return s
+}
+
+// Peek is the link's state without copying its lists, for a caller that
+// reads it at once (the workflow, after every event) and keeps nothing.
+func (m *Machine) Peek() LinkState {
+	s := m.st
 	s.Pending = len(m.queue)
 	s.NextStep = m.nextStep()
 	return s
@@ -414,9 +424,6 @@ func (m *Machine) Close(now time.Time) {
 // ClosesAt is when the grace period ends, if the link is closing.
 func (m *Machine) ClosesAt() *time.Time { return m.st.ClosesAt }
 
-// Compat is the behaviour the machine runs with.
-func (m *Machine) Compat() Compat { return m.opts.Compat }
-
 // Closed reports whether the link has closed.
 func (m *Machine) Closed() bool { return m.closed }
 
@@ -508,7 +515,11 @@ func (m *Machine) duplicate(ev events.Event) string {
 		return "already known: the same fact was learned before (from a webhook or a reconciliation)"
 	}
 	if ev.Type == events.JobStatusChanged && ev.Status != nil {
-		if known, _ := m.facts().KnownStatus(ev.Side); known != "" && strings.EqualFold(known, ev.Status.Status) {
+		known := m.st.PrimaryStatus
+		if ev.Side == events.Secondary {
+			known = m.st.SecondaryStatus
+		}
+		if known != "" && strings.EqualFold(known, ev.Status.Status) {
 			return fmt.Sprintf("already known: the %s job's status is %s", ev.Side, known)
 		}
 	}

@@ -198,7 +198,7 @@ func (w *linkedJob) loadRules(ctx workflow.Context) (rules.Link, error) {
 // execute runs the activity of one command. A Skip runs nothing.
 func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Command) (lifecycle.Result, error) {
 	c := w.m.Rules().Config
-	st := w.m.State()
+	st := w.m.Peek()
 	system, jobRef := c.Primary.System, st.PrimaryJobRef
 	if cmd.Target == events.Secondary {
 		system, jobRef = c.Secondary.System, st.SecondaryJobRef
@@ -257,7 +257,7 @@ func (w *linkedJob) close(ctx workflow.Context) error {
 	}
 	w.receive(ctx)
 	w.publish(ctx)
-	w.logger.Info("Link closed", "reason", w.m.State().ClosingReason)
+	w.logger.Info("Link closed", "reason", w.m.Peek().ClosingReason)
 	return nil
 }
 
@@ -283,7 +283,7 @@ func (w *linkedJob) publish(ctx workflow.Context) {
 	for _, rec := range w.m.TakeRecords() {
 		recordEventMetric(ctx, rec)
 	}
-	st := w.m.State()
+	st := w.m.Peek()
 	now := publishedAttrs{state: st.State, secondaryJobRef: st.SecondaryJobRef, aliases: strings.Join(st.AliasRefs(), " ")}
 	// Upserting only on a change keeps an event from costing a history
 	// event for nothing; links started before this change replay as they ran.

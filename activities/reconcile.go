@@ -39,6 +39,11 @@ type ReadFactsResult struct {
 // identity a webhook for it would have (rules.FactKeys), so it is applied
 // once whichever comes first. Reading is all it does.
 func (a *Activities) ReadFacts(ctx context.Context, in ReadFactsInput) (ReadFactsResult, error) {
+	return a.readFacts(ctx, in, true)
+}
+
+// readFacts reads a link's jobs and, with documents, their document lists.
+func (a *Activities) readFacts(ctx context.Context, in ReadFactsInput, documents bool) (ReadFactsResult, error) {
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
 		return ReadFactsResult{}, err
@@ -62,8 +67,10 @@ func (a *Activities) ReadFacts(ctx context.Context, in ReadFactsInput) (ReadFact
 		return r.result(), nil
 	}
 	r.job(events.Primary, l.Primary.System, pj, in.PrimaryJobRef, "")
-	if err := r.documents(ctx, events.Primary, l.Primary.System, primary, in.PrimaryJobRef, ""); err != nil {
-		return ReadFactsResult{}, err
+	if documents {
+		if err := r.documents(ctx, events.Primary, l.Primary.System, primary, in.PrimaryJobRef, ""); err != nil {
+			return ReadFactsResult{}, err
+		}
 	}
 
 	if in.SecondaryJobRef != "" {
@@ -81,8 +88,10 @@ func (a *Activities) ReadFacts(ctx context.Context, in ReadFactsInput) (ReadFact
 			return r.result(), nil
 		}
 		r.job(events.Secondary, l.Secondary.System, sj, in.SecondaryJobRef, in.PrimaryJobRef)
-		if err := r.documents(ctx, events.Secondary, l.Secondary.System, secondary, in.SecondaryJobRef, in.PrimaryJobRef); err != nil {
-			return ReadFactsResult{}, err
+		if documents {
+			if err := r.documents(ctx, events.Secondary, l.Secondary.System, secondary, in.SecondaryJobRef, in.PrimaryJobRef); err != nil {
+				return ReadFactsResult{}, err
+			}
 		}
 	}
 	return r.result(), nil
@@ -206,7 +215,8 @@ type CheckJobsInput struct {
 // or moved. Still so: a non-retryable error naming it (the link needs
 // attention: restore the job or unlink). Found again: applied.
 func (a *Activities) CheckJobs(ctx context.Context, in CheckJobsInput) (lifecycle.Result, error) {
-	res, err := a.ReadFacts(ctx, ReadFactsInput{Link: in.Link, PrimaryJobRef: in.PrimaryJobRef, SecondaryJobRef: in.SecondaryJobRef})
+	// Only the jobs matter here: their documents are not read.
+	res, err := a.readFacts(ctx, ReadFactsInput{Link: in.Link, PrimaryJobRef: in.PrimaryJobRef, SecondaryJobRef: in.SecondaryJobRef}, false)
 	if err != nil {
 		return lifecycle.Result{}, err
 	}

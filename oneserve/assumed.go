@@ -105,6 +105,11 @@ type jobWire struct {
 	} `json:"appointments"`
 }
 
+// badField is a permanent error for an answer whose field cannot be read.
+func (c *Client) badField(op, field string, err error) *Error {
+	return &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent, Message: c.clean(field + ": " + err.Error()), Err: err}
+}
+
 // readJob performs a job read at path and converts the answer.
 func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 	var out jobWire
@@ -113,7 +118,7 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 	}
 	reported, err := parseDate(string(out.ReportedDate), c.loc, jobReadDateLayouts...)
 	if err != nil {
-		return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent, Message: c.clean("reportedDate: " + err.Error()), Err: err}
+		return nil, c.badField(op, "reportedDate", err)
 	}
 	j := &Job{
 		JobRef: string(out.JobRef), ClientRef: string(out.ClientRef), ClientID: string(out.ClientID),
@@ -122,7 +127,7 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 		StatusID: string(out.StatusID), ReportedDate: reported, VersionStatus: string(out.VersionStatus),
 	}
 	if j.Version, err = versionNumber(out.Version); err != nil {
-		return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent, Message: c.clean("version: " + err.Error()), Err: err}
+		return nil, c.badField(op, "version", err)
 	}
 	for i, v := range out.Versions {
 		n, err := versionNumber(v.Number)
@@ -130,8 +135,7 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 			err = errors.New("is required")
 		}
 		if err != nil {
-			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
-				Message: c.clean(fmt.Sprintf("versions[%d].number: %s", i, err)), Err: err}
+			return nil, c.badField(op, fmt.Sprintf("versions[%d].number", i), err)
 		}
 		j.Versions = append(j.Versions, JobVersion{Number: n, JobRef: string(v.JobRef), Status: string(v.Status)})
 	}
@@ -145,8 +149,7 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 	for i, e := range out.Events {
 		date, err := parseDate(string(e.Date), c.loc, eventReadDateLayouts...)
 		if err != nil {
-			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
-				Message: c.clean(fmt.Sprintf("events[%d].date: %s", i, err)), Err: err}
+			return nil, c.badField(op, fmt.Sprintf("events[%d].date", i), err)
 		}
 		j.Events = append(j.Events, HistoryEvent{
 			Code: string(e.Code), Note: string(e.Note), AppointmentID: string(e.AppointmentID), Date: date,
@@ -158,13 +161,11 @@ func (c *Client) readJob(ctx context.Context, op, path string) (*Job, error) {
 			err = fmt.Errorf("is required")
 		}
 		if err != nil {
-			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
-				Message: c.clean(fmt.Sprintf("appointments[%d].start: %s", i, err)), Err: err}
+			return nil, c.badField(op, fmt.Sprintf("appointments[%d].start", i), err)
 		}
 		end, err := parseDate(string(a.End), c.loc, eventReadDateLayouts...)
 		if err != nil {
-			return nil, &Error{Op: op, StatusCode: http.StatusOK, Kind: KindPermanent,
-				Message: c.clean(fmt.Sprintf("appointments[%d].end: %s", i, err)), Err: err}
+			return nil, c.badField(op, fmt.Sprintf("appointments[%d].end", i), err)
 		}
 		j.Appointments = append(j.Appointments, JobAppointment{
 			AppointmentID: string(a.AppointmentID), Start: start, End: end, Status: string(a.Status), Reason: string(a.Reason),

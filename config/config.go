@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/secretenv"
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
@@ -596,8 +597,8 @@ func (c *Config) validate(opt Options) error {
 			continue
 		}
 		if !opt.WebhookOnly && envRE.MatchString(s.AuthTokenEnv) {
-			s.AuthToken = opt.Getenv(s.AuthTokenEnv)
-			if s.AuthToken == "" {
+			var ok bool
+			if s.AuthToken, ok = secret(&p, key+".authTokenEnv", s.AuthTokenEnv, opt.Getenv); ok && s.AuthToken == "" {
 				p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
 			}
 		}
@@ -729,10 +730,13 @@ func (c *Config) validate(opt Options) error {
 	if c.Webhook.APITokenEnv != "" {
 		c.validateEnv(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)
 		if !opt.SkipSecrets && !opt.TokensOnly && envRE.MatchString(c.Webhook.APITokenEnv) {
-			c.Webhook.APIToken = opt.Getenv(c.Webhook.APITokenEnv)
-			if c.Webhook.APIToken == "" {
+			token, ok := secret(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, opt.Getenv)
+			c.Webhook.APIToken = token
+			switch {
+			case !ok:
+			case token == "":
 				p.add("webhook.apiTokenEnv", "environment variable %s is not set", c.Webhook.APITokenEnv)
-			} else if len(c.Webhook.APIToken) < 16 {
+			case len(token) < 16:
 				p.add("webhook.apiTokenEnv", "the token in %s must be at least 16 characters", c.Webhook.APITokenEnv)
 			}
 		}
@@ -743,6 +747,18 @@ func (c *Config) validate(opt Options) error {
 		return fmt.Errorf("%d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
 	}
 	return nil
+}
+
+// secret reads the secret held by the variable env, or by the file its
+// env_FILE variant names (secretenv). ok is false when a problem with it has
+// been reported; "" with ok true means neither is set.
+func secret(p *problems, key, env string, getenv func(string) string) (v string, ok bool) {
+	v, err := secretenv.Lookup(getenv, env)
+	if err != nil {
+		p.add(key, "%v", err)
+		return "", false
+	}
+	return v, true
 }
 
 func (c *Config) validateEnv(p *problems, key, v string, required bool) {
@@ -838,8 +854,11 @@ func readWebhookCredentials(p *problems, key string, s *System, getenv func(stri
 		if !envRE.MatchString(s.WebhookSecretsEnv) {
 			return
 		}
-		secrets := getenv(s.WebhookSecretsEnv)
+		secrets, ok := secret(p, key+".webhookSecretsEnv", s.WebhookSecretsEnv, getenv)
 		var err error
+		if !ok {
+			return
+		}
 		if strings.TrimSpace(secrets) == "" {
 			p.add(key+".webhookSecretsEnv", "environment variable %s is not set", s.WebhookSecretsEnv)
 		} else if s.WebhookSecrets, err = events.ParseSecrets(secrets); err != nil {
@@ -853,8 +872,10 @@ func readWebhookCredentials(p *problems, key string, s *System, getenv func(stri
 		}
 	case AuthBasic:
 		if envRE.MatchString(a.UserEnv) {
-			a.User = strings.TrimSpace(getenv(a.UserEnv))
+			user, ok := secret(p, ak+".userEnv", a.UserEnv, getenv)
+			a.User = strings.TrimSpace(user)
 			switch {
+			case !ok:
 			case a.User == "":
 				p.add(ak+".userEnv", "environment variable %s is not set", a.UserEnv)
 			case strings.ContainsRune(a.User, ':') || strings.ContainsFunc(a.User, isControl):
@@ -873,7 +894,11 @@ func readWebhookCredentials(p *problems, key string, s *System, getenv func(stri
 // characters; a header token must also be visible ASCII, since it travels
 // as a header value.
 func readSharedSecrets(p *problems, key, env, what string, ascii bool, getenv func(string) string) []string {
-	list := strings.Fields(getenv(env))
+	v, ok := secret(p, key, env, getenv)
+	if !ok {
+		return nil
+	}
+	list := strings.Fields(v)
 	if len(list) == 0 {
 		p.add(key, "environment variable %s is not set", env)
 		return nil

@@ -120,7 +120,9 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	limit := MaxDocumentBytes
 	marker := rules.DocumentClientRef(in.Link, srcSys, doc.DocumentID)
 	log := activity.GetLogger(ctx)
-	what := fmt.Sprintf("document %s (%q) of %s job %s", doc.DocumentID, doc.FileName, srcSys, in.SourceJobRef)
+	// Named by id, never by file name: what goes into errors, and so into
+	// lastError, the Web UI's details and log lines, which are not personal.
+	what := fmt.Sprintf("document %s of %s job %s", doc.DocumentID, srcSys, in.SourceJobRef)
 
 	// copyCtx ends the download once the upload is over, whatever happened,
 	// or when the source stalls.
@@ -186,7 +188,7 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	}
 
 	log.Info("Copying document", "link", in.Link, "sourceSystem", srcSys, "documentId", doc.DocumentID,
-		"fileName", doc.FileName, "size", dl.Size, "targetSystem", dstSys, "targetJobRef", in.TargetJobRef,
+		"size", dl.Size, "targetSystem", dstSys, "targetJobRef", in.TargetJobRef,
 		"targetCategory", in.TargetCategory)
 	start := time.Now()
 
@@ -239,7 +241,7 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	stopBeats()
 	activity.RecordHeartbeat(ctx, c.n)
 	elapsed := time.Since(start)
-	log.Info("Copied document", "documentId", doc.DocumentID, "fileName", doc.FileName, "targetSystem", dstSys,
+	log.Info("Copied document", "documentId", doc.DocumentID, "targetSystem", dstSys,
 		"targetDocumentId", stored.DocumentID, "bytes", c.n, "seconds", elapsed.Seconds())
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: stored.DocumentID, Size: c.n, SHA256: sum}, nil
 }

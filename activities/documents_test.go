@@ -323,7 +323,8 @@ func TestCopyDocumentTooLargeIsNonRetryableAndStoresNothing(t *testing.T) {
 	_, err := f.copyDoc(f.input(events.Primary, doc, "Site Photos"))
 	require.Equal(t, activities.ErrTypeDocumentTooLarge, nonRetryableType(t, err))
 	require.Contains(t, err.Error(), "too large to copy")
-	require.Contains(t, err.Error(), "huge.jpg")
+	require.Contains(t, err.Error(), "document "+doc.DocumentID)
+	require.NotContains(t, err.Error(), "huge.jpg", "errors reach lastError and logs: a document is named by id, not file name")
 	require.Empty(t, f.documents("fixit"))
 
 	// Declared by the event: refused before downloading.

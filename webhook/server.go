@@ -111,7 +111,7 @@ func (s *server) webhook(c echo.Context) error {
 		ev, err = events.Decode(body, id, name)
 	}
 	if errors.Is(err, events.ErrUnhandledType) {
-		log.Info("Webhook ignored: event type not handled", zap.String("eventType", string(ev.Type)))
+		log.Info("Webhook ignored: event type not handled", zap.String("eventType", sanitize(string(ev.Type))))
 		setOutcome(c, outcomeIgnoredType)
 		return c.JSON(http.StatusOK, reply{Status: "ignored", Reason: "event type " + string(ev.Type) + " is not handled by O2O"})
 	}

@@ -219,7 +219,8 @@ func (w *linkedJob) execute(ctx workflow.Context, ev events.Event, cmd rules.Com
 			acts.AddJobEvent, activities.JobEventInput{Link: w.in.Link, Target: cmd.Target, PrimaryJobRef: w.in.PrimaryJobRef, SecondaryJobRef: st.SecondaryJobRef,
 				EventCode: cmd.EventCode, Note: cmd.Note, Date: cmd.Date, Key: ev.ID})
 	case rules.CopyDocument:
-		opts := writeOptions(fmt.Sprintf("Copy document %s to %s in %s", cmd.Document.FileName, jobRef, system))
+		// The document's id, never its file name: a summary is not personal.
+		opts := writeOptions(fmt.Sprintf("Copy document %s to %s in %s", cmd.Document.DocumentID, jobRef, system))
 		opts.StartToCloseTimeout = 30 * time.Minute
 		opts.HeartbeatTimeout = 30 * time.Second
 		f = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.CopyDocument, activities.CopyDocumentInput{
@@ -257,8 +258,18 @@ func (w *linkedJob) close(ctx workflow.Context) error {
 	}
 	w.receive(ctx)
 	w.publish(ctx)
-	w.logger.Info("Link closed", "reason", w.m.Peek().ClosingReason)
+	w.logger.Info("Link closed", "reason", closingCause(w.m.Peek().ClosingReason))
 	return nil
+}
+
+// closingCause is a closing reason fit for a log line: an unlink's reason
+// is an operator's free text, which may name people, so the log says only
+// that it was an unlink (the reason is in the link state).
+func closingCause(reason string) string {
+	if strings.HasPrefix(reason, "unlinked by ") {
+		return "unlinked by an operator"
+	}
+	return reason
 }
 
 // continueAsNew hands the machine's carry to a fresh run, after taking in

@@ -60,6 +60,15 @@ type OutboxEvent struct {
 	LastError     string     `json:"lastError,omitempty"`
 	LastAttemptAt *time.Time `json:"lastAttemptAt,omitempty"`
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	// Redelivery marks the second sending of a webhook a duplicate fault
+	// sends twice: the same Seq, ID and Body as the first.
+	Redelivery bool `json:"redelivery,omitempty"`
+	// HeldBack says a reorder fault held the webhook back, so that webhooks
+	// produced after it could be sent before it.
+	HeldBack bool `json:"heldBack,omitempty"`
+
+	duplicate bool      // once delivered, queue a Redelivery
+	notBefore time.Time // held back until then (reorder)
 }
 
 // DefaultRetrySchedule is the wait after each failed attempt; the last
@@ -76,26 +85,49 @@ const DefaultMaxAttempts = 50
 // deliveryTimeout bounds one delivery attempt.
 const deliveryTimeout = 10 * time.Second
 
-// maxFinished bounds how many finished events each outbox remembers, so a
-// long benchmark does not grow memory without limit.
+// maxFinished is how many finished events each outbox remembers by default
+// (Options.OutboxLimit), so a long benchmark does not grow memory without
+// limit.
 const maxFinished = 10000
 
 type outbox struct {
-	pending  []*OutboxEvent // in order; pending[0] is being delivered
-	finished []*OutboxEvent // oldest first, at most maxFinished
+	pending  []*OutboxEvent // in order; the first not held back is being delivered
+	finished []*OutboxEvent // oldest first, at most limit
 	dropped  []*OutboxEvent // every event a fault dropped, oldest first, at most maxFinished
 	lastID   string         // the id of the event emitted last
 	nextSeq  int
+	limit    int           // how many finished events are kept
 	wake     chan struct{} // capacity 1: "there is something to send"
 }
 
-func newOutbox() outbox { return outbox{wake: make(chan struct{}, 1)} }
+func newOutbox() outbox { return outbox{wake: make(chan struct{}, 1), limit: maxFinished} }
 
 func (ob *outbox) finish(ev *OutboxEvent) {
 	ob.finished = append(ob.finished, ev)
-	if len(ob.finished) > maxFinished {
-		ob.finished = ob.finished[len(ob.finished)-maxFinished:]
+	if len(ob.finished) > ob.limit {
+		ob.finished = ob.finished[len(ob.finished)-ob.limit:]
 	}
+}
+
+// next returns the first pending event not held back, or nil and when the
+// first held-back one may go (zero when none waits).
+func (ob *outbox) next(now time.Time) (*OutboxEvent, time.Time) {
+	var wake time.Time
+	for _, ev := range ob.pending {
+		if !ev.notBefore.After(now) {
+			return ev, time.Time{}
+		}
+		if wake.IsZero() || ev.notBefore.Before(wake) {
+			wake = ev.notBefore
+		}
+	}
+	return nil, wake
+}
+
+// done removes ev from the pending events and records it as finished.
+func (ob *outbox) done(ev *OutboxEvent) {
+	ob.pending = slices.DeleteFunc(ob.pending, func(e *OutboxEvent) bool { return e == ev })
+	ob.finish(ev)
 }
 
 // drop records an event a fault dropped.
@@ -124,23 +156,20 @@ func (ob *outbox) list() []OutboxEvent {
 
 // deliver is the sender loop of one system: it delivers the head of the
 // queue until it succeeds or is given up, then the next. A failing head
-// blocks everything behind it, which keeps the system's events in order.
+// blocks everything behind it, which keeps the system's events in order —
+// unless a reorder fault holds an event back: the events behind it go
+// first, and it is sent once its hold is over.
 func (s *Simulator) deliver(sys *system) {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
-		var ev *OutboxEvent
-		if len(sys.outbox.pending) > 0 {
-			ev = sys.outbox.pending[0]
-		}
+		ev, heldUntil := sys.outbox.next(time.Now())
 		s.mu.Unlock()
 		if ev == nil {
-			select {
-			case <-sys.outbox.wake:
-				continue
-			case <-s.ctx.Done():
+			if !s.idle(sys, heldUntil) {
 				return
 			}
+			continue
 		}
 
 		// ID and Body never change after emit, so they are read unlocked.
@@ -163,13 +192,17 @@ func (s *Simulator) deliver(sys *system) {
 		switch {
 		case err == nil && status >= 200 && status < 300:
 			ev.State, ev.Delivered, ev.NextAttemptAt = StateDelivered, true, nil
-			sys.outbox.pending = sys.outbox.pending[1:]
-			sys.outbox.finish(ev)
+			sys.outbox.done(ev)
 			log.Info("webhook delivered", "status", status)
+			if ev.duplicate && !ev.Redelivery {
+				// Sent again, as by a sender that did not see this answer.
+				again := &OutboxEvent{Seq: ev.Seq, ID: ev.ID, Type: ev.Type, JobRef: ev.JobRef, Body: ev.Body,
+					CreatedAt: ev.CreatedAt, State: StatePending, Redelivery: true}
+				sys.outbox.pending = append(sys.outbox.pending, again)
+			}
 		case ev.Attempts >= s.maxAttempts:
 			ev.State, ev.NextAttemptAt = StateFailed, nil
-			sys.outbox.pending = sys.outbox.pending[1:]
-			sys.outbox.finish(ev)
+			sys.outbox.done(ev)
 			log.Warn("webhook given up", "status", status, "error", ev.LastError)
 		default:
 			wait = s.retryDelay(ev.Attempts)
@@ -193,6 +226,24 @@ func (s *Simulator) deliver(sys *system) {
 			}
 		}
 	}
+}
+
+// idle waits until there is something to send: a new event, or the end of
+// a hold (heldUntil, when not zero). False when the simulator closes.
+func (s *Simulator) idle(sys *system, heldUntil time.Time) bool {
+	var held <-chan time.Time
+	if !heldUntil.IsZero() {
+		t := time.NewTimer(time.Until(heldUntil))
+		defer t.Stop()
+		held = t.C
+	}
+	select {
+	case <-sys.outbox.wake:
+	case <-held:
+	case <-s.ctx.Done():
+		return false
+	}
+	return true
 }
 
 // attempt POSTs one event once. A fresh timestamp and signature are made for

@@ -176,13 +176,13 @@ func TestDropFaultValidation(t *testing.T) {
 		`{"op":"deliver","drop":0}`:                             `drop "0" must be a share`,
 		`{"op":"deliver","drop":1.5}`:                           `drop "1.5" must be a share`,
 		`{"op":"deliver","drop":"x"}`:                           `drop "x" must be a share`,
-		`{"op":"deliver","drop":0.5,"status":500}`:              `a "deliver" fault takes drop, types, seed and count only`,
-		`{"op":"deliver","drop":0.5,"delay":"1s"}`:              `takes drop, types, seed and count only`,
+		`{"op":"deliver","drop":0.5,"status":500}`:              `a "deliver" fault takes drop, duplicate, reorder, hold, types, seed and count only`,
+		`{"op":"deliver","drop":0.5,"delay":"1s"}`:              `takes drop, duplicate, reorder, hold, types, seed and count only`,
 		`{"op":"deliver","drop":0.5,"types":["NUDGE"]}`:         `type "NUDGE" is not an event type the simulator sends`,
 		`{"op":"deliver","drop":0.5,"seed":-1}`:                 `seed "-1" must be a whole number`,
 		`{"op":"deliver","drop":0.5,"count":-2}`:                `count "-2"`,
-		`{"op":"createJob","status":500,"drop":0.5}`:            `drop, types and seed are for op "deliver"`,
-		`{"op":"*","status":500,"types":["DOCUMENT_UPLOADED"]}`: `drop, types and seed are for op "deliver"`,
+		`{"op":"createJob","status":500,"drop":0.5}`:            `drop, duplicate, reorder, hold and types are for op "deliver"`,
+		`{"op":"*","status":500,"types":["DOCUMENT_UPLOADED"]}`: `drop, duplicate, reorder, hold and types are for op "deliver"`,
 	} {
 		var resp map[string]string
 		require.Equal(t, http.StatusBadRequest, h.sim("POST", "acme", "/faults", body, &resp), body)

@@ -111,15 +111,23 @@ func (sys *system) emit(t events.Type, d eventData) {
 		CreatedAt: now,
 	}
 	ob.lastID = ev.ID
+	var fate fate
+	if sys.seed.sendsWebhooks() {
+		fate = sys.fateOf(t)
+	}
 	switch {
 	case !sys.seed.sendsWebhooks():
 		ev.State = StateRecorded
 		ob.finish(ev)
-	case sys.dropsNext(t):
+	case fate.drop:
 		ob.drop(ev)
 		sys.sim.log.Info("webhook dropped (fault)", "system", sys.seed.Name, "id", ev.ID, "type", string(t))
 	default:
 		ev.State = StatePending
+		ev.duplicate = fate.duplicate
+		if fate.hold > 0 {
+			ev.HeldBack, ev.notBefore = true, time.Now().Add(fate.hold)
+		}
 		ob.pending = append(ob.pending, ev)
 		select {
 		case ob.wake <- struct{}{}:

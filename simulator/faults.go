@@ -18,7 +18,8 @@ import (
 // delivery (op "deliver", see drop.go), so that lost webhooks can be.
 
 // OpDeliver is the Fault.Op of a fault on the system's webhooks rather than
-// on its REST API: a share of them is never sent (Drop).
+// on its REST API: a share of them is never sent (Drop), sent twice
+// (Duplicate) or held back while later ones go ahead (Reorder).
 const OpDeliver = "deliver"
 
 // Fault makes matching /rest requests fail or slow down, or (op "deliver")
@@ -49,6 +50,12 @@ type Fault struct {
 	After bool `json:"after,omitempty"`
 	// Message is the result_msg (default "simulated fault").
 	Message string `json:"message,omitempty"`
+	// Rate, when set, is the share of matching requests the fault applies
+	// to (more than 0, at most 1), chosen at random — repeatably with Seed;
+	// a request it passes over goes on to the next fault, or is served.
+	// Count then counts only the requests it applied to. Without Rate a
+	// fault applies to every matching request.
+	Rate float64 `json:"rate,omitempty"`
 
 	// Drop (op "deliver" only) is the share of matching webhooks that are
 	// never sent: more than 0, at most 1 (every one).
@@ -56,13 +63,27 @@ type Fault struct {
 	// Types (op "deliver" only) limits the fault to these event types;
 	// empty means every type.
 	Types []events.Type `json:"types,omitempty"`
-	// Seed (op "deliver" only) seeds the choice of the webhooks dropped: the
-	// same seed over the same events drops the same ones. Chosen at random
-	// when not given, and reported so that a run can be repeated.
+	// Duplicate (op "deliver" only) is the share of matching webhooks sent
+	// twice: once delivered, the same webhook (same webhook-id and body) is
+	// queued again, as by a sender that did not see the first answer.
+	Duplicate float64 `json:"duplicate,omitempty"`
+	// Reorder (op "deliver" only) is the share of matching webhooks held
+	// back for Hold while the webhooks behind them are sent: they arrive
+	// after later ones, as from a sender that retries one later and moves on.
+	Reorder float64 `json:"reorder,omitempty"`
+	// Hold (op "deliver" only) is how long a reordered webhook is held back
+	// (default 1s).
+	Hold string `json:"hold,omitempty"`
+	// Seed seeds the random choices (op "deliver": which webhooks are
+	// dropped, duplicated or reordered; a REST fault with Rate: which
+	// requests fail): the same seed over the same events chooses the same
+	// ones. Chosen at random when not given, and reported so that a run can
+	// be repeated.
 	Seed *uint64 `json:"seed,omitempty"`
 
 	delay time.Duration
-	rng   *rand.Rand // op "deliver": decides each drop
+	hold  time.Duration
+	rng   *rand.Rand // decides each drop, duplicate, reorder (op "deliver") or Rate
 }
 
 // faultRequest is the JSON of POST /sim/faults. Numbers may be sent as
@@ -76,6 +97,10 @@ type faultRequest struct {
 	Message    events.Text `json:"message"`
 	After      bool        `json:"after"`
 	Drop       events.Text `json:"drop"`
+	Duplicate  events.Text `json:"duplicate"`
+	Reorder    events.Text `json:"reorder"`
+	Hold       events.Text `json:"hold"`
+	Rate       events.Text `json:"rate"`
 	Types      []string    `json:"types"`
 	Seed       events.Text `json:"seed"`
 }
@@ -88,8 +113,20 @@ func (in faultRequest) fault() (*Fault, *apiError) {
 	if f.Op != "*" && !slices.Contains(allOps, f.Op) {
 		return nil, badRequest("op %q must be * or one of %s, or %s (webhooks)", f.Op, strings.Join(allOps, ", "), OpDeliver)
 	}
-	if text(in.Drop) != "" || in.Types != nil || text(in.Seed) != "" {
-		return nil, badRequest("drop, types and seed are for op %q (webhooks), not for REST operations", OpDeliver)
+	if text(in.Drop) != "" || text(in.Duplicate) != "" || text(in.Reorder) != "" || text(in.Hold) != "" || in.Types != nil {
+		return nil, badRequest("drop, duplicate, reorder, hold and types are for op %q (webhooks), not for REST operations", OpDeliver)
+	}
+	if v := text(in.Rate); v != "" {
+		rate, err := share("rate", v, "requests")
+		if err != nil {
+			return nil, err
+		}
+		f.Rate = rate
+		if err := f.seed(text(in.Seed)); err != nil {
+			return nil, err
+		}
+	} else if text(in.Seed) != "" {
+		return nil, badRequest("seed is for a fault with a rate, or for op %q", OpDeliver)
 	}
 	if v := text(in.Status); v != "" {
 		n, err := strconv.Atoi(v)
@@ -144,6 +181,9 @@ func (s *Simulator) injectFault(sys *system, op string, w http.ResponseWriter, r
 	for i, cand := range sys.faults {
 		if cand.Op != "*" && cand.Op != op {
 			continue
+		}
+		if cand.Rate > 0 && cand.rng.Float64() >= cand.Rate {
+			continue // not this one: the next fault may apply
 		}
 		f, found = *cand, true
 		if cand.Count > 0 {

@@ -61,10 +61,7 @@ func TestMain(m *testing.M) {
 }
 
 func setup(m *testing.M) (int, error) {
-	cli := os.Getenv("O2O_TEMPORAL_CLI")
-	if cli == "" {
-		cli = "../bin/temporal"
-	}
+	cli := devCLI()
 	if _, err := os.Stat(cli); err != nil {
 		return 1, fmt.Errorf("the Temporal CLI is not at %s: run `make integration` (it builds the pinned CLI) or set O2O_TEMPORAL_CLI", cli)
 	}
@@ -110,6 +107,14 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
+// devCLI is the pinned Temporal CLI (make builds it; O2O_TEMPORAL_CLI says where).
+func devCLI() string {
+	if cli := os.Getenv("O2O_TEMPORAL_CLI"); cli != "" {
+		return cli
+	}
+	return "../bin/temporal"
+}
+
 // clusterBuild is true in the cluster build (build tags integration and
 // cluster, make cluster-test), whose tests start their own Temporal cluster.
 var clusterBuild bool
@@ -138,6 +143,9 @@ type topology struct {
 	// retry is the simulated senders' redelivery schedule ("" is a short one
 	// of 1.4 s, enough while Temporal stays up).
 	retry []time.Duration
+	// starting: do not wait for the webhook servers to be ready (for tests
+	// of processes that start before Temporal).
+	starting bool
 }
 
 // newStack starts everything. prefix makes this test's job refs (and so its
@@ -150,6 +158,16 @@ func newStack(t *testing.T, prefix string) *stack {
 // newStackWith is newStack with the configuration edited by tweak.
 func newStackWith(t *testing.T, prefix string, tweak func(cfg []byte) []byte) *stack {
 	t.Helper()
+	seed, cfg := devSetup(t)
+	if tweak != nil {
+		cfg = tweak(cfg)
+	}
+	return newStackFrom(t, prefix, seed, cfg)
+}
+
+// devSetup is make run's seed and configuration, as the tests run them.
+func devSetup(t *testing.T) (simulator.Seed, []byte) {
+	t.Helper()
 	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
 	require.NoError(t, err)
 	cfg, err := os.ReadFile("../o2o.example.yaml")
@@ -159,10 +177,7 @@ func newStackWith(t *testing.T, prefix string, tweak func(cfg []byte) []byte) *s
 	// firing into another test's links. Reconciliation tests reconcile one
 	// job at a time with starter reconcile.
 	cfg = bytes.Replace(cfg, []byte("    closeAfter: 72h\n"), []byte("    closeAfter: 72h\n    reconcileEvery: 8760h\n"), 1)
-	if tweak != nil {
-		cfg = tweak(cfg)
-	}
-	return newStackFrom(t, prefix, seed, cfg)
+	return seed, cfg
 }
 
 // newStackFrom starts a stack of the simulated systems of seed, with the
@@ -219,6 +234,9 @@ func newStackOn(t *testing.T, top topology, prefix string, seed simulator.Seed, 
 		s.webhooks = append(s.webhooks, s.start("webhook", "O2O_WEBHOOK_ADDR="+addr))
 	}
 	s.worker, s.webhook = s.workers[0], s.webhooks[0]
+	if top.starting {
+		return s
+	}
 	for _, addr := range webhookAddrs {
 		require.Eventually(t, func() bool {
 			resp, err := http.Get("http://" + addr + "/readyz")
@@ -355,10 +373,7 @@ func recordRunHistory(t *testing.T, name, workflowID, runID string) {
 	if mode != "1" && mode != "overwrite" {
 		return
 	}
-	cli := os.Getenv("O2O_TEMPORAL_CLI")
-	if cli == "" {
-		cli = "../bin/temporal"
-	}
+	cli := devCLI()
 	args := []string{"workflow", "show", "--address", devServer.FrontendHostPort(),
 		"--namespace", "default", "--workflow-id", workflowID, "--output", "json"}
 	if runID != "" {

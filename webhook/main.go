@@ -18,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/o2o-sync/o2o/config"
@@ -70,6 +71,14 @@ func run() error {
 		return err
 	}
 	defer tc.Close()
+	// The server answers from the start (503 while Temporal is away); this
+	// only says in the log what it waits for, until Temporal first answers.
+	go func() {
+		_ = platform.Await(ctx, log, "Temporal to answer; webhooks get 503 + Retry-After until it does", func(ctx context.Context) error {
+			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		})
+	}()
 
 	addr := cfg.Webhook.Addr
 	if v := os.Getenv("O2O_WEBHOOK_ADDR"); v != "" {

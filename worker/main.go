@@ -81,18 +81,24 @@ func run() error {
 	}
 	defer shutdownEndpoint(endpoint, log)
 
-	tc, err := platform.Dial(ctx, log, metrics)
+	tc, err := platform.DialWait(ctx, log, metrics)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE"), workflows.SearchAttributes); err != nil {
+	// Temporal can answer while its database is still down (or the
+	// namespace not yet made): the setup waits too, and says so.
+	var polled []string
+	err = platform.Await(ctx, log, "Temporal to take O2O's search attributes and schedules (is its database up? is the namespace there?)", func(ctx context.Context) error {
+		if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE"), workflows.SearchAttributes); err != nil {
+			return err
+		}
+		if err := workflows.EnsureSchedules(ctx, tc, cfg); err != nil {
+			return err
+		}
+		polled, err = workflows.EnsurePollSchedules(ctx, tc, cfg)
 		return err
-	}
-	if err := workflows.EnsureSchedules(ctx, tc, cfg); err != nil {
-		return err
-	}
-	polled, err := workflows.EnsurePollSchedules(ctx, tc, cfg)
+	})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ func (s *Simulator) simRoute(mux *http.ServeMux) func(pattern string, serve func
 func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route := s.simRoute(mux)
 	route("POST /sites", s.simAddSite)
+	route("POST /contacts", s.simAddContact)
 	route("POST /jobs", s.simCreateJob)
 	route("GET /jobs", s.simListJobs)
 	route("GET /jobs/{jobRef}", s.simGetJob)
@@ -493,4 +494,26 @@ func (s *Simulator) simAddSite(sys *system, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	writeJSON(w, http.StatusCreated, site)
+}
+
+// simAddContact: POST /{system}/sim/contacts {"contactRef","name"}: an
+// administrator adding a contact person (for a site or a job). No event.
+func (s *Simulator) simAddContact(sys *system, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ContactRef events.Text `json:"contactRef"`
+		Name       events.Text `json:"name"`
+	}
+	if err := decodeJSON(w, r, &in, false); err != nil {
+		writeSimError(w, err)
+		return
+	}
+	c := Contact{ContactRef: text(in.ContactRef), Name: text(in.Name)}
+	s.mu.Lock()
+	err := sys.addContact(c)
+	s.mu.Unlock()
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
 }

@@ -114,8 +114,8 @@ type Site struct {
 // Contact is a person who can be named as a job's contact. Seeds must only
 // hold made-up people.
 type Contact struct {
-	ContactRef string `yaml:"contactRef"`
-	Name       string `yaml:"name"`
+	ContactRef string `yaml:"contactRef" json:"contactRef"`
+	Name       string `yaml:"name" json:"name"`
 }
 
 // EventCode is a job event code (sigEventCode, at most 6 characters) that

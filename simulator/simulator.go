@@ -29,6 +29,7 @@
 // emit their Integration Event; answers carry its id as "eventId":
 //
 //	POST   /{system}/sim/sites                         add a site (no event)
+//	POST   /{system}/sim/contacts                      add a contact {"contactRef","name"} (no event)
 //	POST   /{system}/sim/jobs                          create a job (no event)
 //	GET    /{system}/sim/jobs[?clientRef=]             jobs with everything on them
 //	GET    /{system}/sim/jobs/{jobRef}
@@ -53,7 +54,10 @@
 // A system whose seed says events: poll sends no webhooks at all: its
 // events are only recorded in its outbox.
 //
-// GET / is an HTML overview that refreshes itself; GET /healthz answers ok.
+// GET / is the console (console.go): an HTML page showing every system and
+// acting in it as a user would, through HTML forms posted to
+// /{system}/console/... that make the same changes as the /sim actions;
+// GET /healthz answers ok.
 package simulator
 
 import (
@@ -97,10 +101,9 @@ type Options struct {
 	// MaxAttempts is how many times an event is tried before it is marked
 	// failed and the next one is sent. Default: DefaultMaxAttempts.
 	MaxAttempts int
-	// OutboxLimit is how many finished (delivered, failed, recorded)
-	// events each system's outbox remembers; older ones are forgotten.
-	// Default: 10,000.
-	OutboxLimit int
+	// Console says where O2O is, for the console's links to each linked
+	// job's workflow and link state. Default: no such links.
+	Console Console
 }
 
 // Simulator hosts simulated Oneserve systems. It is safe for concurrent use.
@@ -120,6 +123,7 @@ type Simulator struct {
 	maxAttempts int
 	docDir      string
 	handler     http.Handler
+	console     Console
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -145,6 +149,7 @@ func New(seed Seed, opts Options) (*Simulator, error) {
 		now:         opts.Now,
 		schedule:    slices.Clone(opts.RetrySchedule),
 		maxAttempts: opts.MaxAttempts,
+		console:     opts.Console,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -175,9 +180,6 @@ func New(seed Seed, opts Options) (*Simulator, error) {
 
 	for _, ss := range seed.Systems {
 		sys := newSystem(s, ss)
-		if opts.OutboxLimit > 0 {
-			sys.outbox.limit = opts.OutboxLimit
-		}
 		s.systems[ss.Name] = sys
 		s.order = append(s.order, sys)
 	}
@@ -256,5 +258,6 @@ func (s *Simulator) routes() http.Handler {
 	s.restRoutes(mux)
 	s.simRoutes(mux)
 	s.dropRoutes(mux)
+	s.consoleRoutes(mux)
 	return mux
 }

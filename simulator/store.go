@@ -984,3 +984,25 @@ func (sys *system) addSite(st Site) *apiError {
 	sys.siteOrder = append(sys.siteOrder, ss)
 	return nil
 }
+
+// addContact adds a contact person, as an administrator would. It can then
+// be named on sites and jobs.
+func (sys *system) addContact(c Contact) *apiError {
+	switch {
+	case strings.TrimSpace(c.ContactRef) == "":
+		return badRequest("contactRef is required")
+	case strings.TrimSpace(c.Name) == "":
+		return badRequest("name is required")
+	}
+	if err := maxLen("contactRef", c.ContactRef, 50); err != nil {
+		return err
+	}
+	if err := maxLen("name", c.Name, 200); err != nil {
+		return err
+	}
+	if _, dup := sys.contacts[c.ContactRef]; dup {
+		return conflict("contact %s already exists", c.ContactRef)
+	}
+	sys.contacts[c.ContactRef] = c
+	return nil
+}

@@ -15,7 +15,7 @@ func TestOverviewPage(t *testing.T) {
 	}, nil)
 	h.simOK("POST", "acme", "/jobs/AC000001/status", map[string]string{"status": "In Progress"}, nil)
 
-	status, header, body := h.do("GET", "/", nil, nil)
+	status, header, body := h.do("GET", "/?refresh=3", nil, nil)
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "text/html; charset=utf-8", header.Get("Content-Type"))
 	page := string(body)

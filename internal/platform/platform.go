@@ -87,24 +87,6 @@ func DialWait(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, 
 	return c, nil
 }
 
-// DialWait is Dial for a long-running process: while Temporal cannot be
-// reached it waits, saying so (Await), instead of exiting.
-func DialWait(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, error) {
-	opts, err := clientOptions(log, m)
-	if err != nil {
-		return nil, err
-	}
-	var c client.Client
-	err = Await(ctx, log, "Temporal at "+opts.HostPort+" to answer", func(ctx context.Context) error {
-		c, err = client.DialContext(ctx, opts)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
-	}
-	return c, nil
-}
-
 // DialLazy is Dial for the webhook server: it connects on first use, so the
 // server starts (and answers 503, not-ready) while Temporal is unreachable,
 // instead of refusing to start.

@@ -64,7 +64,7 @@ $(TEMPORAL_SERVER): ## The pinned Temporal server, its SQL tool and PostgreSQL s
 	mv $(TEMPORAL_SERVER_DIR)/sql $(TEMPORAL_SERVER_DIR)/temporal-sql-tool
 	mv $(TEMPORAL_SERVER_DIR)/server $(TEMPORAL_SERVER)
 
-# Not part of make test: it needs PostgreSQL and takes a few minutes.
+# Not part of make test (it needs PostgreSQL and a server build); .ci/run runs it after make test.
 cluster-test: $(TEMPORAL_SERVER) ## O2O on a real Temporal cluster (server + PostgreSQL, two workers, two webhook servers, a worker kill and a server crash)
 	@test -x "$(PG_BIN)/initdb" -a -x "$(PG_BIN)/postgres" -a -x "$(PG_BIN)/pg_isready" || { \
 	  echo "PostgreSQL is not installed (looked in PG_BIN=$(PG_BIN))."; \

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
 )
 
@@ -57,6 +58,18 @@ type ConsoleLink struct {
 	TeamID            string
 	Secondary         string
 	SecondaryClientID string
+}
+
+// ConsoleLinks lists the links of an O2O configuration for Console.Links.
+func ConsoleLinks(cfg *config.Config) []ConsoleLink {
+	out := make([]ConsoleLink, 0, len(cfg.Links))
+	for _, l := range cfg.Links {
+		out = append(out, ConsoleLink{
+			Name: l.Name, Primary: l.Primary.System, PrimaryClientID: l.Primary.Client.ID, TeamID: l.Primary.Team.ID,
+			Secondary: l.Secondary.System, SecondaryClientID: l.Secondary.Client.ID,
+		})
+	}
+	return out
 }
 
 // consoleMaxForm bounds a console form other than an upload.

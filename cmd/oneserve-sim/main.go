@@ -4,14 +4,24 @@
 // Usage:
 //
 //	oneserve-sim [-seed dev/simulator.yaml] [-addr :9100]
+//	             [-o2o-config $O2O_CONFIG] [-temporal-ui http://localhost:8233]
+//	             [-namespace $TEMPORAL_NAMESPACE] [-operator-api http://127.0.0.1:8080]
 //
 // The seed names the environment variables holding each system's API token
 // and webhook secret; the simulator refuses to start, naming the problem,
 // when one is missing or the seed is inconsistent. Open http://localhost:9100/
-// for an overview; see the simulator package for the API.
+// for the console; see the simulator package for the API.
+//
+// With an O2O configuration (-o2o-config, by default the file O2O_CONFIG
+// names, as `make run` sets it), the console links each linked job to its
+// LinkedJob workflow in the Temporal Web UI and to its link state, read from
+// the webhook server's operator API (-operator-api, by default O2O's
+// O2O_WEBHOOK_ADDR or webhook.addr) with the operator token the
+// configuration's webhook.apiTokenEnv names.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,7 +35,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 func main() {
@@ -44,6 +56,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs.SetOutput(stderr)
 	seedPath := fs.String("seed", "dev/simulator.yaml", "seed `file` describing the simulated systems")
 	addr := fs.String("addr", ":9100", "listen `address`")
+	o2oConfig := fs.String("o2o-config", os.Getenv(config.EnvConfigPath), "O2O configuration `file`, for the console's links to each linked job's workflow and link state")
+	temporalUI := fs.String("temporal-ui", "http://localhost:8233", "Temporal Web UI base `URL`")
+	namespace := fs.String("namespace", cmp.Or(os.Getenv("TEMPORAL_NAMESPACE"), "default"), "Temporal `namespace` of the links")
+	operatorAPI := fs.String("operator-api", "", "webhook server base `URL`, for the link state (default from O2O_WEBHOOK_ADDR or the configuration's webhook.addr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +72,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	sim, err := simulator.New(seed, simulator.Options{Logger: log})
+	console, err := consoleOptions(*o2oConfig, *temporalUI, *namespace, *operatorAPI)
+	if err != nil {
+		return err
+	}
+	sim, err := simulator.New(seed, simulator.Options{Logger: log, Console: console})
 	if err != nil {
 		return err
 	}
@@ -97,6 +117,35 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	return nil
+}
+
+// consoleOptions tells the console where O2O is, from O2O's configuration
+// (none: no links to O2O).
+func consoleOptions(cfgPath, temporalUI, namespace, operatorAPI string) (simulator.Console, error) {
+	if cfgPath == "" {
+		return simulator.Console{}, nil
+	}
+	cfg, err := config.Load(cfgPath, config.Options{SkipSecrets: true})
+	if err != nil {
+		return simulator.Console{}, err
+	}
+	if operatorAPI == "" {
+		addr := cmp.Or(os.Getenv("O2O_WEBHOOK_ADDR"), cfg.Webhook.Addr)
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+				host = "127.0.0.1"
+			}
+			operatorAPI = "http://" + net.JoinHostPort(host, port)
+		}
+	}
+	c := simulator.Console{
+		Links: simulator.ConsoleLinks(cfg), WorkflowID: workflows.WorkflowID,
+		TemporalUI: temporalUI, Namespace: namespace, OperatorAPI: operatorAPI,
+	}
+	if env := cfg.Webhook.APITokenEnv; env != "" {
+		c.OperatorToken = os.Getenv(env)
+	}
+	return c, nil
 }
 
 // displayAddr turns a wildcard listen address into one a browser can open.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/simulator"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test to share.
@@ -32,6 +34,7 @@ func (s *syncBuffer) String() string {
 }
 
 func setDevEnv(t *testing.T) {
+	t.Setenv("O2O_CONFIG", "") // no links to O2O from the console
 	t.Setenv("O2O_ACME_TOKEN", "acme-secret-token")
 	t.Setenv("O2O_FIXIT_TOKEN", "fixit-secret-token")
 	t.Setenv("SIM_ACME_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -98,4 +101,31 @@ func TestRunRejectsBadSeed(t *testing.T) {
 
 	err = run(context.Background(), []string{"-bogus"}, &logs, nil)
 	require.Error(t, err)
+}
+
+// Given O2O's configuration, the console knows the links, builds workflow
+// ids as O2O does, and reads link states from the webhook server with the
+// operator token.
+func TestConsoleOptionsFromO2OConfig(t *testing.T) {
+	t.Setenv("O2O_API_TOKEN", "op-token")
+	t.Setenv("O2O_WEBHOOK_ADDR", "")
+	c, err := consoleOptions("../../o2o.example.yaml", "http://localhost:8233", "default", "")
+	require.NoError(t, err)
+	require.Equal(t, []simulator.ConsoleLink{{Name: "acme-fixit", Primary: "acme", PrimaryClientID: "28", TeamID: "7",
+		Secondary: "fixit", SecondaryClientID: "41"}}, c.Links)
+	require.Equal(t, "LinkedJob:acme-fixit:AC000001", c.WorkflowID("acme-fixit", "AC000001"))
+	require.Equal(t, "http://127.0.0.1:8080", c.OperatorAPI, "webhook.addr :8080, on the loopback")
+	require.Equal(t, "op-token", c.OperatorToken)
+
+	t.Setenv("O2O_WEBHOOK_ADDR", "127.0.0.1:18080")
+	c, err = consoleOptions("../../o2o.example.yaml", "http://localhost:8233", "default", "")
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:18080", c.OperatorAPI)
+
+	c, err = consoleOptions("", "http://localhost:8233", "default", "")
+	require.NoError(t, err)
+	require.Nil(t, c.WorkflowID, "without a configuration the console shows no links to O2O")
+
+	_, err = consoleOptions("nope.yaml", "", "", "")
+	require.ErrorContains(t, err, "nope.yaml")
 }

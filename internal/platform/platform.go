@@ -23,6 +23,9 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/o2o-sync/o2o/codec"
+	"github.com/o2o-sync/o2o/internal/secretenv"
 )
 
 // NewLogger returns the process logger: JSON lines on stderr, or a readable
@@ -103,7 +106,11 @@ func DialLazy(log *zap.Logger, m *Metrics) (client.Client, error) {
 }
 
 func clientOptions(log *zap.Logger, m *Metrics) (client.Options, error) {
-	opts, err := envconfig.LoadDefaultClientOptions()
+	apiKey, err := secretenv.Lookup(nil, envAPIKey)
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: apiKeyEnv{apiKey}})
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
 	}
@@ -114,7 +121,37 @@ func clientOptions(log *zap.Logger, m *Metrics) (client.Options, error) {
 	if m != nil {
 		opts.MetricsHandler = m.MetricsHandler()
 	}
+	// Every process encodes and decodes with the same keys: the worker
+	// writes what the webhook server and the starter read, and back.
+	pc, err := codec.FromEnv(nil)
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts.DataConverter = codec.DataConverter(pc)
+	if pc.Encrypts() {
+		opts.FailureConverter = codec.FailureConverter(opts.DataConverter)
+		log.Info("Payload encryption on", zap.String("encryptingKey", pc.ActiveKeyID()), zap.Int("keys", len(pc.KeyIDs())))
+	} else {
+		log.Info("Payload encryption off: " + codec.EnvKeys + " is not set; Temporal stores payloads in plain text")
+	}
 	return opts, nil
+}
+
+// envAPIKey is Temporal's API key variable; O2O also reads it from a file
+// (TEMPORAL_API_KEY_FILE), which Temporal's envconfig does not.
+const envAPIKey = "TEMPORAL_API_KEY"
+
+// apiKeyEnv is the process environment as envconfig reads it, with the API
+// key taken from TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE.
+type apiKeyEnv struct{ key string }
+
+func (apiKeyEnv) Environ() []string { return os.Environ() }
+
+func (e apiKeyEnv) LookupEnv(name string) (string, bool) {
+	if name == envAPIKey {
+		return e.key, e.key != ""
+	}
+	return os.LookupEnv(name)
 }
 
 // RegisterSearchAttributes makes sure the custom search attributes attrs

@@ -9,11 +9,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
@@ -173,10 +175,28 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	}
 	ref, err := secondary.CreateJob(ctx, req)
 	if err != nil {
-		return lifecycle.Result{}, classify(sSys, err)
+		return lifecycle.Result{}, createRefused(classify(sSys, err), spec.ContactRef, site, in.PrimaryJobRef, sSys)
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+}
+
+// createRefused turns a refused job creation into one that says what to do
+// when the likely cause is visible: a contact of the primary job that the
+// site in the secondary does not list. (A contact can exist apart from the
+// site, so an unlisted contact alone is no reason to refuse before asking.)
+func createRefused(err error, contactRef string, site *oneserve.Site, primaryJobRef, system string) error {
+	var app *temporal.ApplicationError
+	if contactRef == "" || !errors.As(err, &app) || app.Type() != ErrTypeRejected {
+		return err
+	}
+	for _, c := range site.Contacts {
+		if c.ContactRef == contactRef {
+			return err
+		}
+	}
+	return misaligned("%s; contact %s of primary job %s is not at site %s in %s: add the contact there (and link it to the site), then retry",
+		err.Error(), contactRef, primaryJobRef, site.SiteRef, system)
 }
 
 // confirmAssigned re-reads activities from the primary and asks the rules

@@ -180,6 +180,35 @@ func TestCreateLinkedJobMisalignedSiteIsNonRetryableAndNamesIt(t *testing.T) {
 	require.Empty(t, f.secondaryJobs(ref))
 }
 
+func TestCreateLinkedJobMissingContactSaysWhatToDo(t *testing.T) {
+	f := newFixture(t, nil)
+	// CON-003 exists in acme but not in fixit.
+	var job struct {
+		JobRef     string `json:"jobRef"`
+		Activities []struct {
+			ID string `json:"id"`
+		} `json:"activities"`
+	}
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs", map[string]any{
+		"clientId": "28", "siteRef": "SITE-001", "contactRef": "CON-003", "priority": "Emergency", "description": "Leak under sink",
+		"activities": []map[string]string{{"code": "PLB001", "quantity": "1"}},
+	}, &job))
+	act := job.Activities[0].ID
+	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+act+"/assign", map[string]string{"teamId": "7"}, nil))
+
+	_, err := f.create(job.JobRef, act)
+	require.Equal(t, activities.ErrTypeMisaligned, nonRetryableType(t, err))
+	require.Contains(t, err.Error(), "contact CON-003 of primary job "+job.JobRef+" is not at site SITE-001 in fixit: add the contact there")
+	require.Contains(t, err.Error(), "fixit:", "the target's own refusal is kept")
+	require.Empty(t, f.secondaryJobs(job.JobRef))
+
+	// The administrator adds the contact to the site; the retry creates the job.
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/contacts", map[string]string{"contactRef": "CON-003", "name": "Bob"}, nil))
+	res, err := f.create(job.JobRef, act)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.SecondaryJobRef)
+}
+
 func TestCreateLinkedJobUnmappedPriorityIsNonRetryable(t *testing.T) {
 	f := newFixture(t, func(doc string) string {
 		// Drop the Routine mapping from the link.

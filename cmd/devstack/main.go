@@ -202,11 +202,33 @@ func start(name, path string, args, env []string) (*proc, error) {
 }
 
 func prefix(name string, r io.Reader) {
+	quiet := name == "temporal" && os.Getenv("DEVSTACK_ALL_LOGS") == ""
+	explained := false
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fmt.Printf("%-9s | %s\n", name, sc.Text())
+		line := sc.Text()
+		if quiet && benignTemporalError(line) {
+			if !explained {
+				explained = true
+				fmt.Printf("%-9s | %s\n", name, benignNote)
+			}
+			continue
+		}
+		fmt.Printf("%-9s | %s\n", name, line)
 	}
+}
+
+// benignNote replaces the dev server's first "context canceled" error line.
+const benignNote = `(devstack hides the dev server's "context canceled" errors: a client ` +
+	`gave up a request, usually a long poll ended by a worker stopping. ` +
+	`They are harmless. DEVSTACK_ALL_LOGS=1 shows them.)`
+
+// benignTemporalError reports whether a dev-server log line is an error
+// only because its caller went away (a cancelled long poll or request):
+// the dev server logs those at error level, which reads as a fault.
+func benignTemporalError(line string) bool {
+	return strings.Contains(line, "context canceled")
 }
 
 func waitReady(ctx context.Context, target string, p *proc) error {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,4 +33,39 @@ func TestWriteEnvIsSourceable(t *testing.T) {
 	out, err := exec.Command("sh", "-c", ". "+path+" && echo \"$O2O_API_TOKEN $O2O_CONFIG\"").Output()
 	require.NoError(t, err)
 	require.Equal(t, "dev-operator-token-0001 /x/o2o.yaml\n", string(out))
+}
+
+func TestPrefixHidesTheDevServersCancelledRequestsOnceExplained(t *testing.T) {
+	in := strings.Join([]string{
+		`time=2026-11-30T16:00:00Z level=ERROR msg="service failures" operation=PollWorkflowTaskQueue error="context canceled"`,
+		`time=2026-11-30T16:00:01Z level=ERROR msg="Persistent fetch operation Failure" error="context canceled"`,
+		`time=2026-11-30T16:00:02Z level=ERROR msg="history shard unavailable" error="disk full"`,
+	}, "\n") + "\n"
+	out := captureStdout(t, func() { prefix("temporal", strings.NewReader(in)) })
+	assert.Equal(t, 1, strings.Count(out, "context canceled"), "the note names them once; the lines are hidden:\n%s", out)
+	assert.Contains(t, out, "DEVSTACK_ALL_LOGS=1")
+	assert.Contains(t, out, "disk full", "a real error still shows")
+
+	t.Setenv("DEVSTACK_ALL_LOGS", "1")
+	out = captureStdout(t, func() { prefix("temporal", strings.NewReader(in)) })
+	assert.Equal(t, 2, strings.Count(out, `error="context canceled"`))
+
+	// Other processes' lines are never hidden.
+	t.Setenv("DEVSTACK_ALL_LOGS", "")
+	out = captureStdout(t, func() { prefix("worker", strings.NewReader(in)) })
+	assert.Equal(t, 2, strings.Count(out, `error="context canceled"`))
+}
+
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	saved := os.Stdout
+	os.Stdout = w
+	f()
+	os.Stdout = saved
+	require.NoError(t, w.Close())
+	b, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return string(b)
 }

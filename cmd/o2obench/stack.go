@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+// Development-only credentials, the same values make run and the
+// end-to-end tests use.
+var devEnv = map[string]string{
+	"O2O_ACME_TOKEN":            "dev-acme-token",
+	"O2O_FIXIT_TOKEN":           "dev-fixit-token",
+	"O2O_ACME_WEBHOOK_SECRETS":  "whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"O2O_FIXIT_WEBHOOK_SECRETS": "whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"SIM_ACME_WEBHOOK_SECRET":   "whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"SIM_FIXIT_WEBHOOK_SECRET":  "whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"O2O_API_TOKEN":             "dev-operator-token-0001",
+}
+
+// benchLimits is the API budget the bench gives O2O (and the raw baseline)
+// in both simulated systems: the configuration's maximum, so that the
+// budget, which exists to protect a real Oneserve, does not set the pace.
+const benchLimits = "limits: { requestsPerSecond: 1000, concurrency: 100 }"
+
+// stack is everything one bench run uses: one Temporal dev server, the
+// simulated systems (in this process, behind the observer), the capture
+// server their webhooks go to, one O2O webhook server, the raw baseline's
+// worker, and O2O workers started and stopped per tuning variant.
+type stack struct {
+	opts       options
+	dir        string // temporary: config, process logs
+	dev        *testsuite.DevServer
+	tc         client.Client
+	sim        *simulator.Simulator
+	simURL     string
+	obs        *observer
+	capture    *capture
+	webhookURL string
+	configPath string
+	webhook    *process
+	raw        *process
+	closers    []func()
+}
+
+func startStack(ctx context.Context, o options) (_ *stack, err error) {
+	s := &stack{opts: o}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	for k, v := range devEnv {
+		os.Setenv(k, v)
+	}
+	if s.dir, err = os.MkdirTemp("", "o2obench-"); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() {
+		if !o.keepLogs {
+			os.RemoveAll(s.dir)
+		}
+	})
+
+	// Temporal: the pinned CLI's dev server, started as the end-to-end
+	// tests start it (in memory, O2O's search attributes, the tests'
+	// dynamic configuration) plus any -dynamic-config values.
+	args := []string{}
+	for _, dc := range o.dynamicConfig {
+		args = append(args, "--dynamic-config-value", dc)
+	}
+	args = append(args, platform.DevServerFlags(workflows.SearchAttributes)...)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	devLog, err := os.Create(filepath.Join(s.dir, "temporal.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { devLog.Close() })
+	s.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
+		ExistingPath:  o.temporalCLI,
+		LogLevel:      "error",
+		ExtraArgs:     args,
+		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
+		Stdout:        devLog,
+		Stderr:        devLog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the Temporal dev server (%s): %w", o.temporalCLI, err)
+	}
+	s.closers = append(s.closers, func() { _ = s.dev.Stop() })
+	s.tc = s.dev.Client()
+
+	// The simulated systems send their webhooks to the capture server: the
+	// bench delivers them to O2O itself, signed, at its own concurrency
+	// (the simulator's sender is one ordered queue per system).
+	s.capture = newCapture()
+	capSrv := httptest.NewServer(s.capture)
+	s.closers = append(s.closers, capSrv.Close)
+	seed, err := simulator.LoadSeed(filepath.Join(o.repo, "dev", "simulator.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for i := range seed.Systems {
+		sys := &seed.Systems[i]
+		sys.WebhookURL = capSrv.URL + "/capture/" + sys.Name
+		// Jobs are spread over many sites, as a housing association's are:
+		// creating a linked job reads its site, jobs included.
+		clientID := map[string]string{"acme": "28", "fixit": "41"}[sys.Name]
+		for n := range o.sites() {
+			sys.Sites = append(sys.Sites, simulator.Site{ClientID: clientID, SiteRef: benchSite(n),
+				Name: fmt.Sprintf("%d Bench Road", n+1), Address1: fmt.Sprintf("%d Bench Road", n+1), Postcode: "ZZ9 9ZZ"})
+		}
+	}
+	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
+	if err != nil {
+		return nil, err
+	}
+	s.obs = newObserver(s.sim.Handler())
+	simSrv := httptest.NewUnstartedServer(s.obs)
+	simSrv.Config.ReadHeaderTimeout = 10 * time.Second
+	simSrv.Start()
+	s.simURL = simSrv.URL
+	s.closers = append(s.closers, func() { simSrv.Close(); s.sim.Close() })
+
+	// O2O's configuration: the example's, against this simulator, with the
+	// bench's API budget and no scheduled reconciliation during the run.
+	raw, err := os.ReadFile(filepath.Join(o.repo, "o2o.example.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cfg := strings.ReplaceAll(string(raw), "http://localhost:9100", s.simURL)
+	cfg, err = replaceOnce(cfg, "limits: { requestsPerSecond: 10, concurrency: 4 }", benchLimits)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err = replaceOnce(cfg, "    apiUser: o2o-api\n\nlinks:", "    apiUser: o2o-api\n    "+benchLimits+"\n\nlinks:"); err != nil {
+		return nil, err
+	}
+	if cfg, err = replaceOnce(cfg, "    closeAfter: 72h\n", "    closeAfter: 72h\n    reconcileEvery: 8760h\n"); err != nil {
+		return nil, err
+	}
+	s.configPath = filepath.Join(s.dir, "o2o.yaml")
+	if err := os.WriteFile(s.configPath, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s.webhookURL = "http://" + addr
+	if s.webhook, err = s.start(ctx, "webhook", filepath.Join(o.bin, "webhook"), nil, []string{"O2O_WEBHOOK_ADDR=" + addr}, s.webhookURL+"/readyz"); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	rawMetrics, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if s.raw, err = s.start(ctx, "raw-worker", self, []string{"raw-worker"},
+		[]string{"O2O_BENCH_SIM_URL=" + s.simURL, "O2O_BENCH_READY_ADDR=" + rawMetrics}, "http://"+rawMetrics+"/readyz"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func replaceOnce(doc, old, new string) (string, error) {
+	if strings.Count(doc, old) != 1 {
+		return "", fmt.Errorf("o2o.example.yaml no longer holds %q exactly once; update cmd/o2obench", old)
+	}
+	return strings.Replace(doc, old, new, 1), nil
+}
+
+func benchSite(n int) string { return fmt.Sprintf("BENCH-%04d", n) }
+
+// startWorker starts an O2O worker with the variant's environment and
+// waits until it polls.
+func (s *stack) startWorker(ctx context.Context, v variant) (*process, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	env := append([]string{"O2O_METRICS_ADDR=" + addr}, v.env...)
+	p, err := s.start(ctx, "worker-"+v.slug(), filepath.Join(s.opts.bin, "worker"), nil, env, "http://"+addr+"/readyz")
+	return p, "http://" + addr, err
+}
+
+func (s *stack) start(ctx context.Context, name, path string, args, extraEnv []string, ready string) (*process, error) {
+	env := os.Environ()
+	env = append(env,
+		"O2O_CONFIG="+s.configPath,
+		"TEMPORAL_ADDRESS="+s.dev.FrontendHostPort(),
+		"TEMPORAL_NAMESPACE=default",
+	)
+	env = append(env, extraEnv...)
+	p, err := startProcess(name, path, args, env, filepath.Join(s.dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, p.stop)
+	if err := waitReady(ctx, ready, p, 90*time.Second); err != nil {
+		return nil, fmt.Errorf("%s did not become ready: %w (log: %s)\n%s", name, err, p.logPath, tail(p.logPath, 20))
+	}
+	return p, nil
+}
+
+func (s *stack) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// process is a child process whose output goes to a log file. It dies
+// with the bench (Pdeathsig), should the bench be killed.
+type process struct {
+	name    string
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	err     error
+}
+
+func startProcess(name, path string, args, env []string, logPath string) (*process, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %s is missing (make bench builds it)", name, path)
+	}
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); f.Close(); close(p.done) }()
+	return p, nil
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks for a graceful stop (SIGTERM) and kills after 40 s.
+func (p *process) stop() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(40 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func waitReady(ctx context.Context, url string, p *process, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.done:
+			return fmt.Errorf("exited: %v", p.err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return errors.New("not ready in time")
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// tail is the last n lines of a file, for failure reports.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

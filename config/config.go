@@ -158,8 +158,19 @@ type Webhook struct {
 	// link-state and operator endpoints. The webhook server refuses to start
 	// without it; the worker and the starter do not need it.
 	APITokenEnv string `yaml:"apiTokenEnv"`
+	// Codec configures the codec server (/codec/encode, /codec/decode).
+	Codec WebhookCodec `yaml:"codec"`
 
 	APIToken string `yaml:"-"`
+}
+
+// WebhookCodec configures the codec server the Temporal Web UI and CLI
+// call to read O2O's encrypted payloads (docs/operations.md).
+type WebhookCodec struct {
+	// UIOrigins are the Web UI origins (scheme://host[:port]) whose pages
+	// may call the codec server from the browser (CORS). None: only
+	// clients outside a browser (the CLI) can.
+	UIOrigins []string `yaml:"uiOrigins"`
 }
 
 // Ref is a configured item known by name in the Oneserve UI and by numeric
@@ -739,6 +750,12 @@ func (c *Config) validate(opt Options) error {
 			case len(token) < 16:
 				p.add("webhook.apiTokenEnv", "the token in %s must be at least 16 characters", c.Webhook.APITokenEnv)
 			}
+		}
+	}
+	for i, o := range c.Webhook.Codec.UIOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			p.add(fmt.Sprintf("webhook.codec.uiOrigins[%d]", i), "%q must be an origin like https://temporal-ui.example.com (scheme, host, optional port; no path)", o)
 		}
 	}
 	c.validatePoll(&p)

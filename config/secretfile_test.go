@@ -73,3 +73,14 @@ func TestSecretInBothPlaces(t *testing.T) {
 	_, err = config.Load(examplePath, config.Options{Getenv: getenv(env)})
 	require.ErrorContains(t, err, "systems.fixit.webhookSecretsEnv: O2O_FIXIT_WEBHOOK_SECRETS_FILE: open /nonexistent/o2o-secret: no such file or directory")
 }
+
+func TestCodecUIOrigins(t *testing.T) {
+	cfg, err := config.Parse([]byte(baseYAML+"  codec: {uiOrigins: [\"http://localhost:8233\", \"https://ui.example.com:8443\"]}\n"), config.Options{Getenv: getenv(baseEnv())})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://localhost:8233", "https://ui.example.com:8443"}, cfg.Webhook.Codec.UIOrigins)
+
+	_, err = config.Parse([]byte(baseYAML+"  codec: {uiOrigins: [\"http://localhost:8233/\", \"localhost:8233\", \"*\"]}\n"), config.Options{Getenv: getenv(baseEnv())})
+	require.ErrorContains(t, err, "3 problem(s)")
+	require.ErrorContains(t, err, `webhook.codec.uiOrigins[0]: "http://localhost:8233/" must be an origin like https://temporal-ui.example.com`)
+	require.ErrorContains(t, err, `webhook.codec.uiOrigins[2]: "*" must be an origin`)
+}

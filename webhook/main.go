@@ -1,8 +1,9 @@
 // Command webhook is O2O's front door: it receives the Oneserve systems'
 // signed Integration Events at POST /webhooks/{system}, hands each to the
 // LinkedJob workflow it concerns, and serves the link state at
-// GET /links/{link}/{primaryJobRef} and its metrics at GET /metrics
-// (Prometheus text, unauthenticated; docs/metrics.md).
+// GET /links/{link}/{primaryJobRef}, its metrics at GET /metrics
+// (Prometheus text, unauthenticated; docs/metrics.md), and the codec server
+// for the Temporal Web UI and CLI at POST /codec/{encode,decode} (codec.go).
 //
 // Configuration: O2O_CONFIG (the YAML file), O2O_WEBHOOK_ADDR (listen
 // address, default from the file, else ":8080") and Temporal's standard
@@ -21,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/o2o-sync/o2o/codec"
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/internal/platform"
 )
@@ -84,12 +86,22 @@ func run() error {
 	if v := os.Getenv("O2O_WEBHOOK_ADDR"); v != "" {
 		addr = v
 	}
+	pc, err := codec.FromEnv(nil)
+	if err != nil {
+		return err
+	}
+	uiWithoutToken := os.Getenv(envUIWithoutToken) == "1"
+	if uiWithoutToken && !loopbackListenAddr(addr) {
+		return fmt.Errorf("%s=1 lets the Web UI decode payloads without a token, which is for a development machine only: the webhook server must then listen on a loopback address such as 127.0.0.1:8080, not %s", envUIWithoutToken, addr)
+	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	log.Info("Webhook server listening", zap.String("addr", l.Addr().String()))
-	return serve(ctx, l, newServer(cfg, tc, log, metrics), log)
+	e := newServer(cfg, tc, log, metrics)
+	serveCodec(e, pc, cfg.Webhook.APIToken, cfg.Webhook.Codec.UIOrigins, uiWithoutToken, log)
+	return serve(ctx, l, e, log)
 }
 
 // serve answers HTTP on l until ctx ends, then shuts down gracefully: it

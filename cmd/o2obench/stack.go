@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/simulator"
@@ -46,7 +45,7 @@ const benchLimits = "limits: { requestsPerSecond: 1000, concurrency: 100 }"
 type stack struct {
 	opts       options
 	dir        string // temporary: config, process logs
-	dev        *testsuite.DevServer
+	temporal   string // the dev server's frontend, host:port
 	tc         client.Client
 	sim        *simulator.Simulator
 	simURL     string
@@ -78,34 +77,54 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 		}
 	})
 
-	// Temporal: the pinned CLI's dev server, started as the end-to-end
-	// tests start it (in memory, O2O's search attributes, the tests'
-	// dynamic configuration) plus any -dynamic-config values.
+	// Temporal: the pinned CLI's dev server with the flags the end-to-end
+	// tests start it with (testsuite.StartDevServer's: in memory, headless;
+	// O2O's search attributes; the tests' dynamic configuration), plus any
+	// -dynamic-config values. Started here rather than through testsuite so
+	// that it dies with the bench (Pdeathsig).
 	args := []string{}
 	for _, dc := range o.dynamicConfig {
 		args = append(args, "--dynamic-config-value", dc)
 	}
 	args = append(args, platform.DevServerFlags(workflows.SearchAttributes)...)
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	devLog, err := os.Create(filepath.Join(s.dir, "temporal.log"))
+	if s.temporal, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	host, port, _ := strings.Cut(s.temporal, ":")
+	// Its HTTP and metrics ports too: their defaults would clash with
+	// make run or another dev server on this machine.
+	httpAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func() { devLog.Close() })
-	s.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
-		ExistingPath:  o.temporalCLI,
-		LogLevel:      "error",
-		ExtraArgs:     args,
-		ClientOptions: &client.Options{Namespace: "default", Logger: quietLogger()},
-		Stdout:        devLog,
-		Stderr:        devLog,
-	})
+	metricsAddr, err := freeAddr()
 	if err != nil {
-		return nil, fmt.Errorf("start the Temporal dev server (%s): %w", o.temporalCLI, err)
+		return nil, err
 	}
-	s.closers = append(s.closers, func() { _ = s.dev.Stop() })
-	s.tc = s.dev.Client()
+	_, httpPort, _ := strings.Cut(httpAddr, ":")
+	_, metricsPort, _ := strings.Cut(metricsAddr, ":")
+	args = append([]string{"server", "start-dev", "--ip", host, "--port", port, "--http-port", httpPort, "--metrics-port", metricsPort,
+		"--headless", "--log-level", "error",
+		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}, args...)
+	dev, err := startProcess("temporal", o.temporalCLI, args, os.Environ(), filepath.Join(s.dir, "temporal.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, dev.stop)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s.tc, err = client.DialContext(dctx, client.Options{HostPort: s.temporal, Namespace: "default", Logger: quietLogger()})
+		cancel()
+		if err == nil {
+			break
+		}
+		if dev.exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("start the Temporal dev server (%s): %v\n%s", o.temporalCLI, err, tail(dev.logPath, 20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.closers = append(s.closers, s.tc.Close)
 
 	// The simulated systems send their webhooks to the capture server: the
 	// bench delivers them to O2O itself, signed, at its own concurrency
@@ -209,7 +228,7 @@ func (s *stack) start(ctx context.Context, name, path string, args, extraEnv []s
 	env := os.Environ()
 	env = append(env,
 		"O2O_CONFIG="+s.configPath,
-		"TEMPORAL_ADDRESS="+s.dev.FrontendHostPort(),
+		"TEMPORAL_ADDRESS="+s.temporal,
 		"TEMPORAL_NAMESPACE=default",
 	)
 	env = append(env, extraEnv...)

@@ -40,7 +40,18 @@ var devEnv = []string{
 	"SIM_ACME_WEBHOOK_SECRET=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
 	"SIM_FIXIT_WEBHOOK_SECRET=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
 	"O2O_API_TOKEN=dev-operator-token-0001",
+	// Payloads are encrypted, as in production; the Web UI reads them
+	// through the webhook server's codec endpoint (codecEndpoint).
+	"O2O_PAYLOAD_KEYS=" + devPayloadKey,
 }
+
+// devPayloadKey is the public, development-only payload key: id dev-1, the
+// bytes of "o2o-dev-payload-key-not-secret01".
+const devPayloadKey = "dev-1:bzJvLWRldi1wYXlsb2FkLWtleS1ub3Qtc2VjcmV0MDE="
+
+// codecEndpoint is the webhook server's codec server, which the dev
+// server's Web UI and the CLI (through .run/env) decode payloads with.
+const codecEndpoint = "http://localhost:8080/codec"
 
 func main() {
 	bin := flag.String("bin", "bin", "directory holding the built binaries and the temporal CLI")
@@ -108,15 +119,21 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 
 	// Everything listens on the loopback only: the dev tokens are public.
 	env = append(env, "O2O_WEBHOOK_ADDR=127.0.0.1:8080", "O2O_METRICS_ADDR=127.0.0.1:9464")
+	// The dev server's Web UI has no login, so it cannot send the operator
+	// token: its origin may decode without one, over loopback only.
+	env = append(env, "O2O_DEV_UI_CODEC_WITHOUT_TOKEN=1")
 	// A second terminal gets the same settings with `source .run/env`
 	// (the starter, curl with the operator token).
 	if err := writeEnv(filepath.Join(dataDir, "env"), append(append([]string{}, devEnv...),
-		"O2O_CONFIG="+absPath(cfgPath), "TEMPORAL_ADDRESS=127.0.0.1:7233", "TEMPORAL_NAMESPACE=default")); err != nil {
+		"O2O_CONFIG="+absPath(cfgPath), "TEMPORAL_ADDRESS=127.0.0.1:7233", "TEMPORAL_NAMESPACE=default",
+		// The temporal CLI decodes through the codec server with these.
+		"TEMPORAL_CODEC_ENDPOINT="+codecEndpoint, "TEMPORAL_CODEC_AUTH=Bearer dev-operator-token-0001")); err != nil {
 		return err
 	}
 	temporalArgs := []string{"server", "start-dev",
 		"--db-filename", db, "--ip", "127.0.0.1",
 		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
+		"--ui-codec-endpoint", codecEndpoint,
 	}
 	// Search attributes are registered at start, so links are filterable in
 	// the Web UI from the first workflow.
@@ -160,6 +177,7 @@ const banner = `
  O2O is running.
 
    Temporal Web UI     http://localhost:8233   (filter: O2OState="Linked")
+                       payloads are encrypted; the UI decodes them at http://localhost:8080/codec
    Simulated systems   http://localhost:9100   (acme = primary, fixit = secondary)
    Webhook server      http://localhost:8080   (POST /webhooks/{system}, GET /metrics)
    Worker metrics      http://localhost:9464/metrics   (also /healthz, /readyz)

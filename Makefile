@@ -14,7 +14,7 @@ TEMPORAL_SERVER := $(TEMPORAL_SERVER_DIR)/temporal-server
 # PostgreSQL's programs (initdb, postgres, pg_isready): Debian's newest, or set PG_BIN.
 PG_BIN ?= $(or $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1),$(patsubst %/,%,$(dir $(shell command -v initdb 2>/dev/null))))
 
-.PHONY: all build run test unit integration cluster-test fuzz vet fmt clean help record-histories bench
+.PHONY: all build run test unit integration cluster-test fuzz vet fmt clean help record-histories bench bench-end-to-end
 
 all: build
 
@@ -88,7 +88,11 @@ clean: ## Remove built binaries and local run data
 record-histories: $(TEMPORAL) ## Record missing workflow histories for the replay tests (commit them; existing ones are kept)
 	O2O_RECORD_HISTORIES=1 $(GO) test -count=1 -tags=integration -run 'TestAssignmentCreatesTheLinkedJobEndToEnd|TestMisalignedSite|TestFullJobLife|TestOperatorActionsOverHTTP|TestPauseWhileRetryingEndToEnd|TestLongLivedLinkContinuesAsNewAndRemembers|TestReconciliationFindsLostWebhooksExactlyOnce|TestDocumentApprovalEndToEnd|TestVariationRoundTrip' ./e2e/
 
-bench: ## Benchmarks: document copy (worker heap, 1 MB vs 100 MB, throughput) and reconciliation reads (1,000 and 10,000 links)
+# make bench BENCH_FLAGS='-links 20 -rounds 1 -rss 1000' for a quick end-to-end run;
+# BENCH_FLAGS='-variants "default; O2O_WORKER_POLLERS=auto"' compares worker tunings
+# (o2obench -h lists every flag; docs/operations.md#benchmarks explains the figures).
+BENCH_FLAGS ?=
+bench: ## Benchmarks: document copy, reconciliation reads, then O2O end to end vs a raw Temporal baseline and worker memory per open link (about 10 min)
 	@out=$$($(GO) test -run='^$$' -bench=CopyDocument -benchmem -benchtime=1x -count=1 ./activities/ 2>&1); rc=$$?; \
 	echo "$$out"; [ $$rc -eq 0 ] || exit $$rc; \
 	echo "$$out" | awk '/^BenchmarkCopyDocument/ { for (i = 3; i < NF; i++) if ($$(i+1) == "heap-growth-MB") h[$$1] = $$i; else if ($$(i+1) == "MB/s") r[$$1] = $$i } \
@@ -98,3 +102,8 @@ bench: ## Benchmarks: document copy (worker heap, 1 MB vs 100 MB, throughput) an
 	echo "$$out" | awk '/^BenchmarkReconcileReads/ { for (i = 3; i < NF; i++) v[$$1, $$(i+1)] = $$i; n[$$1] = 1 } \
 	  END { print ""; print "Reconciliation reads against the simulator (limit per system in req/s; CPU includes the simulator):"; \
 	    for (k in n) printf "  %-34s %7s s  %s calls/link  %s facts/link  %6s CPU-us/link  peak %s/%s req/s (limit %s)\n", k, v[k,"s/run"], v[k,"calls/link"], v[k,"facts/link"], v[k,"cpu-µs/link"], v[k,"peak-req/s-acme"], v[k,"peak-req/s-fixit"], v[k,"limit-req/s"] }'
+	@$(MAKE) --no-print-directory bench-end-to-end
+
+bench-end-to-end: $(TEMPORAL) ## O2O end to end vs a raw Temporal baseline, and worker memory per open link (cmd/o2obench; BENCH_FLAGS)
+	$(GO) build -o $(BIN)/ ./worker ./webhook ./cmd/o2obench
+	$(BIN)/o2obench -bin $(BIN) -temporal $(TEMPORAL) $(BENCH_FLAGS)

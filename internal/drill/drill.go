@@ -1,0 +1,498 @@
+// Package drill is O2O's chaos drill (make drill, issue 11 item 3): many
+// links, each given a short life of events, run against the simulated
+// Oneserve systems while everything that can go wrong does — target calls
+// answering 5xx or hanging past the client's timeout, every webhook
+// delivered twice and some out of order, the worker killed with SIGKILL
+// every few seconds and the Temporal server killed and restarted once —
+// and then checked against the simulator's final state: every source event
+// applied exactly once in its target, in source order per link.
+//
+// The Temporal dev server (the pinned CLI, on a database file so that its
+// state survives the restart), the worker and the webhook server are
+// separate processes, as in production; the simulator runs in the drill's
+// own process, so the drill reads its outbox and jobs directly.
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+// LinkName is the drilled link: the example configuration's.
+const LinkName = "acme-fixit"
+
+// Options size the drill and its faults. Defaults (Defaults) are the
+// issue's: 1,000 links × 10 events, 20% 5xx, 5% timeouts, every webhook
+// twice, 10% out of order, a worker kill every 10 s, one Temporal restart.
+type Options struct {
+	Links         int // linked jobs
+	EventsPerLink int // events per link, the assignment included (at least 5)
+	Concurrency   int // links driven at once
+
+	ServerErrors float64 // share of target calls answered 5xx (500 or 503)
+	Timeouts     float64 // share of target calls held past the client's timeout
+	// TimeoutsApplied is the share of those timeouts whose change is made
+	// before the answer is lost (the rest never reach the system).
+	TimeoutsApplied float64
+	CallTimeout     time.Duration // O2O's per-call timeout (systems' timeout)
+	Duplicate       float64       // share of webhooks delivered twice
+	Reorder         float64       // share of webhooks held back while later ones go first
+	Hold            time.Duration // how long a reordered webhook is held back
+
+	KillEvery       time.Duration // SIGKILL the worker this often (0: never)
+	MaxKills        int           // at most this many worker kills (0: no limit)
+	TemporalRestart bool          // kill and restart Temporal once, half-way through the events
+
+	// RequestsPerSecond and CallConcurrency are O2O's API budget per system
+	// (limits in the configuration).
+	RequestsPerSecond int
+	CallConcurrency   int
+
+	DrainTimeout time.Duration // give up waiting for the last events after this
+	Seed         uint64        // seeds the faults' random choices
+	LogLevel     string        // O2O_LOG_LEVEL of the worker and webhook server
+
+	BinDir      string // holds worker and webhook
+	TemporalCLI string // the pinned temporal CLI
+	SeedFile    string // the simulator's seed (dev/simulator.yaml)
+	ConfigFile  string // O2O's configuration (o2o.example.yaml)
+	WorkDir     string // logs and Temporal's database; "" is a temporary directory, removed after a clean run
+	Out         io.Writer
+}
+
+// Defaults are the issue's figures.
+func Defaults() Options {
+	return Options{
+		Links: 1000, EventsPerLink: 10, Concurrency: 50,
+		ServerErrors: 0.20, Timeouts: 0.05, TimeoutsApplied: 0.5, CallTimeout: 2 * time.Second,
+		Duplicate: 1, Reorder: 0.10, Hold: 2 * time.Second,
+		KillEvery: 10 * time.Second, TemporalRestart: true,
+		RequestsPerSecond: 200, CallConcurrency: 32,
+		DrainTimeout: 20 * time.Minute, Seed: 1, LogLevel: "warn",
+		BinDir: "bin", TemporalCLI: "bin/temporal",
+		SeedFile: "dev/simulator.yaml", ConfigFile: "o2o.example.yaml",
+		Out: os.Stdout,
+	}
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Links < 1:
+		return errors.New("links must be at least 1")
+	case o.EventsPerLink < 5:
+		return errors.New("events per link must be at least 5 (assign, On Hold, Accepted, book, complete)")
+	case o.Concurrency < 1:
+		return errors.New("concurrency must be at least 1")
+	case o.ServerErrors < 0 || o.Timeouts < 0 || o.ServerErrors+o.Timeouts >= 1:
+		return errors.New("5xx and timeout shares must be at least 0 and add up to less than 1")
+	case o.TimeoutsApplied < 0 || o.TimeoutsApplied > 1:
+		return errors.New("the applied share of timeouts must be from 0 to 1")
+	case o.Duplicate < 0 || o.Duplicate > 1 || o.Reorder < 0 || o.Reorder > 1:
+		return errors.New("duplicate and reorder shares must be from 0 to 1")
+	case o.CallTimeout <= 0:
+		return errors.New("the call timeout must be positive")
+	case o.RequestsPerSecond < 1 || o.CallConcurrency < 1:
+		return errors.New("requests per second and call concurrency must be at least 1")
+	}
+	return nil
+}
+
+// Run runs the drill and reports what it found. An error means the drill
+// itself could not run (a process did not start, ...), not that O2O failed
+// it: that is Report.OK.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	d := &drill{o: o, start: time.Now()}
+	defer d.teardown()
+	if err := d.setUp(ctx); err != nil {
+		return nil, err
+	}
+	rep, err := d.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.clean = rep.OK()
+	return rep, nil
+}
+
+type drill struct {
+	o     Options
+	start time.Time
+	dir   string
+	clean bool // remove dir at the end
+
+	temporalAddr string
+	temporalArgs []string
+	temporal     *proc
+
+	env         []string
+	workerAddr  string // its metrics/health address
+	worker      *proc
+	workerMu    sync.Mutex // guards worker
+	webhook     *proc
+	webhookAddr string
+
+	sim    *simulator.Simulator
+	simSrv *http.Server
+	simURL string
+	tc     client.Client
+
+	// what happened, for the report
+	timelineMu sync.Mutex
+	timeline   []mark
+	kills      atomic.Int32
+	produced   atomic.Int32
+}
+
+// mark is one chaos action on the timeline.
+type mark struct {
+	at   time.Time
+	what string
+}
+
+func (d *drill) note(format string, args ...any) {
+	d.timelineMu.Lock()
+	d.timeline = append(d.timeline, mark{time.Now(), fmt.Sprintf(format, args...)})
+	d.timelineMu.Unlock()
+	d.logf(format, args...)
+}
+
+func (d *drill) logf(format string, args ...any) {
+	fmt.Fprintf(d.o.Out, "drill %6.1fs  %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (d *drill) setUp(ctx context.Context) error {
+	o := d.o
+	d.dir = o.WorkDir
+	if d.dir == "" {
+		dir, err := os.MkdirTemp("", "o2o-drill-")
+		if err != nil {
+			return err
+		}
+		d.dir = dir
+	} else if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []string{filepath.Join(o.BinDir, "worker"), filepath.Join(o.BinDir, "webhook"), o.TemporalCLI} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s is missing (make build builds it): %w", p, err)
+		}
+	}
+
+	// Temporal: the dev server on a database file, so that a restart keeps
+	// every link.
+	ports, err := freePorts(5)
+	if err != nil {
+		return err
+	}
+	d.temporalAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	d.temporalArgs = append([]string{"server", "start-dev", "--headless",
+		"--db-filename", filepath.Join(d.dir, "temporal.db"), "--ip", "127.0.0.1",
+		"--port", fmt.Sprint(ports[0]), "--http-port", fmt.Sprint(ports[1]), "--metrics-port", fmt.Sprint(ports[2]),
+		"--log-level", "error"}, platform.DevServerFlags(workflows.SearchAttributes)...)
+	if err := d.startTemporal(ctx); err != nil {
+		return err
+	}
+	d.tc, err = client.Dial(client.Options{HostPort: d.temporalAddr, Namespace: "default", Logger: quiet{}})
+	if err != nil {
+		return fmt.Errorf("Temporal client: %w", err)
+	}
+
+	// The simulated systems, sending their webhooks to the webhook server.
+	d.webhookAddr = fmt.Sprintf("127.0.0.1:%d", ports[3])
+	d.workerAddr = fmt.Sprintf("127.0.0.1:%d", ports[4])
+	if err := d.startSimulator(); err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(d.dir, "o2o.yaml")
+	if err := writeConfig(o, d.simURL, cfgPath); err != nil {
+		return err
+	}
+	d.env = append(os.Environ(), DevEnv...)
+	d.env = append(d.env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS="+d.temporalAddr, "TEMPORAL_NAMESPACE=default",
+		"O2O_LOG_LEVEL="+o.LogLevel)
+
+	d.worker, err = d.startProcess("worker", filepath.Join(o.BinDir, "worker"), nil, "O2O_METRICS_ADDR="+d.workerAddr)
+	if err != nil {
+		return err
+	}
+	d.webhook, err = d.startProcess("webhook", filepath.Join(o.BinDir, "webhook"), nil,
+		"O2O_WEBHOOK_ADDR="+d.webhookAddr, "O2O_METRICS_ADDR=127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	for name, url := range map[string]string{"worker": "http://" + d.workerAddr + "/readyz", "webhook": "http://" + d.webhookAddr + "/readyz"} {
+		if err := waitHTTP(ctx, url, 60*time.Second); err != nil {
+			return fmt.Errorf("%s did not become ready (log in %s): %w", name, d.dir, err)
+		}
+	}
+	return d.injectFaults()
+}
+
+func (d *drill) startTemporal(ctx context.Context) error {
+	p, err := d.startProcess("temporal", d.o.TemporalCLI, d.temporalArgs)
+	if err != nil {
+		return err
+	}
+	d.temporal = p
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		tc, err := client.Dial(client.Options{HostPort: d.temporalAddr, Namespace: "default", Logger: quiet{}})
+		if err == nil {
+			_, err = tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			tc.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		if p.exited() {
+			return fmt.Errorf("the Temporal dev server exited (log: %s)", p.logPath)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the Temporal dev server did not start (log: %s): %v", p.logPath, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (d *drill) startSimulator() error {
+	// The seed names its tokens and secrets by variable, like O2O.
+	for _, kv := range DevEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	seed, err := simulator.LoadSeed(d.o.SeedFile)
+	if err != nil {
+		return err
+	}
+	for i := range seed.Systems {
+		seed.Systems[i].WebhookURL = "http://" + d.webhookAddr + "/webhooks/" + seed.Systems[i].Name
+	}
+	// A real sender's redelivery: quick at first, then every few seconds
+	// (and never sooner than the receiver's Retry-After), and it does not
+	// give up during a drill.
+	sim, err := simulator.New(seed, simulator.Options{
+		RetrySchedule: []time.Duration{100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+			time.Second, 2 * time.Second, 5 * time.Second},
+		MaxAttempts: 10000,
+		OutboxLimit: 4*d.o.Links*d.o.EventsPerLink + 1000,
+	})
+	if err != nil {
+		return err
+	}
+	d.sim = sim
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d.simURL = "http://" + l.Addr().String()
+	d.simSrv = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = d.simSrv.Serve(l) }()
+	return nil
+}
+
+// killWorker kills the worker with SIGKILL and starts another at once.
+func (d *drill) killWorker() error {
+	d.workerMu.Lock()
+	defer d.workerMu.Unlock()
+	d.worker.kill()
+	n := d.kills.Add(1)
+	p, err := d.startProcess("worker", filepath.Join(d.o.BinDir, "worker"), nil, "O2O_METRICS_ADDR="+d.workerAddr)
+	if err != nil {
+		return err
+	}
+	d.worker = p
+	d.note("worker killed (SIGKILL, #%d) and restarted", n)
+	return nil
+}
+
+// restartTemporal kills the Temporal server with SIGKILL and starts it again
+// on the same database.
+func (d *drill) restartTemporal(ctx context.Context) error {
+	d.temporal.kill()
+	d.note("Temporal killed (SIGKILL)")
+	t0 := time.Now()
+	if err := d.startTemporal(ctx); err != nil {
+		return err
+	}
+	d.note("Temporal back after %.1fs", time.Since(t0).Seconds())
+	return nil
+}
+
+func (d *drill) teardown() {
+	if d.webhook != nil {
+		d.webhook.stop()
+	}
+	d.workerMu.Lock()
+	if d.worker != nil {
+		d.worker.stop()
+	}
+	d.workerMu.Unlock()
+	if d.tc != nil {
+		d.tc.Close()
+	}
+	if d.simSrv != nil {
+		_ = d.simSrv.Close()
+	}
+	if d.sim != nil {
+		d.sim.Close()
+	}
+	if d.temporal != nil {
+		d.temporal.stop()
+	}
+	if d.dir != "" && d.o.WorkDir == "" {
+		if d.clean {
+			_ = os.RemoveAll(d.dir)
+		} else {
+			fmt.Fprintf(d.o.Out, "drill: logs and Temporal's database kept in %s\n", d.dir)
+		}
+	}
+}
+
+// DevEnv are the development-only credentials make run and the tests use.
+var DevEnv = []string{
+	"O2O_ACME_TOKEN=dev-acme-token",
+	"O2O_FIXIT_TOKEN=dev-fixit-token",
+	"O2O_ACME_WEBHOOK_SECRETS=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"O2O_FIXIT_WEBHOOK_SECRETS=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"SIM_ACME_WEBHOOK_SECRET=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
+	"SIM_FIXIT_WEBHOOK_SECRET=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
+	"O2O_API_TOKEN=dev-operator-token-0001",
+}
+
+// proc is a child process whose output goes to a log file in the drill's
+// directory.
+type proc struct {
+	name    string
+	cmd     *os.Process
+	logPath string
+	done    chan struct{}
+}
+
+func (d *drill) startProcess(name, path string, args []string, extraEnv ...string) (*proc, error) {
+	logPath := filepath.Join(d.dir, name+".log")
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	env := d.env
+	if name == "temporal" {
+		env = os.Environ()
+	}
+	env = append(append([]string{}, env...), extraEnv...)
+	fmt.Fprintf(f, "---- %s started at %s ----\n", name, time.Now().Format(time.RFC3339Nano))
+	p, err := os.StartProcess(path, append([]string{path}, args...), &os.ProcAttr{
+		Env:   env,
+		Files: []*os.File{nil, f, f},
+		// Children die with the drill, even if it is killed.
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	pr := &proc{name: name, cmd: p, logPath: logPath, done: make(chan struct{})}
+	go func() { _, _ = p.Wait(); close(pr.done) }()
+	return pr, nil
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill is kill -9.
+func (p *proc) kill() {
+	_ = p.cmd.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// stop asks for a graceful stop, then kills after 30 s.
+func (p *proc) stop() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.kill()
+	}
+}
+
+func freePorts(n int) ([]int, error) {
+	var out []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+func waitHTTP(ctx context.Context, url string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return last
+}
+
+// quiet keeps the SDK's retries while Temporal restarts out of the output.
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}

@@ -1,0 +1,380 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/lifecycle"
+	"github.com/o2o-sync/o2o/simulator"
+	"github.com/o2o-sync/o2o/workflows"
+)
+
+// Report is what the drill found.
+type Report struct {
+	Options Options
+	Links   int // links driven
+	Events  int // source events produced
+
+	// Lost: source events never applied in their target. Duplicated: extra
+	// applications (a second linked job, a job event written twice).
+	// OutOfOrder: events applied after a later event of their link and side
+	// although O2O had acknowledged them first — O2O's own reordering.
+	Lost, Duplicated, OutOfOrder int
+	// DeliveredLate: events whose webhook was first acknowledged after a
+	// later event of their link and side (held back by the reorder fault,
+	// or behind a failing delivery); AppliedLate: those of them applied
+	// after it (no receiver can put back in order what it has not yet
+	// received). Not failures.
+	DeliveredLate, AppliedLate int
+	// AckedNotStored: 202 answers beyond the deliveries the link recorded —
+	// a webhook acknowledged but not stored (must be 0).
+	AckedNotStored int
+	// Deliveries: webhook requests answered 202; Redelivered: attempts
+	// after a failed one (503 while Temporal was down, timeouts).
+	Deliveries, Redelivered, Ignored int
+
+	LongestStall time.Duration // no event applied while some were pending
+	StallFrom    time.Duration // since the first event was produced
+	StallNote    string        // what happened just before it
+	ProduceTime  time.Duration // from the first event produced to the last
+	DrainTime    time.Duration // from the last event produced to the last applied
+	TotalTime    time.Duration
+	Drained      bool
+	WorkerKills  int
+	Timeline     []string
+	Examples     []string // the first few failures, explained
+	Problems     []string // links not Linked, drill errors
+}
+
+// OK says the drill passed: nothing lost, duplicated or out of order, no
+// acknowledged event missing, everything drained.
+func (r *Report) OK() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && r.OutOfOrder == 0 && r.AckedNotStored == 0 && r.Drained
+}
+
+// Print writes the report.
+func (r *Report) Print(w io.Writer) {
+	o := r.Options
+	fmt.Fprintf(w, "\nO2O drill: %d links × %d events = %d events\n", r.Links, o.EventsPerLink, r.Events)
+	fmt.Fprintf(w, "faults: target calls %.0f%% 5xx, %.0f%% held past the %s client timeout (%.0f%% of those applied first); "+
+		"webhooks %.0f%% delivered twice, %.0f%% held back %s (out of order); worker kill -9 every %s (%d kills); Temporal restarts: %d\n",
+		100*o.ServerErrors, 100*o.Timeouts, o.CallTimeout, 100*o.TimeoutsApplied, 100*o.Duplicate, 100*o.Reorder, o.Hold,
+		o.KillEvery, r.WorkerKills, map[bool]int{true: 1}[o.TemporalRestart])
+	fmt.Fprintf(w, "webhooks: %d acknowledged (202), %d answered 200 (no link yet), %d redelivery attempts after a failure\n",
+		r.Deliveries, r.Ignored, r.Redelivered)
+	fmt.Fprintln(w, "timeline (from the first event produced):")
+	for _, t := range r.Timeline {
+		fmt.Fprintln(w, "  "+t)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "lost:           %d\n", r.Lost)
+	fmt.Fprintf(w, "duplicated:     %d\n", r.Duplicated)
+	fmt.Fprintf(w, "out-of-order:   %d\n", r.OutOfOrder)
+	fmt.Fprintf(w, "  (delivered out of order: %d events reached O2O after a later event of their link; %d of them were applied after it)\n",
+		r.DeliveredLate, r.AppliedLate)
+	fmt.Fprintf(w, "acked, not stored: %d\n", r.AckedNotStored)
+	fmt.Fprintf(w, "longest stall:  %.1fs (from %.1fs%s)\n", r.LongestStall.Seconds(), r.StallFrom.Seconds(), r.StallNote)
+	drained := "drained"
+	if !r.Drained {
+		drained = "NOT drained"
+	}
+	fmt.Fprintf(w, "time to drain:  %.1fs after the last event (%s; produced in %.1fs, %.1fs in all)\n",
+		r.DrainTime.Seconds(), drained, r.ProduceTime.Seconds(), r.TotalTime.Seconds())
+	for _, e := range r.Examples {
+		fmt.Fprintln(w, "  ✗ "+e)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(w, "  ! "+p)
+	}
+	if r.OK() {
+		fmt.Fprintln(w, "PASS")
+	} else {
+		fmt.Fprintln(w, "FAIL")
+	}
+}
+
+func marker(eventID string) string { return activities.EventMarker(LinkName, eventID) }
+
+// delivery is what the sender saw of one webhook.
+type delivery struct {
+	acks     int       // 202 answers
+	ignored  int       // 200 answers (no link)
+	firstAck time.Time // the first 202 answer
+}
+
+// analyse checks the simulator's final state against what was produced.
+func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
+	r := &Report{Options: d.o}
+	sent := map[string]*delivery{}
+	for _, sys := range []string{"acme", "fixit"} {
+		for _, ev := range d.sim.Outbox(sys) {
+			dv := sent[ev.ID]
+			if dv == nil {
+				dv = &delivery{}
+				sent[ev.ID] = dv
+			}
+			r.Redelivered += max(ev.Attempts-1, 0)
+			if !ev.Delivered || ev.LastAttemptAt == nil {
+				continue
+			}
+			switch ev.LastStatus {
+			case http.StatusAccepted:
+				dv.acks++
+				r.Deliveries++
+				if dv.firstAck.IsZero() || ev.LastAttemptAt.Before(dv.firstAck) {
+					dv.firstAck = *ev.LastAttemptAt
+				}
+			default:
+				dv.ignored++
+				r.Ignored++
+			}
+		}
+	}
+	var fixitJobs []simulator.Job
+	if err := d.simDo(http.MethodGet, "fixit", "/jobs", nil, &fixitJobs); err != nil {
+		return nil, err
+	}
+	byClientRef := map[string][]simulator.Job{}
+	for _, j := range fixitJobs {
+		byClientRef[j.ClientRef] = append(byClientRef[j.ClientRef], j)
+	}
+	states := d.linkStates(ctx, links)
+
+	type point struct {
+		at    time.Time
+		delta int
+	}
+	var timeline []point
+	example := func(format string, args ...any) {
+		if len(r.Examples) < 10 {
+			r.Examples = append(r.Examples, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, l := range links {
+		acmeRef, _, evs := l.snapshot()
+		if l.err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("link %d (%s): %v", slices.Index(links, l), acmeRef, l.err))
+		}
+		if acmeRef == "" {
+			continue
+		}
+		r.Links++
+		r.Events += len(evs)
+		acme, _ := d.sim.Job("acme", acmeRef)
+		linked := byClientRef[acmeRef]
+		// The history of the job(s) each side's events are written to:
+		// acme's land in the linked job, fixit's in acme's.
+		written := map[string][]simulator.HistoryEvent{"fixit": acme.History}
+		for _, j := range linked {
+			written["acme"] = append(written["acme"], j.History...)
+		}
+		st := states[acmeRef]
+		for _, side := range []string{"acme", "fixit"} {
+			var srcs []source
+			for _, ev := range evs {
+				if ev.System == side {
+					srcs = append(srcs, ev)
+				}
+			}
+			pos := map[string]int{} // marker → source position
+			for i, ev := range srcs {
+				if ev.Kind != "assign" {
+					pos[marker(ev.ID)] = i
+				}
+			}
+			count := make([]int, len(srcs))
+			appliedAt := make([]time.Time, len(srcs))
+			var order []int // source positions in the order they were written
+			for _, h := range written[side] {
+				for m, i := range pos {
+					if strings.Contains(h.Note, m) {
+						if count[i] == 0 {
+							order = append(order, i)
+							appliedAt[i] = h.RecordedAt
+						}
+						count[i]++
+					}
+				}
+			}
+			for i, ev := range srcs {
+				if ev.Kind == "assign" {
+					count[i] = len(linked)
+					if len(linked) > 0 {
+						appliedAt[i] = linked[0].CreatedAt
+					}
+				}
+				timeline = append(timeline, point{ev.At, +1})
+				if !appliedAt[i].IsZero() {
+					timeline = append(timeline, point{appliedAt[i], -1})
+				}
+				dv := sent[ev.ID]
+				if dv == nil {
+					dv = &delivery{}
+				}
+				switch {
+				case count[i] == 0:
+					r.Lost++
+					why := "never applied"
+					switch {
+					case dv.acks == 0 && dv.ignored > 0:
+						why = "every delivery was answered 200 (no running link for the job yet): O2O never stored it"
+					case dv.acks > 0:
+						why = fmt.Sprintf("acknowledged %d time(s) (202), never applied", dv.acks)
+					}
+					example("lost: %s %s of %s (%s): %s%s", side, ev.Kind, acmeRef, ev.ID, why, stateNote(st))
+				case count[i] > 1:
+					r.Duplicated += count[i] - 1
+					example("duplicated: %s %s of %s (%s) applied %d times", side, ev.Kind, acmeRef, ev.ID, count[i])
+				}
+				if st != nil && dv.acks > 0 {
+					stored := 0
+					for _, rec := range st.Events {
+						if rec.ID == ev.ID {
+							stored++
+						}
+					}
+					if st.EventsDropped == 0 && stored < dv.acks {
+						r.AckedNotStored += dv.acks - stored
+						example("acknowledged (202) %d time(s), recorded %d time(s) by its link: %s %s of %s (%s)",
+							dv.acks, stored, side, ev.Kind, acmeRef, ev.ID)
+					}
+				}
+			}
+			// Order: an event written after a later one of its side.
+			for j, e := range order {
+				late := false
+				for _, f := range order[:j] {
+					if f > e {
+						late = true
+						break
+					}
+				}
+				if !late {
+					continue
+				}
+				ownFault := false
+				for _, f := range order[:j] {
+					if f > e && sent[srcs[e].ID] != nil && sent[srcs[f].ID] != nil &&
+						sent[srcs[e].ID].firstAck.Before(sent[srcs[f].ID].firstAck) {
+						ownFault = true
+					}
+				}
+				if ownFault {
+					r.OutOfOrder++
+					example("out of order: %s %s of %s (%s) applied after a later event although O2O acknowledged it first",
+						side, srcs[e].Kind, acmeRef, srcs[e].ID)
+				} else {
+					r.AppliedLate++
+				}
+			}
+			for i := range srcs {
+				for k := i + 1; k < len(srcs); k++ {
+					a, b := sent[srcs[i].ID], sent[srcs[k].ID]
+					if a != nil && b != nil && !a.firstAck.IsZero() && !b.firstAck.IsZero() && b.firstAck.Before(a.firstAck) {
+						r.DeliveredLate++
+						break
+					}
+				}
+			}
+		}
+		if st != nil && (st.State != lifecycle.StateLinked || st.Pending > 0) {
+			r.Problems = append(r.Problems, fmt.Sprintf("link %s: %s, %d pending%s", acmeRef, st.State, st.Pending, stateNote(st)))
+		}
+	}
+
+	// The longest stall: the longest time in which no event was applied
+	// while at least one had been produced and not yet applied.
+	sort.Slice(timeline, func(i, j int) bool { return timeline[i].at.Before(timeline[j].at) })
+	pending := 0
+	var since, first time.Time
+	for _, p := range timeline {
+		if first.IsZero() {
+			first = p.at
+		}
+		if p.delta < 0 {
+			if pending > 0 && p.at.Sub(since) > r.LongestStall {
+				r.LongestStall, r.StallFrom = p.at.Sub(since), since.Sub(first)
+			}
+			since = p.at
+		} else if pending == 0 {
+			since = p.at
+		}
+		pending += p.delta
+	}
+	if pending > 0 && time.Since(since) > r.LongestStall {
+		r.LongestStall, r.StallFrom = time.Since(since), since.Sub(first)
+	}
+	if len(r.Problems) > 20 {
+		r.Problems = append(r.Problems[:20], fmt.Sprintf("... and %d more", len(r.Problems)-20))
+	}
+	return r, nil
+}
+
+func stateNote(st *lifecycle.LinkState) string {
+	if st == nil {
+		return " (no link state)"
+	}
+	if st.LastError != "" {
+		return fmt.Sprintf(" (link %s: %s)", st.State, st.LastError)
+	}
+	return ""
+}
+
+// linkStates reads every link's state (the linkState query), a few at a
+// time; a link whose query fails is left out.
+func (d *drill) linkStates(ctx context.Context, links []*link) map[string]*lifecycle.LinkState {
+	out := map[string]*lifecycle.LinkState{}
+	var mu sync.Mutex
+	refs := make(chan string)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ref := range refs {
+				for attempt := range 5 {
+					qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+					st, err := workflows.QueryState(qctx, d.tc, LinkName, ref)
+					cancel()
+					if err == nil {
+						mu.Lock()
+						out[ref] = st
+						mu.Unlock()
+						break
+					}
+					time.Sleep(time.Duration(attempt+1) * time.Second)
+				}
+			}
+		}()
+	}
+	for _, l := range links {
+		if ref, _, _ := l.snapshot(); ref != "" {
+			refs <- ref
+		}
+	}
+	close(refs)
+	wg.Wait()
+	return out
+}
+
+// stallNote names the chaos action just before the longest stall.
+func (r *Report) stallNote(start time.Time, marks []mark) {
+	at := start.Add(r.StallFrom)
+	var last *mark
+	for i := range marks {
+		if !marks[i].at.After(at.Add(time.Second)) {
+			last = &marks[i]
+		}
+	}
+	if last != nil {
+		r.StallNote = fmt.Sprintf("; %.1fs after: %s", at.Sub(last.at).Seconds(), last.what)
+	}
+}

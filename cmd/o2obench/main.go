@@ -70,13 +70,26 @@ type variant struct {
 
 func (v variant) name() string {
 	if len(v.env) == 0 {
-		return "default"
+		// The worker inherits the environment: say what it tunes.
+		var set []string
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "O2O_WORKER_") {
+				set = append(set, kv)
+			}
+		}
+		if len(set) == 0 {
+			return "default (the worker's defaults)"
+		}
+		return "default (from the environment: " + strings.Join(set, " ") + ")"
 	}
 	return strings.Join(v.env, " ")
 }
 
 // slug names the variant's worker log file.
 func (v variant) slug() string {
+	if len(v.env) == 0 {
+		return "default"
+	}
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '=' || r == '-' {
 			return r

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -119,7 +120,11 @@ func (r *report) String() string {
 	}
 	for _, m := range r.memory {
 		cache := "SDK default (10,000)"
-		for _, kv := range m.variant.env {
+		env := m.variant.env
+		if len(env) == 0 {
+			env = os.Environ()
+		}
+		for _, kv := range env {
 			if v, ok := strings.CutPrefix(kv, "O2O_WORKER_STICKY_CACHE="); ok {
 				cache = v
 			}

@@ -259,21 +259,25 @@ func run(ctx context.Context, o options) (string, error) {
 		vr := &variantResult{variant: v}
 		rep.variants = append(rep.variants, vr)
 		for r := range o.rounds {
+			t0 := time.Now()
 			evs, err := b.o2oEvents(ctx, o.events)
 			if err != nil {
 				return rep.String(), err
 			}
+			t1 := time.Now()
 			res, err := b.round(ctx, false, evs)
 			if err != nil {
 				return rep.String(), fmt.Errorf("O2O round %d (%s): %w (logs: %s)", r+1, v.name(), err, s.dir)
 			}
 			vr.o2o = append(vr.o2o, res)
+			t2 := time.Now()
 			res2, err := b.round(ctx, true, b.rawEvents(o.events))
 			if err != nil {
 				return rep.String(), fmt.Errorf("raw round %d: %w (logs: %s)", r+1, err, s.dir)
 			}
 			vr.raw = append(vr.raw, res2)
-			progress("%s, round %d/%d: O2O %.1f events/s, raw %.1f events/s", v.name(), r+1, o.rounds, res.throughput(), res2.throughput())
+			progress("%s, round %d/%d: O2O %.1f events/s, raw %.1f events/s (making the events %s, O2O round %s, raw round %s, each with reading histories)",
+				v.name(), r+1, o.rounds, res.throughput(), res2.throughput(), t1.Sub(t0).Round(time.Second), t2.Sub(t1).Round(time.Second), time.Since(t2).Round(time.Second))
 		}
 	}
 	// Every event of every round and warm-up, read back from the target.

@@ -137,6 +137,12 @@ func (r *report) String() string {
 		}
 		t.write(&b)
 	}
+	if targets := r.targets(); len(targets) > 0 {
+		fmt.Fprintf(&b, "\nTargets (issue 11):\n")
+		for _, t := range targets {
+			fmt.Fprintf(&b, "  %s\n", t)
+		}
+	}
 	if r.took > 0 {
 		fmt.Fprintf(&b, "\n(took %s)\n", r.took.Round(time.Second))
 	}
@@ -192,4 +198,38 @@ func (t table) write(w io.Writer) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
+}
+
+// targets says, for each of issue 11's targets this run measured, the
+// figure and whether it was met.
+func (r *report) targets() []string {
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	var out []string
+	for _, v := range r.variants {
+		if len(v.o2o) == 0 {
+			continue
+		}
+		o2o, raw := summarize(v.o2o), summarize(v.raw)
+		ratio, added := o2o.throughput/raw.throughput, o2o.p50-raw.p50
+		out = append(out,
+			fmt.Sprintf("%s: throughput ≥ 0.9× the raw baseline's: %.2f× — %s", v.variant.name(), ratio, met(ratio >= 0.9)),
+			fmt.Sprintf("%s: added latency ≤ 10 ms p50: %+.0f ms — %s", v.variant.name(), added, met(added <= 10)))
+	}
+	for _, m := range r.memory {
+		if len(m.points) == 0 {
+			continue
+		}
+		p := m.points[len(m.points)-1]
+		s := fmt.Sprintf("%s: worker RSS ≤ 30 KiB per open link at 10,000 open links: %.1f KiB at %s — %s", m.variant.name(), p.perLink/1024, thousands(p.links), met(p.perLink <= 30*1024))
+		if p.links < 10000 {
+			s += " (measured at fewer links than the target's 10,000)"
+		}
+		out = append(out, s)
+	}
+	return out
 }

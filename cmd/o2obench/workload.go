@@ -572,16 +572,20 @@ func (b *bench) round(ctx context.Context, raw bool, evs []*event) (roundResult,
 		res.retries += ev.retries
 	}
 	res.elapsed = last.Sub(first)
-	for i, id := range ids {
-		n, tasks, mark, err := countHistory(ctx, b.s.tc, id, *marks[i])
+	var mu sync.Mutex
+	err = parallel(ctx, len(ids), 8, func(i int) error {
+		n, tasks, mark, err := countHistory(ctx, b.s.tc, ids[i], *marks[i])
 		if err != nil {
-			return roundResult{}, err
+			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		res.histEvents += n
 		res.wfTasks += tasks
 		*marks[i] = mark
-	}
-	return res, nil
+		return nil
+	})
+	return res, err
 }
 
 // warmUp gives every link one event outside any measurement (after a new
@@ -606,16 +610,24 @@ func (b *bench) waitIdle(ctx context.Context, ids []string) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	busy := slices.Clone(ids)
 	for len(busy) > 0 {
-		var still []string
-		for _, id := range busy {
-			d, err := b.s.tc.DescribeWorkflowExecution(ctx, id, "")
+		pending := make([]bool, len(busy))
+		err := parallel(ctx, len(busy), 8, func(i int) error {
+			d, err := b.s.tc.DescribeWorkflowExecution(ctx, busy[i], "")
 			if err != nil {
-				return fmt.Errorf("describe %s: %w", id, err)
+				return fmt.Errorf("describe %s: %w", busy[i], err)
 			}
 			if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				return fmt.Errorf("workflow %s is %s, not running", id, st)
+				return fmt.Errorf("workflow %s is %s, not running", busy[i], st)
 			}
-			if len(d.GetPendingActivities()) > 0 || d.GetPendingWorkflowTask() != nil {
+			pending[i] = len(d.GetPendingActivities()) > 0 || d.GetPendingWorkflowTask() != nil
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var still []string
+		for i, id := range busy {
+			if pending[i] {
 				still = append(still, id)
 			}
 		}

@@ -154,6 +154,23 @@ type Webhook struct {
 	Addr string `yaml:"addr"`
 	// MaxBodyBytes caps a webhook body (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
+	// ReadHeaderTimeout bounds reading a request's headers (default 5s):
+	// a connection that sends no request, or trickles its headers, is cut.
+	ReadHeaderTimeout Duration `yaml:"readHeaderTimeout"`
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 15s): a body that trickles in is cut, answered 408 if still possible.
+	ReadTimeout Duration `yaml:"readTimeout"`
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of its answer (default 30s); it must leave room for ReadTimeout and
+	// the wait for Temporal (8s).
+	WriteTimeout Duration `yaml:"writeTimeout"`
+	// IdleTimeout closes a kept-alive connection that sends no next request
+	// (default 60s).
+	IdleTimeout Duration `yaml:"idleTimeout"`
+	// MaxConnections caps the connections open at once (default 1024);
+	// further ones wait in the listen backlog until one closes. Bounds the
+	// memory bodies can take: at most MaxConnections × MaxBodyBytes.
+	MaxConnections int `yaml:"maxConnections"`
 	// APITokenEnv names the variable holding the bearer token for the
 	// link-state and operator endpoints. The webhook server refuses to start
 	// without it; the worker and the starter do not need it.
@@ -163,6 +180,10 @@ type Webhook struct {
 
 	APIToken string `yaml:"-"`
 }
+
+// WebhookDeliverTimeout bounds the webhook server's wait for Temporal to
+// accept an event; webhook.writeTimeout must leave room for it.
+const WebhookDeliverTimeout = 8 * time.Second
 
 // WebhookCodec configures the codec server the Temporal Web UI and CLI
 // call to read O2O's encrypted payloads (docs/operations.md).
@@ -519,6 +540,20 @@ func (c *Config) defaults() {
 	if c.Webhook.MaxBodyBytes == 0 {
 		c.Webhook.MaxBodyBytes = 1 << 20
 	}
+	for _, d := range []struct {
+		v   *Duration
+		def time.Duration
+	}{
+		{&c.Webhook.ReadHeaderTimeout, 5 * time.Second}, {&c.Webhook.ReadTimeout, 15 * time.Second},
+		{&c.Webhook.WriteTimeout, 30 * time.Second}, {&c.Webhook.IdleTimeout, 60 * time.Second},
+	} {
+		if *d.v == 0 {
+			*d.v = Duration(d.def)
+		}
+	}
+	if c.Webhook.MaxConnections == 0 {
+		c.Webhook.MaxConnections = 1024
+	}
 }
 
 // problems collects validation errors so that one run reports all of them.
@@ -737,6 +772,15 @@ func (c *Config) validate(opt Options) error {
 	}
 	if c.Webhook.MaxBodyBytes < 1024 || c.Webhook.MaxBodyBytes > 16<<20 {
 		p.add("webhook.maxBodyBytes", "must be between 1024 and 16777216")
+	}
+	if w := c.Webhook; w.ReadHeaderTimeout > w.ReadTimeout {
+		p.add("webhook.readHeaderTimeout", "must not be longer than webhook.readTimeout (%s)", w.ReadTimeout.D())
+	}
+	if w := c.Webhook; w.WriteTimeout.D() < w.ReadTimeout.D()+WebhookDeliverTimeout {
+		p.add("webhook.writeTimeout", "must be at least webhook.readTimeout (%s) + %s (the wait for Temporal), or valid events could not be answered", w.ReadTimeout.D(), WebhookDeliverTimeout)
+	}
+	if c.Webhook.MaxConnections < 16 {
+		p.add("webhook.maxConnections", "must be at least 16")
 	}
 	if c.Webhook.APITokenEnv != "" {
 		c.validateEnv(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)

@@ -124,6 +124,9 @@ func TestLoadExample(t *testing.T) {
 	// Webhook server.
 	assert.Equal(t, ":8080", cfg.Webhook.Addr)
 	assert.Equal(t, int64(1<<20), cfg.Webhook.MaxBodyBytes)
+	assert.Equal(t, []time.Duration{5 * time.Second, 15 * time.Second, 30 * time.Second, 60 * time.Second},
+		[]time.Duration{cfg.Webhook.ReadHeaderTimeout.D(), cfg.Webhook.ReadTimeout.D(), cfg.Webhook.WriteTimeout.D(), cfg.Webhook.IdleTimeout.D()})
+	assert.Equal(t, 1024, cfg.Webhook.MaxConnections)
 	assert.Equal(t, "O2O_API_TOKEN", cfg.Webhook.APITokenEnv)
 	assert.Equal(t, apiTokenVal, cfg.Webhook.APIToken)
 }
@@ -319,6 +322,10 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{`links[0] (acme-fixit).primary.system: unknown system "acne"`}},
 		{name: "link to itself", yaml: edit("      system: fixit\n", "      system: acme\n"),
 			want: []string{"links[0] (acme-fixit).secondary.system: must differ from primary.system"}},
+		{name: "edge timeouts that cannot answer", yaml: edit("webhook:\n", "webhook:\n  readHeaderTimeout: 20s\n  writeTimeout: 20s\n  maxConnections: 4\n"),
+			want: []string{"webhook.readHeaderTimeout: must not be longer than webhook.readTimeout (15s)",
+				"webhook.writeTimeout: must be at least webhook.readTimeout (15s) + 8s (the wait for Temporal)",
+				"webhook.maxConnections: must be at least 16"}},
 		{name: "duplicate link name", yaml: edit("webhook:\n", linkBlock("acme-fixit", "8")+"webhook:\n"),
 			want: []string{"links[1] (acme-fixit).name: duplicate link: links[0] has the same name"}},
 		{name: "same team linked twice", yaml: edit("webhook:\n", linkBlock("acme-fixit-2", "7")+"webhook:\n"),

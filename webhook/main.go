@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -101,22 +100,14 @@ func run() error {
 	log.Info("Webhook server listening", zap.String("addr", l.Addr().String()))
 	e := newServer(cfg, tc, log, metrics)
 	serveCodec(e, pc, cfg.Webhook.APIToken, cfg.Webhook.Codec.UIOrigins, uiWithoutToken, log)
-	return serve(ctx, l, e, log)
+	return serve(ctx, newLimitListener(l, cfg.Webhook.MaxConnections), newHTTPServer(e, cfg.Webhook), log)
 }
 
-// serve answers HTTP on l until ctx ends, then shuts down gracefully: it
+// serve answers HTTP on l with srv (newHTTPServer: the edge's limits) until ctx ends, then shuts down gracefully: it
 // stops taking requests and lets those in flight finish (each one either
 // stores its event in Temporal or answers 503) before returning; the
 // Temporal client is closed after that by the caller.
-func serve(ctx context.Context, l net.Listener, h http.Handler, log *zap.Logger) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-	}
+func serve(ctx context.Context, l net.Listener, srv *http.Server, log *zap.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

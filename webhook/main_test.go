@@ -30,7 +30,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	require.NoError(t, err)
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, l, f.srv, zap.NewNop()) }()
+	go func() { served <- serve(ctx, l, newHTTPServer(f.srv, testConfig(t).Webhook), zap.NewNop()) }()
 	url := "http://" + l.Addr().String()
 
 	status := make(chan int, 1)

@@ -23,6 +23,7 @@ const (
 	outcomeBadCredential       = "bad_credential"       // 401: header token or Basic credentials missing or wrong
 	outcomeMalformed           = "malformed"            // 400: unreadable body or invalid event
 	outcomeTooLarge            = "too_large"            // 413: body over webhook.maxBodyBytes
+	outcomeReadTimeout         = "read_timeout"         // 408: the body did not arrive within webhook.readTimeout
 	outcomeUnknownSystem       = "unknown_system"       // 404: no such system in the configuration
 	outcomePollOnly            = "poll_only"            // 404: the system is configured for polling (events: poll)
 	outcomeTemporalUnavailable = "temporal_unavailable" // 503: Temporal did not accept the event

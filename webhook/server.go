@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 
 // deliverTimeout bounds the wait for Temporal to accept an event. Senders
 // give up on a request after 10-30 s; answering 503 first lets them retry.
-const deliverTimeout = 8 * time.Second
+const deliverTimeout = config.WebhookDeliverTimeout
 
 // retryAfterSeconds is sent with 503 so the sender redelivers soon.
 const retryAfterSeconds = "5"
@@ -79,12 +80,22 @@ func (s *server) webhook(c echo.Context) error {
 		return errorReply(c, http.StatusNotFound, "system "+name+" is configured for polling (events: poll): it has no webhook endpoint")
 	}
 	r := c.Request()
+	if r.ContentLength > s.cfg.Webhook.MaxBodyBytes {
+		// Declared too large: refused before a byte of it is read.
+		setOutcome(c, outcomeTooLarge)
+		return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.Webhook.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			setOutcome(c, outcomeTooLarge)
 			return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// webhook.readTimeout: the body came too slowly.
+			setOutcome(c, outcomeReadTimeout)
+			return errorReply(c, http.StatusRequestTimeout, "the body did not arrive within the read timeout")
 		}
 		setOutcome(c, outcomeMalformed)
 		return errorReply(c, http.StatusBadRequest, "could not read the body")

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -36,12 +37,34 @@ func assignBody(jobRef string) string {
 // send delivers a hostile request to a webhook server.
 func sendHostile(t *testing.T, baseURL string, r hostileRequest) int {
 	t.Helper()
-	secret, err := events.ParseSecret(devEnv["SIM_ACME_WEBHOOK_SECRET"])
+	req, err := hostileHTTPRequest(baseURL, r)
 	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		require.NotEmpty(t, resp.Header.Get("Retry-After"), "503 must say when to retry")
+	}
+	return resp.StatusCode
+}
+
+// hostileHTTPRequest builds r's request, signed as r.sign says with the
+// secret of r.system's sender (acme's for a system that is not fixit).
+func hostileHTTPRequest(baseURL string, r hostileRequest) (*http.Request, error) {
+	own, other := devEnv["SIM_ACME_WEBHOOK_SECRET"], devEnv["SIM_FIXIT_WEBHOOK_SECRET"]
+	if r.system == "fixit" {
+		own, other = other, own
+	}
+	secret, err := events.ParseSecret(own)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	body := []byte(r.body)
-	req, err := http.NewRequest(http.MethodPost, baseURL+"/webhooks/"+r.system, strings.NewReader(r.body))
-	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/webhooks/"+r.system, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	set := func(ts time.Time, sig string) {
 		req.Header.Set(events.HeaderID, r.id)
@@ -52,8 +75,11 @@ func sendHostile(t *testing.T, baseURL string, r hostileRequest) int {
 	case "ok":
 		set(now, events.Sign(secret, r.id, now, body))
 	case "wrong-secret":
-		other, _ := events.ParseSecret(devEnv["SIM_FIXIT_WEBHOOK_SECRET"])
-		set(now, events.Sign(other, r.id, now, body))
+		wrong, err := events.ParseSecret(other)
+		if err != nil {
+			return nil, err
+		}
+		set(now, events.Sign(wrong, r.id, now, body))
 	case "stale":
 		old := now.Add(-6 * time.Minute)
 		set(old, events.Sign(secret, r.id, old, body))
@@ -63,13 +89,7 @@ func sendHostile(t *testing.T, baseURL string, r hostileRequest) int {
 	case "tampered":
 		set(now, events.Sign(secret, r.id, now, []byte(strings.Replace(r.body, "HX", "HY", 1))))
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusServiceUnavailable {
-		require.NotEmpty(t, resp.Header.Get("Retry-After"), "503 must say when to retry")
-	}
-	return resp.StatusCode
+	return req, nil
 }
 
 func countLinks(t *testing.T) int64 {

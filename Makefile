@@ -57,6 +57,13 @@ fuzz: ## Fuzz the event decoder, the signature check, the config loader, the len
 integration: $(TEMPORAL) ## End-to-end tests on a real Temporal dev server
 	$(GO) test -race -count=1 -tags=integration -timeout 15m ./e2e/...
 
+# The full size of e2e's TestHostileLoad (make test runs a 5 s one); about 2 minutes.
+.PHONY: hostile
+hostile: $(TEMPORAL) ## The webhook server under 30 s of hostile load while valid events flow: acks, status codes, cut-offs, memory (docs/operations.md#the-edge)
+	@out=$$(O2O_HOSTILE=full $(GO) test -count=1 -v -tags=integration -run '^TestHostileLoad$$' -timeout 15m ./e2e/ 2>&1); rc=$$?; \
+	echo "$$out" | grep -E 'hostile_load_test.go:[0-9]+: |^(--- |ok |FAIL|PASS)' | sed -E 's/^ *hostile_load_test.go:[0-9]+: //'; \
+	[ $$rc -eq 0 ] || { echo "$$out" | grep -v '^        {"level' | tail -60; exit $$rc; }
+
 $(TEMPORAL_SERVER): ## The pinned Temporal server, its SQL tool and PostgreSQL schema; ~3 min on first build
 	@mkdir -p $(TEMPORAL_SERVER_DIR)
 	GOBIN=$(TEMPORAL_SERVER_DIR) $(GO) install go.temporal.io/server/cmd/server@v$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@v$(TEMPORAL_SERVER_VERSION)

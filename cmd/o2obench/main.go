@@ -38,6 +38,7 @@ type options struct {
 	repo, bin, temporalCLI string
 	links, events          int
 	concurrency, rounds    int
+	latencyInflight        int
 	variants               []variant
 	rssSizes               []int
 	rssAll                 bool
@@ -168,6 +169,7 @@ func main() {
 	flag.IntVar(&o.links, "links", 150, "links in the throughput rounds")
 	flag.IntVar(&o.events, "events", 10, "events per link in each round")
 	flag.IntVar(&o.concurrency, "concurrency", 32, "webhooks (or raw signals) in flight at once")
+	flag.IntVar(&o.latencyInflight, "latency-inflight", 4, "events in flight end to end in the light-load latency rounds (0: none)")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of each (O2O, raw, O2O, raw, ...) per variant; figures are their medians")
 	flag.StringVar(&variants, "variants", "default", `worker tuning variants, separated by ";": "default" or O2O_WORKER_*=value,...`)
 	flag.StringVar(&sizes, "rss", "1000,10000", `open links at which the worker's memory is read ("" or 0: skip)`)
@@ -185,8 +187,8 @@ func main() {
 	if o.rssSizes, err = parseSizes(sizes); err != nil {
 		fail(fmt.Errorf("-rss: %w", err))
 	}
-	if o.links < 1 || o.events < 1 || o.concurrency < 1 || o.rounds < 1 || o.jobsPerSite < 1 {
-		fail(errors.New("-links, -events, -concurrency, -rounds and -jobs-per-site must be at least 1"))
+	if o.links < 1 || o.events < 1 || o.concurrency < 1 || o.rounds < 1 || o.jobsPerSite < 1 || o.latencyInflight < 0 {
+		fail(errors.New("-links, -events, -concurrency, -rounds and -jobs-per-site must be at least 1, -latency-inflight at least 0"))
 	}
 	// The end-to-end tests' dynamic configuration, then the caller's.
 	o.dynamicConfig = append([]string{"system.forceSearchAttributesCacheRefreshOnRead=true"}, dynamic...)
@@ -276,8 +278,25 @@ func run(ctx context.Context, o options) (string, error) {
 				return rep.String(), fmt.Errorf("raw round %d: %w (logs: %s)", r+1, err, s.dir)
 			}
 			vr.raw = append(vr.raw, res2)
-			progress("%s, round %d/%d: O2O %.1f events/s, raw %.1f events/s (making the events %s, O2O round %s, raw round %s, each with reading histories)",
-				v.name(), r+1, o.rounds, res.throughput(), res2.throughput(), t1.Sub(t0).Round(time.Second), t2.Sub(t1).Round(time.Second), time.Since(t2).Round(time.Second))
+			t3 := time.Now()
+			if o.latencyInflight > 0 {
+				// Light load: one more event per link, a few in flight.
+				evs, err := b.o2oEvents(ctx, 1)
+				if err != nil {
+					return rep.String(), err
+				}
+				light, err := b.roundWith(ctx, false, evs, true)
+				if err != nil {
+					return rep.String(), fmt.Errorf("O2O light-load round %d (%s): %w (logs: %s)", r+1, v.name(), err, s.dir)
+				}
+				vr.o2oLight = append(vr.o2oLight, light)
+				if light, err = b.roundWith(ctx, true, b.rawEvents(1), true); err != nil {
+					return rep.String(), fmt.Errorf("raw light-load round %d: %w (logs: %s)", r+1, err, s.dir)
+				}
+				vr.rawLight = append(vr.rawLight, light)
+			}
+			progress("%s, round %d/%d: O2O %.1f events/s, raw %.1f events/s (making the events %s, O2O round %s, raw round %s, each with reading histories; light-load rounds %s)",
+				v.name(), r+1, o.rounds, res.throughput(), res2.throughput(), t1.Sub(t0).Round(time.Second), t2.Sub(t1).Round(time.Second), t3.Sub(t2).Round(time.Second), time.Since(t3).Round(time.Second))
 		}
 	}
 	// Every event of every round and warm-up, read back from the target.

@@ -65,6 +65,9 @@ func (b *bench) measureRSS(ctx context.Context, v variant) (rssResult, error) {
 			}
 			spent += time.Since(sendStart)
 			done += batch
+			if n > 1000 {
+				progress("  %d of %d links made (%.1f/s)", created+done-rssWarmUp, to-rssWarmUp, float64(done)/spent.Seconds())
+			}
 		}
 		created = to
 		if w.exited() {

@@ -264,6 +264,11 @@ func (b *bench) deliver(ctx context.Context, system string, ev *event) error {
 // was acknowledged (each link's events keep their order, as a sender's
 // ordered queue would).
 func (b *bench) send(ctx context.Context, evs []*event, one func(context.Context, *event) error) error {
+	return b.sendWith(ctx, evs, b.o.concurrency, one)
+}
+
+// sendWith is send with inflight deliveries at once, each done by one.
+func (b *bench) sendWith(ctx context.Context, evs []*event, inflight int, one func(context.Context, *event) error) error {
 	prev := map[string]*event{}
 	after := make([]*event, len(evs))
 	for i, ev := range evs {
@@ -271,7 +276,7 @@ func (b *bench) send(ctx context.Context, evs []*event, one func(context.Context
 		after[i] = prev[ev.key]
 		prev[ev.key] = ev
 	}
-	return parallel(ctx, len(evs), b.o.concurrency, func(i int) error {
+	return parallel(ctx, len(evs), inflight, func(i int) error {
 		if p := after[i]; p != nil {
 			select {
 			case <-p.done:
@@ -525,9 +530,18 @@ func (b *bench) waitApplied(ctx context.Context, evs []*event, refs []string, wa
 	return visible, nil
 }
 
-// round sends evs (O2O's or the raw baseline's), waits until each is
-// applied once, then until every workflow is idle, and measures.
+// round sends evs (O2O's or the raw baseline's) as fast as they are
+// acknowledged, -concurrency at a time, waits until each is applied once,
+// then until every workflow is idle, and measures.
 func (b *bench) round(ctx context.Context, raw bool, evs []*event) (roundResult, error) {
+	return b.roundWith(ctx, raw, evs, false)
+}
+
+// roundWith is round, or with light set, a light-load round: -latency-inflight
+// events at a time end to end, each sender waiting until its event is
+// written in the target before sending the next, so that latencies are
+// the work's own, not time spent queueing behind other events.
+func (b *bench) roundWith(ctx context.Context, raw bool, evs []*event, light bool) (roundResult, error) {
 	var refs []string
 	var want []int
 	var marks []*histMark
@@ -551,8 +565,19 @@ func (b *bench) round(ctx context.Context, raw bool, evs []*event) (roundResult,
 	if raw {
 		one = b.signalRaw
 	}
+	inflight := b.o.concurrency
+	if light {
+		inflight = b.o.latencyInflight
+		deliver := one
+		one = func(ctx context.Context, ev *event) error {
+			if err := deliver(ctx, ev); err != nil {
+				return err
+			}
+			return b.waitWritten(ctx, ev)
+		}
+	}
 	calls0 := b.s.obs.callsTotal()
-	if err := b.send(ctx, evs, one); err != nil {
+	if err := b.sendWith(ctx, evs, inflight, one); err != nil {
 		return roundResult{}, err
 	}
 	visible, err := b.waitApplied(ctx, evs, refs, want, describe)
@@ -586,6 +611,22 @@ func (b *bench) round(ctx context.Context, raw bool, evs []*event) (roundResult,
 		return nil
 	})
 	return res, err
+}
+
+// waitWritten waits until ev's job event is written in acme.
+func (b *bench) waitWritten(ctx context.Context, ev *event) error {
+	deadline := time.Now().Add(b.o.roundTimeout)
+	for b.s.obs.writeCounts("acme", []string{ev.key})[0] <= ev.index {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lost work: event %d of %s not written in acme after %s", ev.index+1, ev.key, b.o.roundTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // warmUp gives every link one event outside any measurement (after a new

@@ -213,17 +213,17 @@ func progress(format string, args ...any) {
 
 // run does the whole bench and returns the report (what it measured so
 // far, when it fails).
-func run(ctx context.Context, o options) (string, error) {
+func run(ctx context.Context, o options) (_ string, err error) {
 	started := time.Now()
 	progress("starting Temporal, the simulator, the webhook server and the raw baseline's worker")
 	s, err := startStack(ctx, o)
 	if err != nil {
 		return "", err
 	}
-	defer s.close()
-	if o.keepLogs {
-		progress("logs and configuration in %s", s.dir)
-	}
+	defer func() {
+		s.keep = s.keep || err != nil // for a look at what went wrong
+		s.close()
+	}()
 	b, err := newBench(s, o)
 	if err != nil {
 		return "", err
@@ -243,7 +243,7 @@ func run(ctx context.Context, o options) (string, error) {
 	defer stopWorker()
 	progress("linking %d jobs", o.links)
 	if err := b.setupLinks(ctx); err != nil {
-		return rep.String(), fmt.Errorf("setting up links: %w (logs: %s)", err, s.dir)
+		return rep.String(), fmt.Errorf("setting up links: %w", err)
 	}
 	if err := b.warmUp(ctx, true); err != nil {
 		return rep.String(), fmt.Errorf("raw warm-up: %w", err)
@@ -256,7 +256,7 @@ func run(ctx context.Context, o options) (string, error) {
 			}
 		}
 		if err := b.warmUp(ctx, false); err != nil {
-			return rep.String(), fmt.Errorf("O2O warm-up (%s): %w (logs: %s)", v.name(), err, s.dir)
+			return rep.String(), fmt.Errorf("O2O warm-up (%s): %w", v.name(), err)
 		}
 		vr := &variantResult{variant: v}
 		rep.variants = append(rep.variants, vr)
@@ -269,13 +269,13 @@ func run(ctx context.Context, o options) (string, error) {
 			t1 := time.Now()
 			res, err := b.round(ctx, false, evs)
 			if err != nil {
-				return rep.String(), fmt.Errorf("O2O round %d (%s): %w (logs: %s)", r+1, v.name(), err, s.dir)
+				return rep.String(), fmt.Errorf("O2O round %d (%s): %w", r+1, v.name(), err)
 			}
 			vr.o2o = append(vr.o2o, res)
 			t2 := time.Now()
 			res2, err := b.round(ctx, true, b.rawEvents(o.events))
 			if err != nil {
-				return rep.String(), fmt.Errorf("raw round %d: %w (logs: %s)", r+1, err, s.dir)
+				return rep.String(), fmt.Errorf("raw round %d: %w", r+1, err)
 			}
 			vr.raw = append(vr.raw, res2)
 			t3 := time.Now()
@@ -287,11 +287,11 @@ func run(ctx context.Context, o options) (string, error) {
 				}
 				light, err := b.roundWith(ctx, false, evs, true)
 				if err != nil {
-					return rep.String(), fmt.Errorf("O2O light-load round %d (%s): %w (logs: %s)", r+1, v.name(), err, s.dir)
+					return rep.String(), fmt.Errorf("O2O light-load round %d (%s): %w", r+1, v.name(), err)
 				}
 				vr.o2oLight = append(vr.o2oLight, light)
 				if light, err = b.roundWith(ctx, true, b.rawEvents(1), true); err != nil {
-					return rep.String(), fmt.Errorf("raw light-load round %d: %w (logs: %s)", r+1, err, s.dir)
+					return rep.String(), fmt.Errorf("raw light-load round %d: %w", r+1, err)
 				}
 				vr.rawLight = append(vr.rawLight, light)
 			}
@@ -323,7 +323,7 @@ func run(ctx context.Context, o options) (string, error) {
 			progress("worker memory (%s): linking %v jobs", v.name(), o.rssSizes)
 			m, err := b.measureRSS(ctx, v)
 			if err != nil {
-				return rep.String(), fmt.Errorf("worker memory (%s): %w (logs: %s)", v.name(), err, s.dir)
+				return rep.String(), fmt.Errorf("worker memory (%s): %w", v.name(), err)
 			}
 			rep.memory = append(rep.memory, m)
 		}

@@ -90,6 +90,9 @@ func summarize(rs []roundResult) summary {
 }
 
 func (r *report) String() string {
+	if len(r.variants) == 0 && len(r.memory) == 0 {
+		return ""
+	}
 	var b strings.Builder
 	o := r.o
 	fmt.Fprintf(&b, "\nO2O end to end vs the raw baseline (make bench; docs/operations.md#benchmarks)\n")

@@ -56,12 +56,14 @@ type stack struct {
 	webhook    *process
 	raw        *process
 	closers    []func()
+	keep       bool // keep dir when closing (-keep-logs, or a failure)
 }
 
 func startStack(ctx context.Context, o options) (_ *stack, err error) {
 	s := &stack{opts: o}
 	defer func() {
 		if err != nil {
+			s.keep = s.dir != ""
 			s.close()
 		}
 	}()
@@ -71,8 +73,11 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 	if s.dir, err = os.MkdirTemp("", "o2obench-"); err != nil {
 		return nil, err
 	}
+	s.keep = o.keepLogs
 	s.closers = append(s.closers, func() {
-		if !o.keepLogs {
+		if s.keep {
+			fmt.Fprintf(os.Stderr, "o2obench: the processes' logs and configuration are kept in %s\n", s.dir)
+		} else {
 			os.RemoveAll(s.dir)
 		}
 	})

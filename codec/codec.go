@@ -15,6 +15,7 @@
 package codec
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -28,6 +29,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/o2o-sync/o2o/internal/secretenv"
@@ -195,7 +197,21 @@ var ErrUnknownKey = errors.New("unknown payload key")
 
 // Decode decrypts each encrypted payload with the key it names; any other
 // payload (written before encryption was on) passes through unchanged.
+//
+// A payload it cannot decrypt fails the workflow task, not the workflow
+// (converter.WorkflowTaskFailureError): inside a worker the cause is almost
+// always a key taken away too early, and the link must wait, retried and
+// visible in the Web UI, until the key is back, rather than end failed.
+// Outside a workflow task the error is an ordinary one.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	out, err := c.decode(payloads)
+	if err != nil {
+		return nil, converter.NewWorkflowTaskFailureError(err)
+	}
+	return out, nil
+}
+
+func (c *Codec) decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		if !isEncrypted(p) {
@@ -236,7 +252,40 @@ func isEncrypted(p *commonpb.Payload) bool {
 // DataConverter is Temporal's default data converter with c applied to
 // every payload.
 func DataConverter(c *Codec) converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	return contextAware{converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)}
+}
+
+// contextAware gives workflow code a converter that panics on a payload it
+// cannot decrypt. The SDK fails the workflow task for most such payloads
+// (Decode returns a WorkflowTaskFailureError), but it drops a signal it
+// cannot decode as "corrupted" and carries on: a lost event, and on replay
+// a link that no longer matches its history. A panic in workflow code
+// fails the workflow task instead, which Temporal retries until the key is
+// configured again.
+type contextAware struct{ converter.DataConverter }
+
+func (c contextAware) WithWorkflowContext(workflow.Context) converter.DataConverter {
+	return panicking(c)
+}
+
+func (c contextAware) WithContext(context.Context) converter.DataConverter { return c.DataConverter }
+
+type panicking struct{ converter.DataConverter }
+
+func (p panicking) FromPayload(payload *commonpb.Payload, valuePtr any) error {
+	return mustDecrypt(p.DataConverter.FromPayload(payload, valuePtr))
+}
+
+func (p panicking) FromPayloads(payloads *commonpb.Payloads, valuePtrs ...any) error {
+	return mustDecrypt(p.DataConverter.FromPayloads(payloads, valuePtrs...))
+}
+
+func mustDecrypt(err error) error {
+	var undecryptable *converter.WorkflowTaskFailureError
+	if errors.As(err, &undecryptable) {
+		panic(err)
+	}
+	return err
 }
 
 // FailureConverter carries failures' messages and stack traces inside an

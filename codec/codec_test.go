@@ -132,6 +132,10 @@ func TestUnknownKeyIsNamed(t *testing.T) {
 	err = codec.DataConverter(mustNew(t, key(t, "current"))).FromPayload(p, &got)
 	require.ErrorIs(t, err, codec.ErrUnknownKey)
 	require.ErrorContains(t, err, `"retired-key"`)
+	// Inside a worker it fails the workflow task (retried until the key is
+	// back), never the workflow.
+	var taskFailure *converter.WorkflowTaskFailureError
+	require.ErrorAs(t, err, &taskFailure)
 
 	// A process with no keys at all says so, instead of "no converter for binary/encrypted".
 	err = codec.DataConverter(mustNew(t)).FromPayload(p, &got)

@@ -335,7 +335,7 @@ func TestEncryptionSwitchedOnAndRotatedWhileALinkRuns(t *testing.T) {
 
 	restart(k2 + " " + k1) // rotated: k2 encrypts, k1 still decrypts
 	start := time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)
-	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339)})
+	appt := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339)})
 	st := s.settle(job.JobRef, 3)
 	require.Equal(t, lifecycle.StateLinked, st.State)
 	for _, e := range st.Events {
@@ -361,6 +361,24 @@ func TestEncryptionSwitchedOnAndRotatedWhileALinkRuns(t *testing.T) {
 	q, err := workflows.QueryState(context.Background(), codecClient(t, k2+" "+k1), "acme-fixit", job.JobRef)
 	require.NoError(t, err)
 	require.Equal(t, eventRows(st), eventRows(*q))
+
+	// k1 removed too early, while the history still holds payloads under it:
+	// the new worker cannot replay the link. The link must wait — its
+	// workflow task failing and retried, the key named — not end failed.
+	restart(k2)
+	s.act("fixit", http.MethodPost, "/appointments/"+fmt.Sprint(appt["appointmentId"])+"/complete", map[string]string{})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Contains(c, s.worker.output(), `encrypted with key \"k1\", which is not among this process's keys (k2)`)
+	}, 60*time.Second, 200*time.Millisecond)
+	d, err := devServer.Client().DescribeWorkflowExecution(context.Background(), workflows.WorkflowID("acme-fixit", job.JobRef), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.GetWorkflowExecutionInfo().GetStatus(), "a missing key must not end the link")
+
+	// The key back: the link replays and applies what waited.
+	restart(k2 + " " + k1)
+	st = s.settle(job.JobRef, 4)
+	require.Equal(t, lifecycle.StateLinked, st.State)
+	require.Equal(t, []string{"SACC", "APPT", "APCOM"}, historyCodes(s.job("acme", job.JobRef)))
 }
 
 // cliPayloadData is the payload data in `temporal workflow show --output

@@ -99,7 +99,7 @@ record-histories: $(TEMPORAL) ## Record missing workflow histories for the repla
 # BENCH_FLAGS='-variants "default; O2O_WORKER_POLLERS=auto"' compares worker tunings
 # (o2obench -h lists every flag; docs/operations.md#benchmarks explains the figures).
 BENCH_FLAGS ?=
-bench: ## Benchmarks: document copy, reconciliation reads, then O2O end to end vs a raw Temporal baseline and worker memory per open link (about 10 min)
+bench: ## Benchmarks: document copy, reconciliation reads, then O2O end to end vs a raw Temporal baseline and worker memory per open link (10-20 min on 2 cores)
 	@out=$$($(GO) test -run='^$$' -bench=CopyDocument -benchmem -benchtime=1x -count=1 ./activities/ 2>&1); rc=$$?; \
 	echo "$$out"; [ $$rc -eq 0 ] || exit $$rc; \
 	echo "$$out" | awk '/^BenchmarkCopyDocument/ { for (i = 3; i < NF; i++) if ($$(i+1) == "heap-growth-MB") h[$$1] = $$i; else if ($$(i+1) == "MB/s") r[$$1] = $$i } \

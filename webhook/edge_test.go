@@ -18,25 +18,25 @@ import (
 
 // edgeServer serves the fixture's handler with the edge's limits, made
 // short: headers within 1 s, the whole request within 2 s.
-func edgeServer(t *testing.T, maxConns int) (addr string, l *limitListener) {
+func edgeServer(t *testing.T, maxConns int) (addr string) {
 	t.Helper()
 	f := newFixture(t)
 	w := testConfig(t).Webhook
 	w.ReadHeaderTimeout, w.ReadTimeout = config.Duration(time.Second), config.Duration(2*time.Second)
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	l = newLimitListener(raw, maxConns)
+	l := limitConnections(raw, maxConns)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, l, newHTTPServer(f.srv, w), zap.NewNop()) }()
 	t.Cleanup(func() { stop(); <-done })
-	return raw.Addr().String(), l
+	return raw.Addr().String()
 }
 
 // TestASlowBodyIsCutOffByTheReadTimeout: a body that trickles in is
 // answered 408 and its connection closed, long before it would end.
 func TestASlowBodyIsCutOffByTheReadTimeout(t *testing.T) {
-	addr, _ := edgeServer(t, 16)
+	addr := edgeServer(t, 16)
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
@@ -68,7 +68,7 @@ func TestASlowBodyIsCutOffByTheReadTimeout(t *testing.T) {
 // TestSilentConnectionsAreCutOffByTheHeaderTimeout: a connection that sends
 // nothing is closed by the server.
 func TestSilentConnectionsAreCutOffByTheHeaderTimeout(t *testing.T) {
-	addr, _ := edgeServer(t, 16)
+	addr := edgeServer(t, 16)
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
@@ -80,7 +80,7 @@ func TestSilentConnectionsAreCutOffByTheHeaderTimeout(t *testing.T) {
 // TestADeclaredOversizedBodyIsRefusedUnread: a Content-Length over
 // webhook.maxBodyBytes is answered 413 at once, without reading the body.
 func TestADeclaredOversizedBodyIsRefusedUnread(t *testing.T) {
-	addr, _ := edgeServer(t, 16)
+	addr := edgeServer(t, 16)
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
@@ -95,31 +95,40 @@ func TestADeclaredOversizedBodyIsRefusedUnread(t *testing.T) {
 // TestConnectionsAreCapped: beyond webhook.maxConnections, a connection
 // waits (in the listen backlog) until one of those open closes.
 func TestConnectionsAreCapped(t *testing.T) {
-	addr, l := edgeServer(t, 16)
+	addr := edgeServer(t, 16)
+	get := func(c net.Conn) <-chan int {
+		answered := make(chan int, 1)
+		_, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				answered <- 0
+				return
+			}
+			resp.Body.Close()
+			answered <- resp.StatusCode
+		}()
+		return answered
+	}
 	var held []net.Conn
 	for range 16 {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
 		held = append(held, c)
+		require.Equal(t, http.StatusOK, <-get(c), "the first 16 are served (and stay open)")
 	}
-	require.Eventually(t, func() bool { return l.open() == 16 }, 5*time.Second, 10*time.Millisecond)
 
 	// The 17th connects (the kernel's backlog) but is not served...
 	extra, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer extra.Close()
-	_, err = io.WriteString(extra, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	require.NoError(t, err)
-	answered := make(chan int, 1)
-	go func() {
-		resp, err := http.ReadResponse(bufio.NewReader(extra), nil)
-		if err != nil {
-			answered <- 0
-			return
-		}
-		answered <- resp.StatusCode
-	}()
-	require.Equal(t, 16, l.open(), "still 16 open: the 17th is not accepted")
+	answered := get(extra)
+	select {
+	case code := <-answered:
+		t.Fatalf("the 17th connection was served (%d) while 16 were open", code)
+	case <-time.After(300 * time.Millisecond):
+	}
 	// ...until one closes.
 	held[0].Close()
 	require.Equal(t, http.StatusOK, <-answered)

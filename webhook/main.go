@@ -100,7 +100,7 @@ func run() error {
 	log.Info("Webhook server listening", zap.String("addr", l.Addr().String()))
 	e := newServer(cfg, tc, log, metrics)
 	serveCodec(e, pc, cfg.Webhook.APIToken, cfg.Webhook.Codec.UIOrigins, uiWithoutToken, log)
-	return serve(ctx, newLimitListener(l, cfg.Webhook.MaxConnections), newHTTPServer(e, cfg.Webhook), log)
+	return serve(ctx, limitConnections(l, cfg.Webhook.MaxConnections), newHTTPServer(e, cfg.Webhook), log)
 }
 
 // serve answers HTTP on l with srv (newHTTPServer: the edge's limits) until ctx ends, then shuts down gracefully: it

@@ -2,12 +2,15 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/o2o-sync/o2o/config"
 )
 
 func TestPercentileAndMedian(t *testing.T) {
@@ -92,4 +95,25 @@ func TestTable(t *testing.T) {
 	var b strings.Builder
 	table{{"", "O2O", "raw"}, {"Throughput", "45.1", "60.0"}, {"p50", "1", "2"}}.write(&b)
 	require.Equal(t, "               O2O   raw\n  Throughput  45.1  60.0\n  p50            1     2\n", b.String())
+}
+
+// The bench edits o2o.example.yaml by anchors: an edit of the example
+// that removes one must fail here, not in make bench.
+func TestBenchConfig(t *testing.T) {
+	example, err := os.ReadFile("../../o2o.example.yaml")
+	require.NoError(t, err)
+	doc, err := benchConfig(string(example), "http://127.0.0.1:1234")
+	require.NoError(t, err)
+	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string { return devEnv[k] }})
+	require.NoError(t, err)
+	for _, name := range []string{"acme", "fixit"} {
+		sys := cfg.System(name)
+		require.NotNil(t, sys)
+		require.Equal(t, "http://127.0.0.1:1234/"+name, sys.BaseURL)
+		require.Equal(t, 1000.0, float64(sys.Limits.RequestsPerSecond))
+		require.Equal(t, 100, sys.Limits.Concurrency)
+	}
+	require.Len(t, cfg.Links, 1)
+	require.Equal(t, linkName, cfg.Links[0].Name)
+	require.Equal(t, 8760*time.Hour, cfg.Links[0].ReconcileEvery.D())
 }

@@ -169,15 +169,8 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := strings.ReplaceAll(string(raw), "http://localhost:9100", s.simURL)
-	cfg, err = replaceOnce(cfg, "limits: { requestsPerSecond: 10, concurrency: 4 }", benchLimits)
+	cfg, err := benchConfig(string(raw), s.simURL)
 	if err != nil {
-		return nil, err
-	}
-	if cfg, err = replaceOnce(cfg, "    apiUser: o2o-api\n\nlinks:", "    apiUser: o2o-api\n    "+benchLimits+"\n\nlinks:"); err != nil {
-		return nil, err
-	}
-	if cfg, err = replaceOnce(cfg, "    closeAfter: 72h\n", "    closeAfter: 72h\n    reconcileEvery: 8760h\n"); err != nil {
 		return nil, err
 	}
 	s.configPath = filepath.Join(s.dir, "o2o.yaml")
@@ -206,6 +199,20 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// benchConfig is the example configuration with the simulator at simURL,
+// the bench's API budget in both systems and no scheduled reconciliation.
+func benchConfig(example, simURL string) (string, error) {
+	cfg := strings.ReplaceAll(example, "http://localhost:9100", simURL)
+	cfg, err := replaceOnce(cfg, "limits: { requestsPerSecond: 10, concurrency: 4 }", benchLimits)
+	if err != nil {
+		return "", err
+	}
+	if cfg, err = replaceOnce(cfg, "    apiUser: o2o-api\n\nlinks:", "    apiUser: o2o-api\n    "+benchLimits+"\n\nlinks:"); err != nil {
+		return "", err
+	}
+	return replaceOnce(cfg, "    closeAfter: 72h\n", "    closeAfter: 72h\n    reconcileEvery: 8760h\n")
 }
 
 func replaceOnce(doc, old, new string) (string, error) {

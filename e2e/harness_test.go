@@ -48,7 +48,9 @@ var devEnv = map[string]string{
 
 var (
 	devServer *testsuite.DevServer
-	binDir    string
+	// devServerUI is the dev server's Web UI, e.g. http://127.0.0.1:34567.
+	devServerUI string
+	binDir      string
 )
 
 func TestMain(m *testing.M) {
@@ -94,15 +96,23 @@ func setup(m *testing.M) (int, error) {
 	defer cancel()
 	args := []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"}
 	args = append(args, platform.DevServerFlags(workflows.SearchAttributes)...)
+	// The Web UI runs too, on a free port, for the browser tests.
+	uiPort, err := loopbackPort()
+	if err != nil {
+		return 1, err
+	}
 	devServer, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
 		LogLevel:      "error",
 		ExtraArgs:     args,
 		ClientOptions: &client.Options{Namespace: "default"},
+		EnableUI:      true,
+		UIPort:        uiPort,
 	})
 	if err != nil {
 		return 1, fmt.Errorf("start Temporal dev server: %w", err)
 	}
+	devServerUI = "http://127.0.0.1:" + uiPort
 	defer devServer.Stop()
 	return m.Run(), nil
 }
@@ -216,8 +226,15 @@ func newStackOn(t *testing.T, top topology, prefix string, seed simulator.Seed, 
 	if retry == nil {
 		retry = []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}
 	}
+	// The console links each linked job to its workflow in the Web UI and
+	// to its link state, as make run's does.
+	// (A test of a configuration O2O refuses gets no such links.)
+	console := simulator.Console{TemporalUI: devServerUI, OperatorAPI: s.webhookURL, OperatorToken: devEnv["O2O_API_TOKEN"]}
+	if parsed, err := config.Parse(cfg, config.Options{SkipSecrets: true}); err == nil {
+		console.Links, console.WorkflowID = simulator.ConsoleLinks(parsed), workflows.WorkflowID
+	}
 	var err error
-	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: retry})
+	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: retry, Console: console})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.sim.Handler())
 	s.simURL = srv.URL
@@ -315,6 +332,16 @@ func (p *process) stop(t *testing.T) {
 		<-p.done
 		t.Errorf("%s did not stop within 40s of SIGTERM", p.cmd.Path)
 	}
+}
+
+// loopbackPort is a TCP port free on the loopback.
+func loopbackPort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port), nil
 }
 
 func freeAddr(t *testing.T) string {

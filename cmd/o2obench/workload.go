@@ -35,7 +35,10 @@ type link struct {
 	sent               int    // events sent so far, warm-ups included
 	booked, moved      int    // of which bookings and reschedulings
 	appointment        string // the last booked appointment's id
-	mark               histMark
+	// base is how many job events the acme job had before the first event
+	// (none today: linking writes nothing there).
+	base int
+	mark histMark
 }
 
 // rawLink is one job of the raw baseline: an acme job that its BenchRaw
@@ -303,8 +306,16 @@ func (b *bench) setupLinks(ctx context.Context) error {
 	if err := b.waitCreated(ctx, refs); err != nil {
 		return err
 	}
+	var ids []string
 	for _, ref := range refs {
-		b.links = append(b.links, &link{primary: ref, secondary: b.s.obs.createdFor("fixit", ref)[0]})
+		ids = append(ids, workflows.WorkflowID(linkName, ref))
+	}
+	if err := b.waitIdle(ctx, ids); err != nil {
+		return err
+	}
+	base := b.s.obs.writeCounts("acme", refs)
+	for i, ref := range refs {
+		b.links = append(b.links, &link{primary: ref, secondary: b.s.obs.createdFor("fixit", ref)[0], base: base[i]})
 	}
 	// The raw baseline's jobs (no link: nothing but its workflow writes to them).
 	b.raws = make([]*rawLink, b.o.links)
@@ -391,7 +402,7 @@ func (b *bench) o2oEvents(ctx context.Context, m int) ([]*event, error) {
 			if err != nil {
 				return err
 			}
-			perLink[i] = append(perLink[i], &event{key: l.primary, index: n, id: reply.EventID})
+			perLink[i] = append(perLink[i], &event{key: l.primary, index: l.base + n, id: reply.EventID})
 		}
 		return nil
 	})
@@ -552,7 +563,7 @@ func (b *bench) roundWith(ctx context.Context, raw bool, evs []*event, light boo
 		}
 	} else {
 		for _, l := range b.links {
-			refs, want, marks, ids = append(refs, l.primary), append(want, l.sent), append(marks, &l.mark), append(ids, workflows.WorkflowID(linkName, l.primary))
+			refs, want, marks, ids = append(refs, l.primary), append(want, l.base+l.sent), append(marks, &l.mark), append(ids, workflows.WorkflowID(linkName, l.primary))
 		}
 	}
 	describe := func(ref string) string {
@@ -771,7 +782,7 @@ func (b *bench) verify(ctx context.Context) (applied, rawApplied int, err error)
 				got[h.Code]++
 			}
 		}
-		if got["APPT"] != booked || got["RESCH"] != moved || len(got) > 2 || (len(got) == 2 && (booked == 0 || moved == 0)) {
+		if got["APPT"] != booked || got["RESCH"] != moved {
 			return fmt.Errorf("exactly-once violated in acme job %s: job events written %v, want APPT %d, RESCH %d", ref, got, booked, moved)
 		}
 		return nil

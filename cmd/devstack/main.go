@@ -178,11 +178,12 @@ const banner = `
 
    Temporal Web UI     http://localhost:8233   (filter: O2OState="Linked")
                        payloads are encrypted; the UI decodes them at http://localhost:8080/codec
-   Simulated systems   http://localhost:9100   (acme = primary, fixit = secondary)
+   Simulated systems   http://localhost:9100   (the console: acme = primary, fixit = secondary)
    Webhook server      http://localhost:8080   (POST /webhooks/{system}, GET /metrics)
    Worker metrics      http://localhost:9464/metrics   (also /healthz, /readyz)
 
- Try the flow (see README, "Try it by hand"):
+ Try the flow in the console (raise a job in acme, assign it to team 7), or
+ from a terminal (see README, "Try it by hand"):
    curl -s localhost:9100/acme/sim/jobs -d '{"clientId":"28","siteRef":"SITE-001",
      "contactRef":"CON-001","priority":"Emergency","description":"Dripping tap",
      "activities":[{"code":"PLB001","quantity":"1","description":"Replace tap washer"}]}'

@@ -14,7 +14,7 @@ TEMPORAL_SERVER := $(TEMPORAL_SERVER_DIR)/temporal-server
 # PostgreSQL's programs (initdb, postgres, pg_isready): Debian's newest, or set PG_BIN.
 PG_BIN ?= $(or $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1),$(patsubst %/,%,$(dir $(shell command -v initdb 2>/dev/null))))
 
-.PHONY: all build run test unit integration cluster-test fuzz vet fmt clean help record-histories bench bench-end-to-end
+.PHONY: all build run test unit integration cluster-test fuzz vet fmt clean help record-histories bench bench-end-to-end drill
 
 all: build
 
@@ -114,3 +114,8 @@ bench: ## Benchmarks: document copy, reconciliation reads, then O2O end to end v
 bench-end-to-end: $(TEMPORAL) ## O2O end to end vs a raw Temporal baseline, and worker memory per open link (cmd/o2obench; BENCH_FLAGS)
 	$(GO) build -o $(BIN)/ ./worker ./webhook ./cmd/o2obench
 	$(BIN)/o2obench -bin $(BIN) -temporal $(TEMPORAL) $(BENCH_FLAGS)
+
+# Not part of make test (e2e's TestDrillSmall is its small version): about 15-30 min.
+drill: $(TEMPORAL) ## Chaos drill: 10,000 events over 1,000 links; 5xx and timeouts, webhooks twice and out of order, worker kill -9 every 10 s, a Temporal restart (cmd/drill; DRILL_FLAGS, e.g. -links 100)
+	$(GO) build -o $(BIN)/ ./worker ./webhook ./cmd/drill
+	$(BIN)/drill -bin $(BIN) -temporal $(TEMPORAL) $(DRILL_FLAGS)

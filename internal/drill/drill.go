@@ -195,6 +195,13 @@ func (d *drill) setUp(ctx context.Context) error {
 	} else if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return err
 	}
+	// A fresh start: links left in an earlier run's database would point
+	// at jobs this run's simulator never made.
+	for _, f := range []string{"temporal.db", "temporal.db-wal", "temporal.db-shm", "temporal.log", "worker.log", "webhook.log"} {
+		if err := os.Remove(filepath.Join(d.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
 	for _, p := range []string{filepath.Join(o.BinDir, "worker"), filepath.Join(o.BinDir, "webhook"), o.TemporalCLI} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%s is missing (make build builds it): %w", p, err)
@@ -211,7 +218,11 @@ func (d *drill) setUp(ctx context.Context) error {
 	d.temporalArgs = append([]string{"server", "start-dev", "--headless",
 		"--db-filename", filepath.Join(d.dir, "temporal.db"), "--ip", "127.0.0.1",
 		"--port", fmt.Sprint(ports[0]), "--http-port", fmt.Sprint(ports[1]), "--metrics-port", fmt.Sprint(ports[2]),
-		"--log-level", "error"}, platform.DevServerFlags(workflows.SearchAttributes)...)
+		"--log-level", "error",
+		// Durable against a killed process (the drill's faults), not against
+		// a crashed machine, and much faster than SQLite's default journal.
+		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+	}, platform.DevServerFlags(workflows.SearchAttributes)...)
 	if err := d.startTemporal(ctx); err != nil {
 		return err
 	}

@@ -341,6 +341,9 @@ func (d *drill) linkStates(ctx context.Context, links []*link) map[string]*lifec
 			defer wg.Done()
 			for ref := range refs {
 				for attempt := range 5 {
+					if ctx.Err() != nil {
+						break
+					}
 					qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 					st, err := workflows.QueryState(qctx, d.tc, LinkName, ref)
 					cancel()

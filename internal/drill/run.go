@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 // writeConfig writes the example configuration pointed at the simulator,
@@ -322,6 +324,9 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	}
 	stopProgress()
 	<-progressDone
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
 	if err != nil && !drained {
 		d.logf("not drained: %v", err)
 	}
@@ -348,7 +353,7 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 		rep.DrainTime = drainedAt.Sub(produced)
 	} else {
 		rep.DrainTime = drainedAt.Sub(produced)
-		rep.Problems = append(rep.Problems, fmt.Sprintf("not drained within %s: %v", o.DrainTimeout, err))
+		rep.Problems = append(rep.Problems, fmt.Sprintf("not drained (drain timeout %s): %v", o.DrainTimeout, err))
 	}
 	rep.TotalTime = drainedAt.Sub(produceStart)
 	rep.WorkerKills = int(d.kills.Load())
@@ -426,12 +431,36 @@ func (d *drill) pendingWebhooks() int {
 
 // waitDrained waits until every produced event is applied in its target
 // and no webhook waits to be sent.
+//
+// When every webhook has been sent and nothing has been applied for 30 s,
+// it asks the links: if none has an event waiting (pending 0) that it can
+// still apply (a NeedsAttention link waits for an operator), the missing
+// events will never come — O2O never stored them — and it stops waiting.
 func (d *drill) waitDrained(ctx context.Context, links []*link) (bool, error) {
 	want := int(d.produced.Load())
+	last, lastAt := -1, time.Now()
 	for {
-		if d.appliedCount(links) >= want && d.pendingWebhooks() == 0 {
+		applied := d.appliedCount(links)
+		if applied != last {
+			last, lastAt = applied, time.Now()
+		}
+		webhooks := d.pendingWebhooks()
+		if applied >= want && webhooks == 0 {
 			d.note("drained: %d events applied, no webhook pending", want)
 			return true, nil
+		}
+		if webhooks == 0 && time.Since(lastAt) > 30*time.Second {
+			busy := 0
+			for _, st := range d.linkStates(ctx, links) {
+				if st.Pending > 0 && st.State != lifecycle.StateNeedsAttention {
+					busy++ // a blocked link waits for an operator, not for time
+				}
+			}
+			if busy == 0 {
+				d.note("settled with %d of %d events applied: no webhook pending, no link has an event waiting", applied, want)
+				return false, fmt.Errorf("%d event(s) will never be applied", want-applied)
+			}
+			lastAt = time.Now() // ask again in 30 s
 		}
 		select {
 		case <-ctx.Done():

@@ -33,6 +33,7 @@ func main() {
 	flag.DurationVar(&o.KillEvery, "kill-every", o.KillEvery, "kill -9 the worker this often (0: never)")
 	flag.IntVar(&o.MaxKills, "max-kills", o.MaxKills, "at most this many worker kills (0: no limit)")
 	flag.BoolVar(&o.TemporalRestart, "temporal-restart", o.TemporalRestart, "kill -9 and restart Temporal once, half-way through the events")
+	flag.DurationVar(&o.TemporalDown, "temporal-down", o.TemporalDown, "how long Temporal stays down before it is restarted (over 8 s, the webhook server answers 503 + Retry-After meanwhile)")
 	flag.IntVar(&o.RequestsPerSecond, "rps", o.RequestsPerSecond, "O2O's API budget per system: requests per second")
 	flag.IntVar(&o.CallConcurrency, "call-concurrency", o.CallConcurrency, "O2O's API budget per system: calls in flight")
 	flag.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "give up after this long")

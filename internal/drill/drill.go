@@ -59,6 +59,7 @@ type Options struct {
 	KillEvery       time.Duration // SIGKILL the worker this often (0: never)
 	MaxKills        int           // at most this many worker kills (0: no limit)
 	TemporalRestart bool          // kill and restart Temporal once, half-way through the events
+	TemporalDown    time.Duration // how long Temporal stays down before the restart
 
 	// RequestsPerSecond and CallConcurrency are O2O's API budget per system
 	// (limits in the configuration).
@@ -347,6 +348,7 @@ func (d *drill) restartTemporal(ctx context.Context) error {
 	d.temporal.kill()
 	d.note("Temporal killed (SIGKILL)")
 	t0 := time.Now()
+	time.Sleep(d.o.TemporalDown)
 	if err := d.startTemporal(ctx); err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  <label>contact <select name="contactRef"><option value="">none</option>{{range .Contacts}}<option value="{{.ContactRef}}">{{.ContactRef}} · {{.Name}}</option>{{end}}</select></label>
  <label>priority <select name="priorityId">{{range .Priorities}}<option value="{{.ID}}">{{.Name}}</option>{{end}}</select></label>
  <label>description <input type="text" name="description" value="Dripping tap"></label>
- <label>activity <select name="code"><option value="">none</option>{{range .SORCodes}}<option value="{{.Code}}">{{.Code}} · {{.Description}} (client {{.ClientID}})</option>{{end}}</select></label>
+ <label>activity <select name="code">{{range .SORCodes}}<option value="{{.Code}}">{{.Code}} · {{.Description}} (client {{.ClientID}})</option>{{end}}<option value="">none</option></select></label>
  <label>× <input type="text" name="quantity" value="1" size="4" style="width:4em"></label>
  <label>client ref <input type="text" name="clientRef"></label>
  <button type="submit">Raise</button>

@@ -101,6 +101,10 @@ type Options struct {
 	// MaxAttempts is how many times an event is tried before it is marked
 	// failed and the next one is sent. Default: DefaultMaxAttempts.
 	MaxAttempts int
+	// OutboxLimit is how many finished (delivered, failed, recorded)
+	// events each system's outbox remembers; older ones are forgotten.
+	// Default: 10,000.
+	OutboxLimit int
 	// Console says where O2O is, for the console's links to each linked
 	// job's workflow and link state. Default: no such links.
 	Console Console
@@ -180,6 +184,9 @@ func New(seed Seed, opts Options) (*Simulator, error) {
 
 	for _, ss := range seed.Systems {
 		sys := newSystem(s, ss)
+		if opts.OutboxLimit > 0 {
+			sys.outbox.limit = opts.OutboxLimit
+		}
 		s.systems[ss.Name] = sys
 		s.order = append(s.order, sys)
 	}

@@ -202,7 +202,7 @@ func New(seed Seed, opts Options) (*Simulator, error) {
 }
 
 // Handler returns the HTTP handler serving every system, the /sim control
-// surface and the overview page.
+// surface and the console.
 func (s *Simulator) Handler() http.Handler { return s.handler }
 
 // Close stops the webhook senders, waits for them, and deletes the stored

@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	for _, name := range sim.Systems() {
 		log.Info("system ready", "system", name, "baseURL", base+"/"+name)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "overview", base+"/")
+	log.Info("serving", "addr", ln.Addr().String(), "console", base+"/")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -282,7 +282,8 @@ func TestBrowserOperatorRetriesFromTheWebUI(t *testing.T) {
 
 // A user raises a job in the primary's console and assigns its activity to
 // the subcontractor's team, by clicks; the linked job appears in the
-// secondary, and the console links the two and the link's state.
+// secondary, and the console links the two and the link's state. An
+// appointment booked in the secondary's console reaches the primary job.
 func TestBrowserConsoleRaiseAssignLinked(t *testing.T) {
 	ctx := browser(t)
 	s := newStack(t, "BC")
@@ -326,6 +327,19 @@ func TestBrowserConsoleRaiseAssignLinked(t *testing.T) {
 	screenshot(t, ctx, "linked")
 	href := get(t, ctx, chromedp.AttributeValue(chromedp.CSS("#fixit-BCFX000001 a.workflow"), "href"))
 	require.Equal(t, devServerUI+"/namespaces/default/workflows/"+workflows.WorkflowID("acme-fixit", ref), href.Value)
+
+	// The subcontractor books an appointment in fixit's console; acme's job
+	// gets the job event.
+	step(t, ctx,
+		chromedp.Click(chromedp.CSS("#fixit-BCFX000001 details > summary")),
+		chromedp.Click(visible("#fixit-BCFX000001 form.book button", "Book appointment")),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	require.Contains(t, text(t, ctx, "#flash"), "on job BCFX000001 for")
+	require.Contains(t, text(t, ctx, "#flash"), ": APPOINTMENT_CREATED")
+	until(t, ctx, s.simURL+"/", "the appointment's job event in acme", func() bool {
+		return strings.Contains(text(t, ctx, card), "event APPT")
+	})
 
 	// The link's state, from the console.
 	state := s.simURL + "/fixit/console/jobs/BCFX000001/link?link=acme-fixit"

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/o2o-sync/o2o/internal/lenient"
@@ -291,7 +292,47 @@ func (c *Client) doJSON(ctx context.Context, op, method, path, query string, in,
 // adjusts the request before it is sent, and decode reads a 2xx answer. A
 // non-2xx answer is classified by statusError. The Observer sees the call
 // with the error do returns, decoding errors included.
+//
+// A read (GET) that meets a server error or a refused or reset connection
+// is tried again at once, twice at most, a moment apart: a read changes
+// nothing, and a blip of the system then costs one call, not a failed
+// activity attempt and its backoff (with several reads in an attempt, one
+// blip in four calls failed most attempts). A timeout is not tried again
+// here (the system is slow, not blipping), nor a 429 (the budget holds
+// every call back), nor a write (only the activity knows how to look for
+// its own earlier result).
 func (c *Client) do(ctx context.Context, op, method, path, query string, body io.Reader, limit int64,
+	prepare func(*http.Request) *Error, decode func(code int, b []byte) error) error {
+	err := c.doOnce(ctx, op, method, path, query, body, limit, prepare, decode)
+	for _, pause := range readRetryPauses {
+		if method != http.MethodGet || !blip(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		err = c.doOnce(ctx, op, method, path, query, body, limit, prepare, decode)
+	}
+	return err
+}
+
+// readRetryPauses are the pauses before a read's second and third tries.
+var readRetryPauses = []time.Duration{100 * time.Millisecond, 400 * time.Millisecond}
+
+// blip reports whether err is a passing failure worth an immediate second
+// try of a read: a 5xx answer without Retry-After, or a connection refused
+// or reset.
+func blip(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindTemporary || e.RetryAfter > 0 {
+		return false // a Retry-After is the system asking for a pause: Temporal's retry waits it
+	}
+	return e.StatusCode >= 500 || errors.Is(e.Err, syscall.ECONNREFUSED) || errors.Is(e.Err, syscall.ECONNRESET)
+}
+
+func (c *Client) doOnce(ctx context.Context, op, method, path, query string, body io.Reader, limit int64,
 	prepare func(*http.Request) *Error, decode func(code int, b []byte) error) (err error) {
 	release, e := c.acquire(ctx, op)
 	if e != nil {

@@ -208,3 +208,39 @@ func TestTooManyRequestsBlocksTheSystemsNextCalls(t *testing.T) {
 	require.Len(t, f.requests(), 2)
 	require.False(t, errors.Is(err, context.Canceled))
 }
+
+// TestAReadIsTriedAgainAfterABlipAndAWriteIsNot: a read that meets a 5xx is
+// tried again at once (it changes nothing), up to three tries; a write is
+// never (only the activity can look for its earlier result); a 5xx with
+// Retry-After is the system asking for a pause and is left to Temporal.
+func TestAReadIsTriedAgainAfterABlipAndAWriteIsNot(t *testing.T) {
+	var n atomic.Int32
+	f, c := newFake(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if n.Add(1) <= 2 {
+			jsonReply(502, `{"result":"failure","result_msg":"bad gateway"}`)(w, r, nil)
+			return
+		}
+		jsonReply(200, success)(w, r, nil)
+	})
+	_, err := c.Site(context.Background(), "41", "S1")
+	require.NoError(t, err, "the third try of the read succeeds")
+	require.Len(t, f.requests(), 3)
+
+	n.Store(0)
+	f, c = newFake(t, jsonReply(503, `{"result":"failure","result_msg":"busy"}`))
+	err = c.AddEventByClientRef(context.Background(), oneserve.JobEvent{JobRef: "FX1", ClientID: "41", EventCode: "E", Date: time.Now()})
+	require.Equal(t, oneserve.KindTemporary, oneserveError(t, err).Kind)
+	require.Len(t, f.requests(), 1, "a write is tried once")
+
+	_, err = c.Site(context.Background(), "41", "S1")
+	require.Error(t, err)
+	require.Len(t, f.requests(), 4, "a read that keeps failing: three tries, then Temporal's retry")
+
+	f, c = newFake(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Retry-After", "30")
+		jsonReply(503, `{"result":"failure","result_msg":"maintenance"}`)(w, r, nil)
+	})
+	_, err = c.Site(context.Background(), "41", "S1")
+	require.Equal(t, 30*time.Second, oneserveError(t, err).RetryAfter)
+	require.Len(t, f.requests(), 1, "a Retry-After is waited by Temporal's retry, not tried again at once")
+}

@@ -20,10 +20,14 @@ func writeOptions(summary string) workflow.ActivityOptions {
 		// Activities heartbeat every few seconds, so a worker that dies
 		// mid-call is noticed quickly and the call retried elsewhere.
 		HeartbeatTimeout: 10 * time.Second,
+		// Retries back off to every 30 s, not minutes: a link waiting on a
+		// recovered system would otherwise sit idle for up to the whole
+		// interval (the drill's tail). The system's API budget, not the
+		// interval, is what keeps many waiting links from crowding it.
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
-			MaximumInterval:    2 * time.Minute,
+			MaximumInterval:    30 * time.Second,
 		},
 		Summary: summary,
 	}

@@ -61,12 +61,7 @@ func newDispatchFixture(t *testing.T) *dispatchFixture {
 		"apiUser: o2o-api}", "apiUser: o2o-api, events: both, poll: {eventIds: [111]}}",
 		"    appointmentEvents:", "    discovery: {assignmentEventId: 110}\n    appointmentEvents:",
 	).Replace(linktest.YAML)
-	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: func(k string) string {
-		if k == "S" {
-			return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-		}
-		return "token"
-	}})
+	cfg, err := config.Parse([]byte(doc), config.Options{Getenv: linktest.Getenv})
 	require.NoError(t, err)
 	acts, err := activities.New(cfg)
 	require.NoError(t, err)

@@ -4,6 +4,7 @@
 package linktest
 
 import (
+	"strings"
 	"time"
 
 	"github.com/o2o-sync/o2o/config"
@@ -45,16 +46,23 @@ links:
 
 // Config parses YAML with made-up secrets.
 func Config() *config.Config {
-	cfg, err := config.Parse([]byte(YAML), config.Options{Getenv: func(k string) string {
-		if k == "S" {
-			return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-		}
-		return "token"
-	}})
+	cfg, err := config.Parse([]byte(YAML), config.Options{Getenv: Getenv})
 	if err != nil {
 		panic(err)
 	}
 	return cfg
+}
+
+// Getenv is the made-up environment of YAML: a webhook secret in S, a
+// token in every other variable, and no *_FILE variant of any.
+func Getenv(k string) string {
+	switch {
+	case strings.HasSuffix(k, "_FILE"):
+		return ""
+	case k == "S":
+		return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	}
+	return "token"
 }
 
 // Rules is the link as the rules see it.

@@ -27,27 +27,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/o2o-sync/o2o/internal/devenv"
 	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
-// Development-only credentials, shared by O2O and the simulator.
-var devEnv = []string{
-	"O2O_ACME_TOKEN=dev-acme-token",
-	"O2O_FIXIT_TOKEN=dev-fixit-token",
-	"O2O_ACME_WEBHOOK_SECRETS=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
-	"O2O_FIXIT_WEBHOOK_SECRETS=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
-	"SIM_ACME_WEBHOOK_SECRET=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
-	"SIM_FIXIT_WEBHOOK_SECRET=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
-	"O2O_API_TOKEN=dev-operator-token-0001",
-	// Payloads are encrypted, as in production; the Web UI reads them
-	// through the webhook server's codec endpoint (codecEndpoint).
-	"O2O_PAYLOAD_KEYS=" + devPayloadKey,
-}
-
-// devPayloadKey is the public, development-only payload key: id dev-1, the
-// bytes of "o2o-dev-payload-key-not-secret01".
-const devPayloadKey = "dev-1:bzJvLWRldi1wYXlsb2FkLWtleS1ub3Qtc2VjcmV0MDE="
+// Development-only credentials, shared by O2O and the simulator. Payloads
+// are encrypted, as in production; the Web UI reads them through the
+// webhook server's codec endpoint (codecEndpoint).
+var devEnv = append(devenv.List(), "O2O_PAYLOAD_KEYS="+devenv.PayloadKey)
 
 // codecEndpoint is the webhook server's codec server, which the dev
 // server's Web UI and the CLI (through .run/env) decode payloads with.

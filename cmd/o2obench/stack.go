@@ -16,6 +16,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/o2o-sync/o2o/internal/devenv"
 	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
@@ -23,15 +24,7 @@ import (
 
 // Development-only credentials, the same values make run and the
 // end-to-end tests use.
-var devEnv = map[string]string{
-	"O2O_ACME_TOKEN":            "dev-acme-token",
-	"O2O_FIXIT_TOKEN":           "dev-fixit-token",
-	"O2O_ACME_WEBHOOK_SECRETS":  "whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
-	"O2O_FIXIT_WEBHOOK_SECRETS": "whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
-	"SIM_ACME_WEBHOOK_SECRET":   "whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
-	"SIM_FIXIT_WEBHOOK_SECRET":  "whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
-	"O2O_API_TOKEN":             "dev-operator-token-0001",
-}
+var devEnv = devenv.Credentials
 
 // benchLimits is the API budget the bench gives O2O (and the raw baseline)
 // in both simulated systems: the configuration's maximum, so that the

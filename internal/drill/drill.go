@@ -30,6 +30,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/o2o-sync/o2o/internal/devenv"
 	"github.com/o2o-sync/o2o/internal/platform"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
@@ -242,7 +243,7 @@ func (d *drill) setUp(ctx context.Context) error {
 	if err := writeConfig(o, d.simURL, cfgPath); err != nil {
 		return err
 	}
-	d.env = append(os.Environ(), DevEnv...)
+	d.env = append(os.Environ(), devenv.List()...)
 	d.env = append(d.env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS="+d.temporalAddr, "TEMPORAL_NAMESPACE=default",
 		"O2O_LOG_LEVEL="+o.LogLevel)
 
@@ -291,7 +292,7 @@ func (d *drill) startTemporal(ctx context.Context) error {
 
 func (d *drill) startSimulator() error {
 	// The seed names its tokens and secrets by variable, like O2O.
-	for _, kv := range DevEnv {
+	for _, kv := range devenv.List() {
 		k, v, _ := strings.Cut(kv, "=")
 		if os.Getenv(k) == "" {
 			os.Setenv(k, v)
@@ -384,17 +385,6 @@ func (d *drill) teardown() {
 			fmt.Fprintf(d.o.Out, "drill: logs and Temporal's database kept in %s\n", d.dir)
 		}
 	}
-}
-
-// DevEnv are the development-only credentials make run and the tests use.
-var DevEnv = []string{
-	"O2O_ACME_TOKEN=dev-acme-token",
-	"O2O_FIXIT_TOKEN=dev-fixit-token",
-	"O2O_ACME_WEBHOOK_SECRETS=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
-	"O2O_FIXIT_WEBHOOK_SECRETS=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
-	"SIM_ACME_WEBHOOK_SECRET=whsec_ZGV2LWFjbWUtd2ViaG9vay1zZWNyZXQtMDAwMDE=",
-	"SIM_FIXIT_WEBHOOK_SECRET=whsec_ZGV2LWZpeGl0LXdlYmhvb2stc2VjcmV0LTAwMDE=",
-	"O2O_API_TOKEN=dev-operator-token-0001",
 }
 
 // proc is a child process whose output goes to a log file in the drill's

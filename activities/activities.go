@@ -195,8 +195,10 @@ func createRefused(err error, contactRef string, site *oneserve.Site, primaryJob
 			return err
 		}
 	}
+	// The target's own words (Message, not Error, which repeats them after
+	// the error's type and cause), then what to do.
 	return misaligned("%s; contact %s of primary job %s is not at site %s in %s: add the contact there (and link it to the site), then retry",
-		err.Error(), contactRef, primaryJobRef, site.SiteRef, system)
+		app.Message(), contactRef, primaryJobRef, site.SiteRef, system)
 }
 
 // confirmAssigned re-reads activities from the primary and asks the rules

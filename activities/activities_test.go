@@ -200,6 +200,8 @@ func TestCreateLinkedJobMissingContactSaysWhatToDo(t *testing.T) {
 	require.Equal(t, activities.ErrTypeMisaligned, nonRetryableType(t, err))
 	require.Contains(t, err.Error(), "contact CON-003 of primary job "+job.JobRef+" is not at site SITE-001 in fixit: add the contact there")
 	require.Contains(t, err.Error(), "fixit:", "the target's own refusal is kept")
+	require.Equal(t, 1, strings.Count(err.Error(), `contactRef "CON-003" does not exist`), "the refusal is said once: %s", err)
+	require.NotContains(t, err.Error(), activities.ErrTypeRejected, "the refusal's error type is not part of what the operator reads")
 	require.Empty(t, f.secondaryJobs(job.JobRef))
 
 	// The administrator adds the contact to the site; the retry creates the job.

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -293,9 +294,36 @@ func mustDecrypt(err error) error {
 // can quote what it refused (a name, a note), and failures are stored in the
 // history like payloads. Decoding reads both forms, so failures recorded
 // before still read.
+//
+// An error that says it carries no personal data (PlainText, such as an
+// operator action's refusal) stays readable: the Web UI shows it where it
+// cannot decode (the update dialog shows "Encoded failure" otherwise).
 func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
-	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
-		DataConverter:          dc,
-		EncodeCommonAttributes: true,
-	})
+	return failureConverter{
+		FailureConverter: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter:          dc,
+			EncodeCommonAttributes: true,
+		}),
+		plain: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc}),
+	}
+}
+
+// PlainText is an error whose message holds no personal data, so that it
+// may be stored unencrypted (lifecycle.Refusal is one).
+type PlainText interface {
+	error
+	PlainText()
+}
+
+type failureConverter struct {
+	converter.FailureConverter // encodes; decodes both forms
+	plain                      converter.FailureConverter
+}
+
+func (f failureConverter) ErrorToFailure(err error) *failurepb.Failure {
+	var p PlainText
+	if errors.As(err, &p) {
+		return f.plain.ErrorToFailure(err)
+	}
+	return f.FailureConverter.ErrorToFailure(err)
 }

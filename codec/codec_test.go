@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/o2o-sync/o2o/codec"
+	"github.com/o2o-sync/o2o/lifecycle"
 )
 
 func key(t *testing.T, id string) codec.Key {
@@ -204,6 +206,28 @@ func TestFailuresAreEncrypted(t *testing.T) {
 	require.True(t, errors.As(back, &app))
 	require.Equal(t, "Refused", app.Type())
 	require.Contains(t, back.Error(), "contact Mrs Example (CON-001) refused")
+}
+
+// An operator action's refusal is one.
+var _ codec.PlainText = lifecycle.Refusal("")
+
+// refusal stands for lifecycle.Refusal: an error that says it holds no
+// personal data.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+func (refusal) PlainText()      {}
+
+func TestAPlainTextErrorStaysReadable(t *testing.T) {
+	fc := codec.FailureConverter(codec.DataConverter(mustNew(t, key(t, "k1"))))
+	f := fc.ErrorToFailure(fmt.Errorf("update refused: %w", refusal("link is Linked, not NeedsAttention: nothing to retry")))
+	require.Equal(t, "update refused: link is Linked, not NeedsAttention: nothing to retry", f.GetMessage(),
+		"what the Web UI's update dialog shows, which cannot decode")
+	require.Contains(t, fc.FailureToError(f).Error(), "nothing to retry")
+
+	// Anything else is still encrypted.
+	f = fc.ErrorToFailure(errors.New("contact Mrs Example refused"))
+	require.NotContains(t, f.GetMessage(), "Mrs Example")
 }
 
 func TestParseKeys(t *testing.T) {

@@ -362,6 +362,14 @@ func TestEncryptionSwitchedOnAndRotatedWhileALinkRuns(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, eventRows(st), eventRows(*q))
 
+	// An operator action's refusal is readable without the codec, as the
+	// Web UI's update dialog (which cannot decode) shows it.
+	h, err := devServer.Client().UpdateWorkflow(context.Background(), clientUpdate(workflows.WorkflowID("acme-fixit", job.JobRef)))
+	if err == nil {
+		err = h.Get(context.Background(), nil)
+	}
+	require.ErrorContains(t, err, "link is Linked, not NeedsAttention: nothing to retry")
+
 	// k1 removed too early, while the history still holds payloads under it:
 	// the new worker cannot replay the link. The link must wait — its
 	// workflow task failing and retried, the key named — not end failed.

@@ -64,63 +64,77 @@ type OperatorAction struct {
 // maxOperatorLog bounds the operator log kept in the state.
 const maxOperatorLog = 50
 
-// Validate says whether action can be applied now, and if not, why.
+// Validate says whether action can be applied now, and if not, why (a
+// Refusal).
 func (m *Machine) Validate(action string, r OperatorRequest) error {
 	if !slices.Contains(Actions, action) {
-		return fmt.Errorf("unknown action %q (one of %s)", action, strings.Join(Actions, ", "))
+		return refuse("unknown action (one of %s)", strings.Join(Actions, ", "))
 	}
 	if strings.TrimSpace(r.By) == "" {
-		return fmt.Errorf("say who is asking (by)")
+		return refuse("say who is asking (by)")
 	}
 	st := m.st.State
 	if m.closed || m.unlink != nil {
-		return fmt.Errorf("link is already closed: nothing to %s", action)
+		return refuse("link is already closed: nothing to %s", action)
 	}
 	switch action {
 	case ActionRetry:
 		if m.failure == "" {
-			return fmt.Errorf("link is %s, not %s: nothing to retry", st, StateNeedsAttention)
+			return refuse("link is %s, not %s: nothing to retry", st, StateNeedsAttention)
 		}
 		if m.retry || (m.busy != nil && m.busy.retry) {
-			return fmt.Errorf("the blocked event is already being retried")
+			return refuse("the blocked event is already being retried")
 		}
 	case ActionSkip:
 		if m.failure == "" {
-			return fmt.Errorf("link is %s, not %s: nothing to skip", st, StateNeedsAttention)
+			return refuse("link is %s, not %s: nothing to skip", st, StateNeedsAttention)
 		}
 		if m.busy != nil {
-			return fmt.Errorf("the blocked event is being retried right now; if it fails again, skip it then")
+			return refuse("the blocked event is being retried right now; if it fails again, skip it then")
 		}
 		if strings.TrimSpace(r.Reason) == "" {
-			return fmt.Errorf("skipping an event needs a reason, for the record")
+			return refuse("skipping an event needs a reason, for the record")
 		}
 	case ActionPause:
 		if m.paused {
-			return fmt.Errorf("link is already paused")
+			return refuse("link is already paused")
 		}
 	case ActionResume:
 		if !m.paused {
-			return fmt.Errorf("link is %s, not %s: nothing to resume", st, StatePaused)
+			return refuse("link is %s, not %s: nothing to resume", st, StatePaused)
 		}
 	case ActionUnlink:
 		if strings.TrimSpace(r.Reason) == "" {
-			return fmt.Errorf("unlinking needs a reason, for the record")
+			return refuse("unlinking needs a reason, for the record")
 		}
 	case ActionRelease, ActionDrop:
 		i := m.heldByID(r.DocumentID)
 		switch {
 		case strings.TrimSpace(r.DocumentID) == "":
-			return fmt.Errorf("say which held document (documentId)")
+			return refuse("say which held document (documentId)")
 		case i < 0:
-			return fmt.Errorf("document %q: no such document is held for approval on this link", r.DocumentID)
+			return refuse("document %q: no such document is held for approval on this link", r.DocumentID)
 		case m.st.HeldDocuments[i].Released:
-			return fmt.Errorf("document %q is already released; it is copied in its turn", r.DocumentID)
+			return refuse("document %q is already released; it is copied in its turn", r.DocumentID)
 		case strings.TrimSpace(r.Reason) == "":
-			return fmt.Errorf("%s of a held document needs a reason, for the record", action)
+			return refuse("%s of a held document needs a reason, for the record", action)
 		}
 	}
 	return nil
 }
+
+// Refusal is why an operator action was refused. Its text is made of the
+// link's state, action names and document ids only, never of tenants' data,
+// so payload encryption leaves it readable (PlainText): the Web UI's update
+// dialog, which cannot decode an encrypted failure, shows it as it is.
+type Refusal string
+
+func (r Refusal) Error() string { return string(r) }
+
+// PlainText marks a Refusal as safe to store unencrypted.
+func (Refusal) PlainText() {}
+
+func refuse(format string, args ...any) error { return Refusal(fmt.Sprintf(format, args...)) }
 
 // Operate applies an action Validate accepted and returns what the caller
 // is told. The action is written to the operator log.

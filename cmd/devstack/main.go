@@ -132,7 +132,9 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 		args  []string
 		ready string // URL or host:port that answers once the process is up
 	}{
-		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "127.0.0.1:7233"},
+		// The Web UI answers last: waiting for it keeps the banner below
+		// the dev server's own lines (the worker waits for Temporal anyway).
+		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "http://127.0.0.1:8233/"},
 		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", "127.0.0.1:9100"}, "http://127.0.0.1:9100/"},
 		{"worker", filepath.Join(bin, "worker"), nil, "http://127.0.0.1:9464/readyz"},
 		{"webhook", filepath.Join(bin, "webhook"), nil, "http://127.0.0.1:8080/readyz"},

@@ -9,11 +9,11 @@ import (
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func TestTuningKeepsTheSDKDefaultsWhenUnset(t *testing.T) {
+func TestTuningKeepsTheSDKDefaultsWhenUnsetButTheStickyCache(t *testing.T) {
 	var opts worker.Options
 	cache, err := tuning(envOf(nil), &opts)
 	require.NoError(t, err)
-	require.Zero(t, cache)
+	require.Equal(t, DefaultStickyCache, cache, "O2O's measured default, not the SDK's 10,000")
 	require.Equal(t, worker.Options{}, opts)
 }
 

@@ -132,7 +132,7 @@ func (r *report) String() string {
 		fmt.Fprintf(&b, "\nExactly once: every event read back from the target — O2O %d events over %d links, raw %d; none lost, none twice.\n", r.applied, o.links, r.rawApplied)
 	}
 	for _, m := range r.memory {
-		cache := "SDK default (10,000)"
+		cache := "the worker's default (DefaultStickyCache in worker/tuning.go)"
 		env := m.variant.env
 		if len(env) == 0 {
 			env = os.Environ()

@@ -381,7 +381,11 @@ func (c *Client) transportError(op string, parent, callCtx context.Context, err 
 		return &Error{Op: op, Kind: KindTemporary, Message: c.clean("call abandoned: " + msg), Err: perr}
 	}
 	if errors.Is(context.Cause(callCtx), errCallTimeout) {
-		return &Error{Op: op, Kind: KindTemporary, Message: fmt.Sprintf("no answer within %s", c.timeout), Err: err}
+		// The system may still be working on the call after we stopped
+		// waiting (found by make drill: a write applied after its timeout,
+		// then again by a retry that looked too soon). The retry waits as
+		// long again before it looks for an earlier attempt's result.
+		return &Error{Op: op, Kind: KindTemporary, Message: fmt.Sprintf("no answer within %s", c.timeout), Err: err, RetryAfter: c.timeout}
 	}
 	return &Error{Op: op, Kind: KindTemporary, Message: c.clean(err.Error()), Err: err}
 }

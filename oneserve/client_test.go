@@ -453,6 +453,8 @@ func TestPerCallTimeoutIsTemporary(t *testing.T) {
 	require.Zero(t, oe.StatusCode)
 	require.False(t, errors.Is(err, context.Canceled), "our timeout is not the caller's cancellation")
 	require.Contains(t, err.Error(), "no answer within 150ms")
+	require.Equal(t, 150*time.Millisecond, oe.RetryAfter,
+		"the system may still be working on the call: the retry waits as long again before it looks for the result")
 
 	// The same for a download: the wait for headers is bounded.
 	_, err = c.DownloadDocument(guard, "D1", 0)

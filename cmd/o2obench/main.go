@@ -236,7 +236,7 @@ func run(ctx context.Context, o options) (_ string, err error) {
 	}
 	stopWorker := func() {
 		if worker != nil {
-			worker.stop()
+			worker.Stop(stopGrace)
 			worker = nil
 		}
 	}

@@ -43,7 +43,7 @@ func (b *bench) measureRSS(ctx context.Context, v variant) (rssResult, error) {
 	if err != nil {
 		return res, err
 	}
-	defer w.stop()
+	defer w.Stop(stopGrace)
 	created := 0
 	grow := func(to int) (float64, error) {
 		n := to - created
@@ -70,16 +70,16 @@ func (b *bench) measureRSS(ctx context.Context, v variant) (rssResult, error) {
 			}
 		}
 		created = to
-		if w.exited() {
-			return 0, fmt.Errorf("the worker exited: %v (log: %s)", w.err, w.logPath)
+		if w.Exited() {
+			return 0, fmt.Errorf("the worker exited: %v (log: %s)", w.Err(), w.LogPath)
 		}
 		return float64(n) / spent.Seconds(), nil
 	}
 	read := func(links int, rate float64) (rssPoint, error) {
-		if err := waitQuiet(ctx, w.pid()); err != nil {
+		if err := waitQuiet(ctx, w.Pid()); err != nil {
 			return rssPoint{}, err
 		}
-		rss, err := vmRSS(w.pid())
+		rss, err := vmRSS(w.Pid())
 		if err != nil {
 			return rssPoint{}, err
 		}

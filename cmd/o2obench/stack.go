@@ -8,16 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/o2o-sync/o2o/internal/devenv"
 	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/internal/proc"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
 )
@@ -46,8 +45,8 @@ type stack struct {
 	capture    *capture
 	webhookURL string
 	configPath string
-	webhook    *process
-	raw        *process
+	webhook    *proc.Process
+	raw        *proc.Process
 	closers    []func()
 	keep       bool // keep dir when closing (-keep-logs, or a failure)
 }
@@ -104,11 +103,11 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 	args = append([]string{"server", "start-dev", "--ip", host, "--port", port, "--http-port", httpPort, "--metrics-port", metricsPort,
 		"--headless", "--log-level", "error",
 		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}, args...)
-	dev, err := startProcess("temporal", o.temporalCLI, args, os.Environ(), filepath.Join(s.dir, "temporal.log"))
+	dev, err := proc.Start("temporal", o.temporalCLI, args, os.Environ(), filepath.Join(s.dir, "temporal.log"))
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, dev.stop)
+	s.closers = append(s.closers, func() { dev.Stop(stopGrace) })
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -117,8 +116,8 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 		if err == nil {
 			break
 		}
-		if dev.exited() || time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("start the Temporal dev server (%s): %v\n%s", o.temporalCLI, err, tail(dev.logPath, 20))
+		if dev.Exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("start the Temporal dev server (%s): %v\n%s", o.temporalCLI, err, tail(dev.LogPath, 20))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -219,7 +218,7 @@ func benchSite(n int) string { return fmt.Sprintf("BENCH-%04d", n) }
 
 // startWorker starts an O2O worker with the variant's environment and
 // waits until it polls.
-func (s *stack) startWorker(ctx context.Context, v variant) (*process, string, error) {
+func (s *stack) startWorker(ctx context.Context, v variant) (*proc.Process, string, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, "", err
@@ -229,7 +228,7 @@ func (s *stack) startWorker(ctx context.Context, v variant) (*process, string, e
 	return p, "http://" + addr, err
 }
 
-func (s *stack) start(ctx context.Context, name, path string, args, extraEnv []string, ready string) (*process, error) {
+func (s *stack) start(ctx context.Context, name, path string, args, extraEnv []string, ready string) (*proc.Process, error) {
 	env := os.Environ()
 	env = append(env,
 		"O2O_CONFIG="+s.configPath,
@@ -237,13 +236,13 @@ func (s *stack) start(ctx context.Context, name, path string, args, extraEnv []s
 		"TEMPORAL_NAMESPACE=default",
 	)
 	env = append(env, extraEnv...)
-	p, err := startProcess(name, path, args, env, filepath.Join(s.dir, name+".log"))
+	p, err := proc.Start(name, path, args, env, filepath.Join(s.dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, p.stop)
+	s.closers = append(s.closers, func() { p.Stop(stopGrace) })
 	if err := waitReady(ctx, ready, p, 90*time.Second); err != nil {
-		return nil, fmt.Errorf("%s did not become ready: %w (log: %s)\n%s", name, err, p.logPath, tail(p.logPath, 20))
+		return nil, fmt.Errorf("%s did not become ready: %w (log: %s)\n%s", name, err, p.LogPath, tail(p.LogPath, 20))
 	}
 	return p, nil
 }
@@ -255,70 +254,17 @@ func (s *stack) close() {
 	s.closers = nil
 }
 
-// process is a child process whose output goes to a log file. It dies
-// with the bench (Pdeathsig), should the bench be killed.
-type process struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
-	err     error
-}
+// stopGrace is how long a process has to stop after SIGTERM.
+const stopGrace = 40 * time.Second
 
-func startProcess(name, path string, args, env []string, logPath string) (*process, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%s: %s is missing (make bench builds it)", name, path)
-	}
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); f.Close(); close(p.done) }()
-	return p, nil
-}
-
-func (p *process) pid() int { return p.cmd.Process.Pid }
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop asks for a graceful stop (SIGTERM) and kills after 40 s.
-func (p *process) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(40 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func waitReady(ctx context.Context, url string, p *process, within time.Duration) error {
+func waitReady(ctx context.Context, url string, p *proc.Process, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-p.done:
-			return fmt.Errorf("exited: %v", p.err)
+		case <-p.Done():
+			return fmt.Errorf("exited: %v", p.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 		resp, err := http.Get(url)

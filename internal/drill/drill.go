@@ -25,13 +25,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/o2o-sync/o2o/internal/devenv"
 	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/internal/proc"
 	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
 )
@@ -147,13 +147,13 @@ type drill struct {
 
 	temporalAddr string
 	temporalArgs []string
-	temporal     *proc
+	temporal     *proc.Process
 
 	env         []string
 	workerAddr  string // its metrics/health address
-	worker      *proc
+	worker      *proc.Process
 	workerMu    sync.Mutex // guards worker
-	webhook     *proc
+	webhook     *proc.Process
 	webhookAddr string
 
 	sim    *simulator.Simulator
@@ -280,11 +280,11 @@ func (d *drill) startTemporal(ctx context.Context) error {
 				return nil
 			}
 		}
-		if p.exited() {
-			return fmt.Errorf("the Temporal dev server exited (log: %s)", p.logPath)
+		if p.Exited() {
+			return fmt.Errorf("the Temporal dev server exited (log: %s)", p.LogPath)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("the Temporal dev server did not start (log: %s): %v", p.logPath, err)
+			return fmt.Errorf("the Temporal dev server did not start (log: %s): %v", p.LogPath, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -332,7 +332,7 @@ func (d *drill) startSimulator() error {
 func (d *drill) killWorker() error {
 	d.workerMu.Lock()
 	defer d.workerMu.Unlock()
-	d.worker.kill()
+	d.worker.Kill()
 	n := d.kills.Add(1)
 	p, err := d.startProcess("worker", filepath.Join(d.o.BinDir, "worker"), nil, "O2O_METRICS_ADDR="+d.workerAddr)
 	if err != nil {
@@ -346,7 +346,7 @@ func (d *drill) killWorker() error {
 // restartTemporal kills the Temporal server with SIGKILL and starts it again
 // on the same database.
 func (d *drill) restartTemporal(ctx context.Context) error {
-	d.temporal.kill()
+	d.temporal.Kill()
 	d.note("Temporal killed (SIGKILL)")
 	t0 := time.Now()
 	time.Sleep(d.o.TemporalDown)
@@ -359,11 +359,11 @@ func (d *drill) restartTemporal(ctx context.Context) error {
 
 func (d *drill) teardown() {
 	if d.webhook != nil {
-		d.webhook.stop()
+		d.webhook.Stop(stopGrace)
 	}
 	d.workerMu.Lock()
 	if d.worker != nil {
-		d.worker.stop()
+		d.worker.Stop(stopGrace)
 	}
 	d.workerMu.Unlock()
 	if d.tc != nil {
@@ -376,7 +376,7 @@ func (d *drill) teardown() {
 		d.sim.Close()
 	}
 	if d.temporal != nil {
-		d.temporal.stop()
+		d.temporal.Stop(stopGrace)
 	}
 	if d.dir != "" && d.o.WorkDir == "" {
 		if d.clean {
@@ -387,69 +387,19 @@ func (d *drill) teardown() {
 	}
 }
 
-// proc is a child process whose output goes to a log file in the drill's
-// directory.
-type proc struct {
-	name    string
-	cmd     *os.Process
-	logPath string
-	done    chan struct{}
-}
-
-func (d *drill) startProcess(name, path string, args []string, extraEnv ...string) (*proc, error) {
-	logPath := filepath.Join(d.dir, name+".log")
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
+// startProcess starts a child with the drill's environment (Temporal with
+// the drill's own), its output in the drill's directory.
+func (d *drill) startProcess(name, path string, args []string, extraEnv ...string) (*proc.Process, error) {
 	env := d.env
 	if name == "temporal" {
 		env = os.Environ()
 	}
 	env = append(append([]string{}, env...), extraEnv...)
-	fmt.Fprintf(f, "---- %s started at %s ----\n", name, time.Now().Format(time.RFC3339Nano))
-	p, err := os.StartProcess(path, append([]string{path}, args...), &os.ProcAttr{
-		Env:   env,
-		Files: []*os.File{nil, f, f},
-		// Children die with the drill, even if it is killed.
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
-	})
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	pr := &proc{name: name, cmd: p, logPath: logPath, done: make(chan struct{})}
-	go func() { _, _ = p.Wait(); close(pr.done) }()
-	return pr, nil
+	return proc.Start(name, path, args, env, filepath.Join(d.dir, name+".log"))
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill is kill -9.
-func (p *proc) kill() {
-	_ = p.cmd.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// stop asks for a graceful stop, then kills after 30 s.
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.kill()
-	}
-}
+// stopGrace is how long a process has to stop after SIGTERM.
+const stopGrace = 30 * time.Second
 
 func freePorts(n int) ([]int, error) {
 	var out []int

@@ -333,7 +333,7 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	drainedAt := time.Now()
 	// A worker must run for the link states; late duplicates get a moment.
 	d.workerMu.Lock()
-	if d.worker.exited() {
+	if d.worker.Exited() {
 		p, serr := d.startProcess("worker", d.o.BinDir+"/worker", nil, "O2O_METRICS_ADDR="+d.workerAddr)
 		if serr != nil {
 			d.workerMu.Unlock()

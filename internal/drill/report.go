@@ -152,12 +152,15 @@ func (d *drill) deliveries(r *Report) map[string]*delivery {
 	return sent
 }
 
-// overtook counts the events every delivery of which was answered 200 (no
-// link yet): they overtook their link's assignment (Report.Overtook).
-func overtook(sent map[string]*delivery) int {
+// overtook reports whether every delivery of the webhook was answered 200
+// (no link yet): it overtook its link's assignment (Report.Overtook).
+func (dv *delivery) overtook() bool { return dv.acks == 0 && dv.ignored > 0 }
+
+// overtaken counts the webhooks that overtook their link's assignment.
+func overtaken(sent map[string]*delivery) int {
 	n := 0
 	for _, dv := range sent {
-		if dv.acks == 0 && dv.ignored > 0 {
+		if dv.overtook() {
 			n++
 		}
 	}
@@ -250,7 +253,7 @@ func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
 					dv = &delivery{}
 				}
 				switch {
-				case count[i] == 0 && dv.acks == 0 && dv.ignored > 0:
+				case count[i] == 0 && dv.overtook():
 					r.Overtook++
 				case count[i] == 0:
 					r.Lost++

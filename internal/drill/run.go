@@ -449,7 +449,7 @@ func (d *drill) waitDrained(ctx context.Context, links []*link) (bool, error) {
 		// link's reconciliation (switched off here): not waited for.
 		skipped := 0
 		if webhooks == 0 {
-			skipped = overtook(d.deliveries(nil))
+			skipped = overtaken(d.deliveries(nil))
 		}
 		if applied >= want-skipped && webhooks == 0 {
 			d.note("drained: %d events applied (%d overtook their link's assignment), no webhook pending", applied, skipped)

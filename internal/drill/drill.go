@@ -123,10 +123,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	d := &drill{o: o, start: time.Now()}
+	d := newDrill(o)
 	defer d.teardown()
 	if err := d.setUp(ctx); err != nil {
 		return nil, err
@@ -137,6 +134,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	d.clean = rep.OK()
 	return rep, nil
+}
+
+// newDrill prepares a drill with options o, already validated.
+func newDrill(o Options) *drill {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	// The drill writes from several goroutines (chaos, progress, the
+	// drivers); Out need not be safe for that (a test's bytes.Buffer is not).
+	o.Out = &lockedWriter{w: o.Out}
+	return &drill{o: o, start: time.Now()}
 }
 
 type drill struct {
@@ -166,6 +174,18 @@ type drill struct {
 	timeline   []mark
 	kills      atomic.Int32
 	produced   atomic.Int32
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // mark is one chaos action on the timeline.

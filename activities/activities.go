@@ -157,11 +157,9 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	for _, line := range spec.Lines {
 		lineIDs = append(lineIDs, line.ActivityID)
 	}
-	for _, j := range site.Jobs {
-		if j.ClientRef == in.PrimaryJobRef {
-			log.Info("Linked job already exists; not creating another", "secondaryJobRef", j.JobRef)
-			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: j.JobRef, ActivityIDs: lineIDs, Existed: true}, nil
-		}
+	if ref := linkedJobAt(site, in.PrimaryJobRef); ref != "" {
+		log.Info("Linked job already exists; not creating another", "secondaryJobRef", ref)
+		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs, Existed: true}, nil
 	}
 
 	req := oneserve.CreateJobRequest{
@@ -175,10 +173,33 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	}
 	ref, err := secondary.CreateJob(ctx, req)
 	if err != nil {
+		var earlier string
+		look := func(ctx context.Context) (bool, error) {
+			s, err := secondary.Site(ctx, spec.ClientID, spec.SiteRef)
+			if err != nil {
+				return false, err
+			}
+			earlier = linkedJobAt(s, in.PrimaryJobRef)
+			return earlier != "", nil
+		}
+		if settled(ctx, err, look) {
+			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: earlier, ActivityIDs: lineIDs, Existed: true}, nil
+		}
 		return lifecycle.Result{}, createRefused(classify(sSys, err), spec.ContactRef, site, in.PrimaryJobRef, sSys)
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+}
+
+// linkedJobAt returns the job at site that carries primaryJobRef as its
+// client ref (one an earlier attempt created), or "".
+func linkedJobAt(site *oneserve.Site, primaryJobRef string) string {
+	for _, j := range site.Jobs {
+		if j.ClientRef == primaryJobRef {
+			return j.JobRef
+		}
+	}
+	return ""
 }
 
 // createRefused turns a refused job creation into one that says what to do

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/simulator"
 )
@@ -158,17 +160,71 @@ func TestCreateLinkedJobAfterALostResponseDoesNotDuplicate(t *testing.T) {
 	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
 		map[string]any{"op": "createJob", "after": true, "count": 1}, nil))
 
-	_, err := f.create(ref, act)
-	require.Error(t, err, "the lost answer is an error...")
-	var app *temporal.ApplicationError
-	require.True(t, errors.As(err, &app))
-	require.False(t, app.NonRetryable(), "...that Temporal retries")
-	require.Len(t, f.secondaryJobs(ref), 1, "the job was created all the same")
-
-	res, err := f.create(ref, act) // Temporal's retry
+	// The attempt looks for the job before it fails, and finds it.
+	res, err := f.create(ref, act)
 	require.NoError(t, err)
 	require.True(t, res.Existed)
+	jobs := f.secondaryJobs(ref)
+	require.Len(t, jobs, 1, "the job was created once")
+	require.Equal(t, jobs[0].JobRef, res.SecondaryJobRef)
+
+	again, err := f.create(ref, act) // a retry all the same
+	require.NoError(t, err)
+	require.True(t, again.Existed)
 	require.Len(t, f.secondaryJobs(ref), 1, "the retry found it instead of creating a second")
+}
+
+// A write the system holds past O2O's timeout and applies afterwards (the
+// drill's "timeout, applied late") is found by the attempt that sent it, which
+// waits as long again before it fails; one held longer than that is left to
+// the retry, which is told to wait, and finds it.
+func TestAddJobEventHeldPastItsTimeoutIsWrittenOnce(t *testing.T) {
+	f := newFixture(t, func(doc string) string {
+		return strings.Replace(doc, "    apiUser: o2o-api\n\nlinks:", "    apiUser: o2o-api\n    timeout: 500ms\n\nlinks:", 1)
+	})
+	ref, act := f.assignedJob("SITE-001", "Urgent", "7")
+	linked, err := f.create(ref, act)
+	require.NoError(t, err)
+	write := func(key string) (lifecycle.Result, error) {
+		v, err := f.env.ExecuteActivity(f.acts.AddJobEvent, activities.JobEventInput{
+			Link: "acme-fixit", Target: events.Secondary, PrimaryJobRef: ref, SecondaryJobRef: linked.SecondaryJobRef,
+			EventCode: "PHOLD", Note: "On hold at the client", Key: key,
+		})
+		if err != nil {
+			return lifecycle.Result{}, err
+		}
+		var res lifecycle.Result
+		require.NoError(t, v.Get(&res))
+		return res, nil
+	}
+	marked := func(key string) int {
+		n := 0
+		for _, h := range f.secondaryJobs(ref)[0].History {
+			if strings.Contains(h.Note, activities.EventMarker("acme-fixit", key)) {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Applied 0.8 s after it arrived, 0.3 s after O2O gave up on it.
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
+		map[string]any{"op": "addEventByClientRef", "delay": "800ms", "count": 1}, nil))
+	res, err := write("ev-1")
+	require.NoError(t, err, "the attempt found its own late write")
+	require.True(t, res.Existed)
+	require.Equal(t, 1, marked("ev-1"))
+
+	// Applied 2 s after it arrived: the attempt fails, asking Temporal to
+	// wait before the retry.
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
+		map[string]any{"op": "addEventByClientRef", "delay": "2s", "count": 1}, nil))
+	_, err = write("ev-2")
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "want an application error, got %v", err)
+	require.False(t, app.NonRetryable())
+	require.Equal(t, 500*time.Millisecond, app.NextRetryDelay(), "the retry waits as long as the call was given")
+	require.Eventually(t, func() bool { return marked("ev-2") == 1 }, 10*time.Second, 50*time.Millisecond, "the held write lands")
 }
 
 func TestCreateLinkedJobMisalignedSiteIsNonRetryableAndNamesIt(t *testing.T) {

@@ -223,7 +223,24 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 		return lifecycle.Result{}, c.err
 	}
 	if upErr != nil {
-		return lifecycle.Result{}, classify(dstSys, upErr)
+		// All of it was sent but no answer came: look for the copy (by
+		// its marker) before failing, and check it like any other.
+		look := func(ctx context.Context) (bool, error) {
+			docs, err := dst.Documents(ctx, in.TargetJobRef)
+			if err != nil {
+				return false, err
+			}
+			for i := range docs {
+				if docs[i].ClientRef == marker {
+					stored = &docs[i]
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+		if !c.finished || !settled(ctx, upErr, look) {
+			return lifecycle.Result{}, classify(dstSys, upErr)
+		}
 	}
 	if !c.finished {
 		// A success before the whole document was sent: what was stored

@@ -46,7 +46,8 @@ func EventMarker(link, key string) string {
 // first reads the job's history and does nothing if an earlier attempt
 // already wrote the event (found by its marker), so a retried activity never
 // writes it twice; the first attempt, which nothing can have preceded,
-// writes at once.
+// writes at once. A write that goes unanswered is looked for before the
+// attempt fails (see settled).
 func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecycle.Result, error) {
 	_, t, err := a.targetOf(in.Link, in.Target, in.PrimaryJobRef, in.SecondaryJobRef)
 	if err != nil {
@@ -58,12 +59,13 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecyc
 
 	// Only a retry can find its own earlier write: the first attempt writes
 	// at once (one call instead of two for the commonest write).
+	look := func(ctx context.Context) (bool, error) { return hasMarkedEvent(ctx, c, jobRef, marker) }
 	if !firstAttempt(ctx) {
-		job, err := c.Job(ctx, jobRef)
+		found, err := look(ctx)
 		if err != nil {
 			return lifecycle.Result{}, classify(system, err)
 		}
-		if slices.ContainsFunc(job.Events, func(e oneserve.HistoryEvent) bool { return strings.Contains(e.Note, marker) }) {
+		if found {
 			activity.GetLogger(ctx).Info("Job event already written; not writing it again", "jobRef", jobRef, "eventCode", in.EventCode)
 			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Existed: true}, nil
 		}
@@ -81,10 +83,23 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecyc
 		Date:      date,
 	})
 	if err != nil {
+		if settled(ctx, err, look) {
+			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, Existed: true}, nil
+		}
 		return lifecycle.Result{}, classify(system, err)
 	}
 	activity.GetLogger(ctx).Info("Job event written", "jobRef", jobRef, "eventCode", in.EventCode)
 	return lifecycle.Applied(), nil
+}
+
+// hasMarkedEvent reports whether job jobRef has a job event whose note
+// carries marker: a write of O2O's that was already applied.
+func hasMarkedEvent(ctx context.Context, c *oneserve.Client, jobRef, marker string) (bool, error) {
+	job, err := c.Job(ctx, jobRef)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(job.Events, func(e oneserve.HistoryEvent) bool { return strings.Contains(e.Note, marker) }), nil
 }
 
 // noteWithMarker appends the marker, shortening the note to fit the limit.
@@ -141,7 +156,21 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	}
 	if len(add) > 0 {
 		if err := secondary.AddActivitiesByClientRef(ctx, false, add); err != nil {
-			return lifecycle.Result{}, classify(sSys, err)
+			look := func(ctx context.Context) (bool, error) {
+				sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
+				if err != nil {
+					return false, err
+				}
+				for _, a := range add {
+					if !slices.ContainsFunc(sJob.Activities, func(s oneserve.JobLine) bool { return s.ClientRef == a.ClientRef }) {
+						return false, nil
+					}
+				}
+				return true, nil
+			}
+			if !settled(ctx, err, look) {
+				return lifecycle.Result{}, classify(sSys, err)
+			}
 		}
 	}
 	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(add), "confirmed", len(confirmed))

@@ -79,15 +79,36 @@ func (a *Activities) CreateVersion(ctx context.Context, in VersionInput) (lifecy
 		adds[i].JobClientRef = job.ClientRef
 	}
 	version := 0
+	// A write that goes unanswered may land later: look at the job again
+	// (see settled) and stop there if the variation is in it.
+	look := func(ctx context.Context) (bool, error) {
+		after, err := c.Job(ctx, jobRef)
+		if err != nil {
+			return false, err
+		}
+		for _, ch := range in.Version.Lines {
+			line, found := targetLine(after.Activities, ch)
+			if (ch.Change == "add" && !found) || (ch.Change == "remove" && found) || (ch.Change == "quantity" && line.Quantity != ch.Quantity) {
+				return false, nil
+			}
+		}
+		version = after.Version
+		return true, nil
+	}
 	if len(adds) > 0 {
 		if err := c.AddActivitiesByClientRef(ctx, true, adds); err != nil {
-			return lifecycle.Result{}, classify(system, err)
+			if !settled(ctx, err, look) {
+				return lifecycle.Result{}, classify(system, err)
+			}
+			adds, changes = nil, nil
 		}
 	}
 	if len(changes) > 0 {
 		// Lines were added: the version exists; change it. Else raise it.
 		if version, err = c.ChangeVersionLines(ctx, jobRef, len(adds) == 0, changes); err != nil {
-			return lifecycle.Result{}, classify(system, err)
+			if !settled(ctx, err, look) {
+				return lifecycle.Result{}, classify(system, err)
+			}
 		}
 	}
 	if version == 0 {

@@ -378,16 +378,18 @@ func (c *Client) transportError(op string, parent, callCtx context.Context, err 
 		if cause := context.Cause(parent); cause != nil && cause != perr {
 			msg += ": " + cause.Error()
 		}
-		return &Error{Op: op, Kind: KindTemporary, Message: c.clean("call abandoned: " + msg), Err: perr}
+		return &Error{Op: op, Kind: KindTemporary, Message: c.clean("call abandoned: " + msg), Err: perr, Unanswered: true}
 	}
 	if errors.Is(context.Cause(callCtx), errCallTimeout) {
 		// The system may still be working on the call after we stopped
 		// waiting (found by make drill: a write applied after its timeout,
 		// then again by a retry that looked too soon). The retry waits as
 		// long again before it looks for an earlier attempt's result.
-		return &Error{Op: op, Kind: KindTemporary, Message: fmt.Sprintf("no answer within %s", c.timeout), Err: err, RetryAfter: c.timeout}
+		return &Error{Op: op, Kind: KindTemporary, Message: fmt.Sprintf("no answer within %s", c.timeout), Err: err, RetryAfter: c.timeout, Unanswered: true}
 	}
-	return &Error{Op: op, Kind: KindTemporary, Message: c.clean(err.Error()), Err: err}
+	// A refused connection never carried the request; anything else (a
+	// reset, an EOF mid-answer) may have.
+	return &Error{Op: op, Kind: KindTemporary, Message: c.clean(err.Error()), Err: err, Unanswered: !errors.Is(err, syscall.ECONNREFUSED)}
 }
 
 // statusError turns a non-2xx answer into an *Error, with the envelope's

@@ -462,6 +462,37 @@ func TestPerCallTimeoutIsTemporary(t *testing.T) {
 	require.False(t, errors.Is(err, context.DeadlineExceeded), "the guard did not fire: %v", err)
 }
 
+// Unanswered tells a write's caller that the system may have applied it: a
+// timeout or a connection lost mid-request, not a refused connection or an
+// answer.
+func TestUnansweredOnlyWhenTheRequestMayHaveLanded(t *testing.T) {
+	c, err := oneserve.New(oneserve.Options{BaseURL: hangingServer(t), Token: token, Timeout: 100 * time.Millisecond})
+	require.NoError(t, err)
+	err = c.AddEventByClientRef(context.Background(), oneserve.JobEvent{JobRef: "J1", ClientID: "41", EventCode: "E1", Note: "n", Date: time.Now()})
+	require.True(t, oneserveError(t, err).Unanswered, "timed out: %v", err)
+
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, herr := http.NewResponseController(w).Hijack()
+		require.NoError(t, herr)
+		conn.Close()
+	}))
+	t.Cleanup(hangUp.Close)
+	c, err = oneserve.New(oneserve.Options{BaseURL: hangUp.URL, Token: token})
+	require.NoError(t, err)
+	err = c.AddEventByClientRef(context.Background(), oneserve.JobEvent{JobRef: "J1", ClientID: "41", EventCode: "E1", Note: "n", Date: time.Now()})
+	require.True(t, oneserveError(t, err).Unanswered, "hung up mid-request: %v", err)
+
+	f, c := newFake(t, jsonReply(503, `{"result":"error","result_msg":"busy"}`))
+	err = c.AddEventByClientRef(context.Background(), oneserve.JobEvent{JobRef: "J1", ClientID: "41", EventCode: "E1", Note: "n", Date: time.Now()})
+	require.False(t, oneserveError(t, err).Unanswered, "answered 503: %v", err)
+
+	f.srv.Close() // nothing listens there any more
+	c, err = oneserve.New(oneserve.Options{BaseURL: f.srv.URL, Token: token})
+	require.NoError(t, err)
+	err = c.AddEventByClientRef(context.Background(), oneserve.JobEvent{JobRef: "J1", ClientID: "41", EventCode: "E1", Note: "n", Date: time.Now()})
+	require.False(t, oneserveError(t, err).Unanswered, "connection refused: %v", err)
+}
+
 func TestCallerCancel(t *testing.T) {
 	c, err := oneserve.New(oneserve.Options{BaseURL: hangingServer(t), Token: token, Timeout: 10 * time.Second})
 	require.NoError(t, err)

@@ -68,6 +68,12 @@ type Error struct {
 	// Err is the underlying error, if any (a network error, the caller's
 	// context error, a JSON decoding error).
 	Err error
+	// Unanswered is set when the request may have reached the system but no
+	// answer came back (a timeout, a connection lost mid-request, the
+	// caller giving up): for a write, the system may have applied it, or may
+	// still apply it, for a while after. RetryAfter, when set, is how long
+	// O2O gave the call (the client's timeout).
+	Unanswered bool
 }
 
 // Error reads like "oneserve createJob: HTTP 400: Site SITE-9 not found".

@@ -94,6 +94,12 @@ func newBudget(l Limits) (*budget, error) {
 	return b, nil
 }
 
+// notSent marks e as the failure of a call that never left O2O.
+func notSent(e *Error) *Error {
+	e.Unanswered = false
+	return e
+}
+
 // acquire waits until a call may start: a free slot, the end of a 429's
 // pause, then a token. It returns the function that frees the slot. It
 // never waits past ctx: cancellation ends the wait, and a wait that would
@@ -105,14 +111,14 @@ func (c *Client) acquire(ctx context.Context, op string) (release func(), _ *Err
 	b := c.budget
 	release = func() {}
 	if err := ctx.Err(); err != nil {
-		return nil, c.transportError(op, ctx, ctx, err)
+		return nil, notSent(c.transportError(op, ctx, ctx, err))
 	}
 	if b.slots != nil {
 		select {
 		case b.slots <- struct{}{}:
 			release = func() { <-b.slots }
 		case <-ctx.Done():
-			return nil, c.transportError(op, ctx, ctx, ctx.Err())
+			return nil, notSent(c.transportError(op, ctx, ctx, ctx.Err()))
 		}
 	}
 	fail := func(e *Error) (func(), *Error) {
@@ -134,7 +140,7 @@ func (c *Client) acquire(ctx context.Context, op string) (release func(), _ *Err
 			}
 			if err := b.clock.SleepUntil(ctx, now.Add(d)); err != nil {
 				r.CancelAt(b.clock.Now())
-				return fail(c.transportError(op, ctx, ctx, err))
+				return fail(notSent(c.transportError(op, ctx, ctx, err)))
 			}
 		}
 		// A 429 may have come back while this call waited for its token.

@@ -264,5 +264,13 @@ func Heartbeat(ctx context.Context, every time.Duration) (stop func()) {
 	return func() { close(done) }
 }
 
-// keepAliveEvery is well inside the workflow's HeartbeatTimeout for writes.
-const keepAliveEvery = 3 * time.Second
+// keepAliveEvery is well inside the workflow's HeartbeatTimeout for writes
+// (5 s).
+const keepAliveEvery = time.Second
+
+// HeartbeatThrottle is the worker's MaxHeartbeatThrottleInterval. The SDK
+// otherwise sends a recorded heartbeat only every 0.8 × the heartbeat
+// timeout, which for the writes' 5 s leaves 1 s for the heartbeat's own trip
+// before Temporal takes the attempt for dead and starts another beside it.
+// Activities that finish within keepAliveEvery (nearly all) send none.
+const HeartbeatThrottle = time.Second

@@ -51,7 +51,9 @@ func run() error {
 		return err
 	}
 	// Tuning is checked before anything starts: a typo stops the process at once.
-	var opts worker.Options
+	// Heartbeats go out when recorded (at most every HeartbeatThrottle), not
+	// held back for 0.8 × the activities' short heartbeat timeout.
+	opts := worker.Options{MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle}
 	stickyCache, err := tuning(os.Getenv, &opts)
 	if err != nil {
 		return err

@@ -17,9 +17,12 @@ import (
 func writeOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		// Activities heartbeat every few seconds, so a worker that dies
-		// mid-call is noticed quickly and the call retried elsewhere.
-		HeartbeatTimeout: 10 * time.Second,
+		// Activities heartbeat every second while they run (none do for
+		// most, which finish sooner), so a worker that dies mid-call is
+		// noticed within 5 s and the call retried elsewhere: make drill's
+		// longest stalls followed a worker kill -9 by this timeout. The
+		// worker sends heartbeats unthrottled (activities.HeartbeatThrottle).
+		HeartbeatTimeout: 5 * time.Second,
 		// Retries back off to every 10 s, not minutes: a link waiting on a
 		// recovered system would otherwise sit idle for up to the whole
 		// interval. make drill (a quarter of calls failing) measured stalls

@@ -244,13 +244,18 @@ func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
 						appliedAt[i] = linked[0].CreatedAt
 					}
 				}
-				timeline = append(timeline, point{ev.At, +1})
-				if !appliedAt[i].IsZero() {
-					timeline = append(timeline, point{appliedAt[i], -1})
-				}
 				dv := sent[ev.ID]
 				if dv == nil {
 					dv = &delivery{}
+				}
+				// An event that overtook its link's assignment waits for
+				// reconciliation (off in the drill), not for O2O's work:
+				// it would make the tail look like one long stall.
+				if !(count[i] == 0 && dv.overtook()) {
+					timeline = append(timeline, point{ev.At, +1})
+				}
+				if !appliedAt[i].IsZero() {
+					timeline = append(timeline, point{appliedAt[i], -1})
 				}
 				switch {
 				case count[i] == 0 && dv.overtook():

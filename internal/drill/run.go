@@ -342,7 +342,7 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 		d.worker = p
 	}
 	d.workerMu.Unlock()
-	time.Sleep(3 * time.Second)
+	d.waitQuiet(ctx, links, 2*time.Minute)
 	rep, aerr := d.analyse(ctx, links)
 	if aerr != nil {
 		return nil, aerr
@@ -472,6 +472,36 @@ func (d *drill) waitDrained(ctx context.Context, links []*link) (bool, error) {
 		case <-ctx.Done():
 			return false, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// waitQuiet waits, at most limit, until no link has an event it has
+// received but not yet processed (a NeedsAttention link waits for an
+// operator, not for time). Everything can be applied in the targets while a
+// link still has work: after a worker kill its workflow task waits out the
+// sticky queue's timeout before it records the last result and the
+// redeliveries behind it, and a report read then would count those
+// redeliveries as acknowledged but not stored.
+func (d *drill) waitQuiet(ctx context.Context, links []*link, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		busy := 0
+		for _, st := range d.linkStates(ctx, links) {
+			if st.Pending > 0 && st.State != lifecycle.StateNeedsAttention {
+				busy++
+			}
+		}
+		if busy == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			if busy > 0 {
+				d.logf("%d link(s) still have events to process after %s; reporting anyway", busy, limit)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
 		}
 	}
 }

@@ -272,5 +272,7 @@ const keepAliveEvery = time.Second
 // otherwise sends a recorded heartbeat only every 0.8 × the heartbeat
 // timeout, which for the writes' 5 s leaves 1 s for the heartbeat's own trip
 // before Temporal takes the attempt for dead and starts another beside it.
-// Activities that finish within keepAliveEvery (nearly all) send none.
+// Activities that finish within keepAliveEvery (nearly all) send none, and
+// long ones that record often pace themselves (a reconciliation batch every
+// 10 s).
 const HeartbeatThrottle = time.Second

@@ -118,7 +118,8 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	}
 	log := activity.GetLogger(ctx)
 	pSys, sSys := l.Primary.System, l.Secondary.System
-	defer keepAlive(ctx)()
+	ctx, stop := keepAliveWrites(ctx)
+	defer stop()
 
 	job, err := primary.Job(ctx, in.PrimaryJobRef)
 	if err != nil {
@@ -145,6 +146,9 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 		return lifecycle.Result{}, misaligned("cannot create the linked job: %s", strings.Join(problems, "; "))
 	}
 
+	if err := awaitLostWrite(ctx); err != nil {
+		return lifecycle.Result{}, err
+	}
 	site, err := secondary.Site(ctx, spec.ClientID, spec.SiteRef)
 	if oneserve.IsNotFound(err) {
 		return lifecycle.Result{}, misaligned("site %s of primary job %s does not exist in %s for client %s; create it there, then retry",
@@ -171,6 +175,8 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	for _, line := range spec.Lines {
 		req.Activities = append(req.Activities, oneserve.JobActivity{Code: line.Code, Quantity: line.Quantity, ClientRef: line.ActivityID})
 	}
+	over := sending(ctx, secondary)
+	defer over()
 	ref, err := secondary.CreateJob(ctx, req)
 	if err != nil {
 		var earlier string

@@ -2,16 +2,20 @@ package activities_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -19,6 +23,7 @@ import (
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
+	"github.com/o2o-sync/o2o/oneserve"
 	"github.com/o2o-sync/o2o/simulator"
 )
 
@@ -210,10 +215,20 @@ func TestAddJobEventHeldPastItsTimeoutIsWrittenOnce(t *testing.T) {
 	// Applied 0.8 s after it arrived, 0.3 s after O2O gave up on it.
 	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
 		map[string]any{"op": "addEventByClientRef", "delay": "800ms", "count": 1}, nil))
+	var inFlight atomic.Int32 // heartbeats that carried the write in flight
+	f.env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		var d struct {
+			Since time.Time `json:"since"`
+		}
+		if details.HasValues() && details.Get(&d) == nil && !d.Since.IsZero() {
+			inFlight.Add(1)
+		}
+	})
 	res, err := write("ev-1")
 	require.NoError(t, err, "the attempt found its own late write")
 	require.True(t, res.Existed)
 	require.Equal(t, 1, marked("ev-1"))
+	require.Positive(t, inFlight.Load(), "the attempt's heartbeat said it had a write in flight while it waited")
 
 	// Applied 2 s after it arrived: the attempt fails, asking Temporal to
 	// wait before the retry.
@@ -225,6 +240,27 @@ func TestAddJobEventHeldPastItsTimeoutIsWrittenOnce(t *testing.T) {
 	require.False(t, app.NonRetryable())
 	require.Equal(t, 500*time.Millisecond, app.NextRetryDelay(), "the retry waits as long as the call was given")
 	require.Eventually(t, func() bool { return marked("ev-2") == 1 }, 10*time.Second, 50*time.Millisecond, "the held write lands")
+
+	// An attempt whose worker died with its write in flight (held 0.8 s
+	// by fixit) left that in its last heartbeat: the next attempt gives
+	// the write its time before it looks, and finds it.
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/faults",
+		map[string]any{"op": "addEventByClientRef", "delay": "800ms", "count": 1}, nil))
+	dead, err := oneserve.New(oneserve.Options{BaseURL: f.url + "/fixit", Token: testEnv["O2O_FIXIT_TOKEN"], Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	sent := time.Now()
+	go func() {
+		_ = dead.AddEventByClientRef(context.Background(), oneserve.JobEvent{JobRef: linked.SecondaryJobRef, ClientID: "41",
+			EventCode: "PHOLD", Note: "On hold at the client " + activities.EventMarker("acme-fixit", "ev-3"), Date: sent})
+	}()
+	f.env.SetHeartbeatDetails(struct {
+		Since   time.Time     `json:"since"`
+		Timeout time.Duration `json:"timeout"`
+	}{sent, 500 * time.Millisecond})
+	res, err = write("ev-3")
+	require.NoError(t, err)
+	require.True(t, res.Existed, "the retry found the dead attempt's write")
+	require.Equal(t, 1, marked("ev-3"))
 }
 
 func TestCreateLinkedJobMisalignedSiteIsNonRetryableAndNamesIt(t *testing.T) {

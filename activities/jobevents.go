@@ -55,12 +55,16 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecyc
 	}
 	c, system, jobRef, clientID := t.client, t.system, t.jobRef, t.clientID
 	marker := EventMarker(in.Link, in.Key)
-	defer keepAlive(ctx)()
+	ctx, stop := keepAliveWrites(ctx)
+	defer stop()
 
 	// Only a retry can find its own earlier write: the first attempt writes
 	// at once (one call instead of two for the commonest write).
 	look := func(ctx context.Context) (bool, error) { return hasMarkedEvent(ctx, c, jobRef, marker) }
-	if !firstAttempt(ctx) {
+	if earlierAttempt(ctx) {
+		if err := awaitLostWrite(ctx); err != nil {
+			return lifecycle.Result{}, err
+		}
 		found, err := look(ctx)
 		if err != nil {
 			return lifecycle.Result{}, classify(system, err)
@@ -75,6 +79,8 @@ func (a *Activities) AddJobEvent(ctx context.Context, in JobEventInput) (lifecyc
 	if date.IsZero() {
 		date = time.Now()
 	}
+	over := sending(ctx, c)
+	defer over()
 	err = c.AddEventByClientRef(ctx, oneserve.JobEvent{
 		JobRef:    jobRef,
 		ClientID:  clientID,
@@ -128,7 +134,8 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 		return lifecycle.Result{}, err
 	}
 	pSys, sSys := l.Primary.System, l.Secondary.System
-	defer keepAlive(ctx)()
+	ctx, stop := keepAliveWrites(ctx)
+	defer stop()
 	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)
 	if err != nil || skipped != "" {
 		return lifecycle.Skipped(skipped), err
@@ -136,6 +143,9 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	pJob, err := primary.Job(ctx, in.PrimaryJobRef)
 	if err != nil {
 		return lifecycle.Result{}, classify(pSys, err)
+	}
+	if err := awaitLostWrite(ctx); err != nil {
+		return lifecycle.Result{}, err
 	}
 	sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
 	if err != nil {
@@ -155,6 +165,8 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 		})
 	}
 	if len(add) > 0 {
+		over := sending(ctx, secondary)
+		defer over()
 		if err := secondary.AddActivitiesByClientRef(ctx, false, add); err != nil {
 			look := func(ctx context.Context) (bool, error) {
 				sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
@@ -175,11 +187,4 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	}
 	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(add), "confirmed", len(confirmed))
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, ActivityIDs: confirmed}, nil
-}
-
-// firstAttempt reports whether this is an activity's first attempt: no
-// earlier attempt can have written anything. Outside an activity (a direct
-// call) it says no, so callers look before they write.
-func firstAttempt(ctx context.Context) bool {
-	return activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt == 1
 }

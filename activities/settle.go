@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -55,4 +56,118 @@ func settled(ctx context.Context, err error, look func(context.Context) (bool, e
 		activity.GetLogger(ctx).Info("An unanswered write was applied after all", "op", oe.Op, "waited", wait)
 	}
 	return found
+}
+
+// writeInFlight is the heartbeat detail of an attempt of a writing
+// activity: the write it has in flight, if any (Since is zero otherwise).
+// Heartbeat details outlive an attempt, so when a worker dies mid-write —
+// and cannot settle the write itself — the next attempt reads when the
+// write was sent and gives it the time settled would have before it looks.
+type writeInFlight struct {
+	Since   time.Time     `json:"since,omitzero"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// writes tracks the write in flight of one attempt for its heartbeats.
+type writes struct {
+	mu  sync.Mutex
+	now writeInFlight
+}
+
+type writesKey struct{}
+
+// keepAliveWrites is keepAlive for an activity that writes: every heartbeat
+// carries the write in flight (see sending), and earlierAttempt and
+// awaitLostWrite read what the attempt before recorded.
+func keepAliveWrites(ctx context.Context) (context.Context, func()) {
+	if _, ok := ctx.Value(writesKey{}).(*writes); ok {
+		return ctx, func() {} // an activity calling another: one record
+	}
+	w := &writes{}
+	ctx = context.WithValue(ctx, writesKey{}, w)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(keepAliveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.mu.Lock()
+				d := w.now
+				w.mu.Unlock()
+				activity.RecordHeartbeat(ctx, d)
+			}
+		}
+	}()
+	return ctx, func() { close(done) }
+}
+
+// sending records that a write to c starts now; the returned function
+// records that it is over (answered, or settled).
+func sending(ctx context.Context, c *oneserve.Client) (over func()) {
+	w, ok := ctx.Value(writesKey{}).(*writes)
+	if !ok {
+		return func() {}
+	}
+	w.mu.Lock()
+	w.now = writeInFlight{Since: time.Now(), Timeout: c.Timeout()}
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		w.now = writeInFlight{}
+		w.mu.Unlock()
+	}
+}
+
+// lostWrite returns the write an earlier attempt had in flight at its
+// last heartbeat, if it recorded one.
+func lostWrite(ctx context.Context) (writeInFlight, bool) {
+	var d writeInFlight
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) || activity.GetHeartbeatDetails(ctx, &d) != nil {
+		return writeInFlight{}, false
+	}
+	return d, !d.Since.IsZero()
+}
+
+// earlierAttempt reports whether an earlier attempt of this activity may
+// have written: a retry, or an attempt with an earlier one's heartbeat.
+// Outside an activity (a direct call) it says yes, so callers look before
+// they write.
+func earlierAttempt(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return true
+	}
+	return activity.GetInfo(ctx).Attempt > 1 || activity.HasHeartbeatDetails(ctx)
+}
+
+// awaitLostWrite waits, before a retry looks for its earlier attempt's
+// write, until a write that attempt still had in flight when it last
+// heartbeat (its worker died) has had as long as settled gives one: the
+// call's timeout, and as long again. A write that was over by then costs
+// nothing: its attempt recorded no write in flight.
+func awaitLostWrite(ctx context.Context) error {
+	d, ok := lostWrite(ctx)
+	if !ok {
+		return nil
+	}
+	wait := time.Until(d.Since.Add(2 * d.Timeout))
+	if wait <= 0 {
+		return nil
+	}
+	if limit := 2 * d.Timeout; wait > limit {
+		wait = limit // a clock that moved: never more than settled's wait
+	}
+	activity.GetLogger(ctx).Info("An earlier attempt died with a write in flight; giving it time to land before looking for it", "wait", wait)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

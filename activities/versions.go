@@ -38,7 +38,11 @@ func (a *Activities) CreateVersion(ctx context.Context, in VersionInput) (lifecy
 		return lifecycle.Result{}, err
 	}
 	c, system, jobRef, clientID := t.client, t.system, t.jobRef, t.clientID
-	defer keepAlive(ctx)()
+	ctx, stop := keepAliveWrites(ctx)
+	defer stop()
+	if err := awaitLostWrite(ctx); err != nil {
+		return lifecycle.Result{}, err
+	}
 	job, err := c.Job(ctx, jobRef)
 	if err != nil {
 		return lifecycle.Result{}, classify(system, err)
@@ -95,6 +99,8 @@ func (a *Activities) CreateVersion(ctx context.Context, in VersionInput) (lifecy
 		version = after.Version
 		return true, nil
 	}
+	over := sending(ctx, c)
+	defer over()
 	if len(adds) > 0 {
 		if err := c.AddActivitiesByClientRef(ctx, true, adds); err != nil {
 			if !settled(ctx, err, look) {
@@ -170,7 +176,11 @@ func (a *Activities) DecideVersion(ctx context.Context, in DecisionInput) (lifec
 		return lifecycle.Result{}, err
 	}
 	c, system, jobRef := t.client, t.system, t.jobRef
-	defer keepAlive(ctx)()
+	ctx, stop := keepAliveWrites(ctx)
+	defer stop()
+	if err := awaitLostWrite(ctx); err != nil {
+		return lifecycle.Result{}, err
+	}
 	job, err := c.Job(ctx, jobRef)
 	if err != nil {
 		return lifecycle.Result{}, classify(system, err)
@@ -180,7 +190,10 @@ func (a *Activities) DecideVersion(ctx context.Context, in DecisionInput) (lifec
 		return lifecycle.Result{}, misaligned("version %d of job %s does not exist in %s", in.Decision.Number, jobRef, system)
 	}
 	if i < 0 || !strings.EqualFold(job.Versions[i].Status, in.Decision.Status) {
-		if err := c.SetVersionStatus(ctx, jobRef, in.Decision.Number, in.Decision.Status, in.Decision.Reason); err != nil {
+		over := sending(ctx, c)
+		err := c.SetVersionStatus(ctx, jobRef, in.Decision.Number, in.Decision.Status, in.Decision.Reason)
+		over()
+		if err != nil {
 			return lifecycle.Result{}, classify(system, err)
 		}
 	}

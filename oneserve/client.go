@@ -212,6 +212,9 @@ func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLa
 // BaseURL returns the configured base URL, without a trailing slash.
 func (c *Client) BaseURL() string { return c.baseURL }
 
+// Timeout is how long one call may take (Options.Timeout).
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
 // envelope is the result/result_msg pair on every JSON answer.
 type envelope struct {
 	Result    lenient.Scalar `json:"result"`

@@ -252,6 +252,12 @@ func keepAlive(ctx context.Context) (stop func()) { return Heartbeat(ctx, keepAl
 // Heartbeat records the activity's heartbeat every interval until stop is
 // called (or the activity's context ends).
 func Heartbeat(ctx context.Context, every time.Duration) (stop func()) {
+	return heartbeat(ctx, every, nil)
+}
+
+// heartbeat is Heartbeat with details: each heartbeat carries details()
+// when it is not nil.
+func heartbeat(ctx context.Context, every time.Duration, details func() any) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(every)
@@ -263,7 +269,11 @@ func Heartbeat(ctx context.Context, every time.Duration) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx)
+				if details == nil {
+					activity.RecordHeartbeat(ctx)
+				} else {
+					activity.RecordHeartbeat(ctx, details())
+				}
 			}
 		}
 	}()

@@ -85,25 +85,11 @@ func keepAliveWrites(ctx context.Context) (context.Context, func()) {
 	}
 	w := &writes{}
 	ctx = context.WithValue(ctx, writesKey{}, w)
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(keepAliveEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				w.mu.Lock()
-				d := w.now
-				w.mu.Unlock()
-				activity.RecordHeartbeat(ctx, d)
-			}
-		}
-	}()
-	return ctx, func() { close(done) }
+	return ctx, heartbeat(ctx, keepAliveEvery, func() any {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.now
+	})
 }
 
 // sending records that a write to c starts now; the returned function

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,16 @@ func secondaryChanges(t *testing.T, s *stack) (primarySide, string, lifecycle.Li
 	for _, d := range acme.Documents {
 		out.Documents = append(out.Documents, [3]string{d.FileName, d.Category, d.SHA256})
 	}
-	st, _ := s.linkState("acme-fixit", ref)
+	// The copy is in acme before its link records it (the activity's
+	// completion, then a workflow task): wait for the record.
+	var st lifecycle.LinkState
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ = s.linkState("acme-fixit", ref)
+		recorded := slices.ContainsFunc(st.Events, func(e lifecycle.EventRecord) bool {
+			return e.Type == events.DocumentUploaded && e.Outcome == lifecycle.OutcomeApplied
+		})
+		assert.True(c, recorded && st.Pending == 0, "the link has recorded the copy: %+v", st.Events)
+	}, 60*time.Second, 150*time.Millisecond)
 	return out, ref, st
 }
 

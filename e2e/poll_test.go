@@ -236,8 +236,18 @@ func TestDiscoveryStartsTheLinkOfAnAssignmentWithNoWebhook(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond)
 
 	// The reconciliation also told the link both jobs' statuses (not
-	// mapped: skipped); the assignments are each there once.
-	st, _ = s.linkState("acme-fixit", job.JobRef)
+	// mapped: skipped); the assignments are each there once. The second
+	// line is in fixit before its link records it: wait for the record.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ = s.linkState("acme-fixit", job.JobRef)
+		applied := 0
+		for _, e := range st.Events {
+			if e.Type == events.ActivityAssigned && e.Outcome == lifecycle.OutcomeApplied {
+				applied++
+			}
+		}
+		assert.True(c, applied == 2 && st.Pending == 0, "both assignments recorded: %+v", st.Events)
+	}, 60*time.Second, 150*time.Millisecond)
 	n := len(st.Events)
 	time.Sleep(6 * time.Second) // three more polls, reading the same assignments again
 	st, _ = s.linkState("acme-fixit", job.JobRef)

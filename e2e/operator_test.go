@@ -170,4 +170,8 @@ func TestPauseWhileRetryingEndToEnd(t *testing.T) {
 	}
 	require.Equal(t, []string{"retry", "pause", "resume"}, actions)
 	recordHistory(t, "pause-during-retry", workflows.WorkflowID("acme-fixit", job.JobRef))
+	// The same life since write activities heartbeat within 5 s and back
+	// off by 1.5 to 10 s: options of the scheduled activities, not new
+	// commands, so both histories replay on today's code.
+	recordHistory(t, "pause-during-retry-heartbeat-5s", workflows.WorkflowID("acme-fixit", job.JobRef))
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -30,7 +29,6 @@ import (
 
 	"github.com/o2o-sync/o2o/codec"
 	"github.com/o2o-sync/o2o/lifecycle"
-	"github.com/o2o-sync/o2o/simulator"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -70,12 +68,7 @@ func newKey(t *testing.T, id string) string {
 // encStack starts a stack whose processes have env on top of the usual.
 func encStack(t *testing.T, prefix string, env ...string) *stack {
 	t.Helper()
-	seed, err := simulator.LoadSeed("../dev/simulator.yaml")
-	require.NoError(t, err)
-	cfg, err := os.ReadFile("../o2o.example.yaml")
-	require.NoError(t, err)
-	// As newStackWith: no reconciliation firing into other tests' links.
-	cfg = bytes.Replace(cfg, []byte("    closeAfter: 72h\n"), []byte("    closeAfter: 72h\n    reconcileEvery: 8760h\n"), 1)
+	seed, cfg := devSetup(t)
 	s := newStackFrom(t, prefix, seed, cfg, env...)
 	// The worker rewrote the link's reconciliation schedule with this
 	// test's key, which later tests' workers do not have: once the test is

@@ -40,12 +40,8 @@ func settled(ctx context.Context, err error, look func(context.Context) (bool, e
 	if wait <= 0 {
 		wait = unansweredSettle
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if sleep(ctx, wait) != nil {
 		return false
-	case <-t.C:
 	}
 	found, lerr := look(ctx)
 	if lerr != nil {
@@ -109,16 +105,6 @@ func sending(ctx context.Context, c *oneserve.Client) (over func()) {
 	}
 }
 
-// lostWrite returns the write an earlier attempt had in flight at its
-// last heartbeat, if it recorded one.
-func lostWrite(ctx context.Context) (writeInFlight, bool) {
-	var d writeInFlight
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) || activity.GetHeartbeatDetails(ctx, &d) != nil {
-		return writeInFlight{}, false
-	}
-	return d, !d.Since.IsZero()
-}
-
 // earlierAttempt reports whether an earlier attempt of this activity may
 // have written: a retry, or an attempt with an earlier one's heartbeat.
 // Outside an activity (a direct call) it says yes, so callers look before
@@ -133,11 +119,12 @@ func earlierAttempt(ctx context.Context) bool {
 // awaitLostWrite waits, before a retry looks for its earlier attempt's
 // write, until a write that attempt still had in flight when it last
 // heartbeat (its worker died) has had as long as settled gives one: the
-// call's timeout, and as long again. A write that was over by then costs
-// nothing: its attempt recorded no write in flight.
+// call's timeout, and as long again. An attempt whose writes were over by
+// its last heartbeat recorded none; one whose write was answered after its
+// last heartbeat costs the retry a wait it did not need.
 func awaitLostWrite(ctx context.Context) error {
-	d, ok := lostWrite(ctx)
-	if !ok {
+	var d writeInFlight
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) || activity.GetHeartbeatDetails(ctx, &d) != nil || d.Since.IsZero() {
 		return nil
 	}
 	wait := time.Until(d.Since.Add(2 * d.Timeout))
@@ -148,7 +135,12 @@ func awaitLostWrite(ctx context.Context) error {
 		wait = limit // a clock that moved: never more than settled's wait
 	}
 	activity.GetLogger(ctx).Info("An earlier attempt died with a write in flight; giving it time to land before looking for it", "wait", wait)
-	t := time.NewTimer(wait)
+	return sleep(ctx, wait)
+}
+
+// sleep waits d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

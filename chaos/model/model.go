@@ -107,29 +107,20 @@ func (m *Model) Apply(a Action) error {
 			lines: append([]Line(nil), a.Lines...), team: map[string]string{}}
 		m.jobs[a.System+"/"+a.Job] = j
 		return nil
-	case AddSite:
+	case AddSite, AddContact, AddCode: // reference data, as the system's administrator adds it
 		s := m.systems[a.System]
 		if s == nil {
 			return fmt.Errorf("unknown system %s", a.System)
 		}
-		s.Sites[a.Site] = nil
+		switch a.Kind {
+		case AddSite:
+			s.Sites[a.Site] = nil
+		case AddCode:
+			s.Codes[a.Code] = true
+		}
 		if a.Contact != "" {
-			s.Sites[a.Site] = []string{a.Contact}
+			s.Sites[a.Site] = append(s.Sites[a.Site], a.Contact)
 		}
-		return nil
-	case AddContact:
-		s := m.systems[a.System]
-		if s == nil {
-			return fmt.Errorf("unknown system %s", a.System)
-		}
-		s.Sites[a.Site] = append(s.Sites[a.Site], a.Contact)
-		return nil
-	case AddCode:
-		s := m.systems[a.System]
-		if s == nil {
-			return fmt.Errorf("unknown system %s", a.System)
-		}
-		s.Codes[a.Code] = true
 		return nil
 	case MapPriority:
 		// configuration.md, Changing the configuration: a link picks up a new mapping
@@ -158,13 +149,21 @@ func (m *Model) Apply(a Action) error {
 		}
 		return l.operator(a)
 	}
+	// A user's action in either system reaches every open link of its job; events
+	// after closing are recorded skipped, never applied (lifecycle.md, Closing).
+	var ls []*life
 	if a.Side == Primary {
 		j := m.jobs[a.System+"/"+a.Job]
 		if j == nil {
-			j = m.jobOf(a.Job)
+			return fmt.Errorf("no primary job %s in %s", a.Job, a.System)
 		}
-		if j == nil {
-			return fmt.Errorf("no primary job %s", a.Job)
+		for _, l := range m.order {
+			if l.job == j && !l.closed {
+				ls = append(ls, l)
+			}
+		}
+		if err := versionable(a, ls); err != nil {
+			return err
 		}
 		switch a.Kind {
 		case Status:
@@ -172,27 +171,39 @@ func (m *Model) Apply(a Action) error {
 		case Upload, Approve, Reject:
 			j.docs = append(j.docs, a)
 		}
-		for _, l := range m.order {
-			if l.job == j && !l.closed {
-				l.user(a)
-			}
+	} else {
+		l := m.lives[a.Link+"/"+a.Job]
+		if l == nil || !l.created {
+			return fmt.Errorf("link %s has no linked job for %s", a.Link, a.Job)
 		}
-		return nil
+		if !l.closed {
+			ls = append(ls, l)
+		}
+		if err := versionable(a, ls); err != nil {
+			return err
+		}
 	}
-	l := m.lives[a.Link+"/"+a.Job]
-	if l == nil || !l.created {
-		return fmt.Errorf("link %s has no linked job for %s", a.Link, a.Job)
-	}
-	if !l.closed { // README: events after closing are recorded skipped, never applied
+	for _, l := range ls {
 		l.user(a)
 	}
 	return nil
 }
 
-func (m *Model) jobOf(ref string) *job {
-	for _, j := range m.jobs {
-		if j.ref == ref {
-			return j
+// versionable refuses what the system itself refuses (oneserve-api.md, Job versions):
+// raising a version while the current one is undecided, deciding one that is not
+// the current, undecided version.
+func versionable(a Action, ls []*life) error {
+	for _, l := range ls {
+		if !l.cfg.Versions {
+			continue
+		}
+		vs := l.vers[a.Side]
+		cur := vs[len(vs)-1]
+		switch {
+		case a.Kind == RaiseVersion && cur.status == "Pending":
+			return fmt.Errorf("version %d of the %s job is undecided", len(vs), a.Side)
+		case a.Kind == DecideVersion && (a.Version != len(vs) || cur.status != "Pending"):
+			return fmt.Errorf("version %d is not the %s job's undecided version", a.Version, a.Side)
 		}
 	}
 	return nil
@@ -242,9 +253,22 @@ func (m *Model) start(cfg *Link, j *job) *life {
 			return ""
 		}})
 	}
+	// A read sees each document as it is now, not its history.
+	now := map[string]Kind{}
+	var ids []Action
 	for _, d := range j.docs {
+		if d.Kind == Upload {
+			ids = append(ids, d)
+		}
+		now[d.Document] = d.Kind
+	}
+	for _, d := range ids {
 		d.Delivery = Lost
 		l.user(d)
+		if k := now[d.Document]; k != Upload {
+			d.Kind = k
+			l.user(d)
+		}
 	}
 	return l
 }
@@ -319,7 +343,7 @@ func (l *life) user(a Action) {
 		n := len(l.vers[s])
 		l.enqueue(&event{apply: func(l *life) string { return l.applyVersion(s, n, a) }})
 	case DecideVersion:
-		if !l.cfg.Versions || a.Version < 1 || a.Version > len(l.vers[s]) {
+		if !l.cfg.Versions {
 			return
 		}
 		v := l.vers[s][a.Version-1]
@@ -545,8 +569,11 @@ func (l *life) operator(a Action) error {
 		}
 		l.drain()
 	case Retry:
-		if !l.blocked || l.retry {
+		if !l.blocked {
 			return errors.New("nothing to retry")
+		}
+		if l.retry {
+			return errors.New("a retry is already waiting for resume")
 		}
 		if l.paused {
 			l.retry = true // runs once resumed

@@ -104,6 +104,8 @@ func TestRules(t *testing.T) {
 	noApproval.Approval = nil
 	noVersions := acmeFixit()
 	noVersions.Versions = false
+	primaryApproval := acmeFixit()
+	primaryApproval.Approval = map[Side]bool{Primary: true}
 	at := func(h int) string { return UK(t0.Add(time.Duration(h) * time.Hour)) }
 	for _, tc := range []struct {
 		name       string
@@ -209,6 +211,15 @@ func TestRules(t *testing.T) {
 			cfg:       &noApproval,
 			life:      []Action{raise("J", "PLB001"), doc(Upload, Primary, "J", "D1", "Photos"), status(Primary, "J", "On Hold"), assign("J", "a", "7")},
 			secondary: "job line:J-a event:status:On Hold=PHOLD? document:D1", state: Linked},
+		{name: "documents from before the assignment are read as they are now, not as their history",
+			cfg: &primaryApproval,
+			life: []Action{raise("J", "PLB001"), doc(Upload, Primary, "J", "D0", "Photos"), doc(Approve, Primary, "J", "D0", "Photos"), doc(Reject, Primary, "J", "D0", "Photos"),
+				doc(Upload, Primary, "J", "D1", "Photos"), doc(Approve, Primary, "J", "D1", "Photos"), doc(Upload, Primary, "J", "D2", "Photos"), assign("J", "a", "7")},
+			secondary: "job line:J-a document:D1", state: Linked},
+		{name: "the systems refuse a version raised over an undecided one, and a decision of another version",
+			life: []Action{raise("J", "PLB001"), assign("J", "a", "7"), raiseV(Secondary, "J", Change{"add", "PLB002", "1"}),
+				raiseV(Secondary, "J", Change{"add", "PLB002", "1"}), decide(Primary, "J", 1, Approved), decide(Primary, "J", 2, VersionCanceled)},
+			secondary: "job line:J-a version:2:cancelled=PVCAN", primary: "version:2", state: Linked, refusedIdx: []int{3, 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := acmeFixit()

@@ -103,6 +103,9 @@ type version struct {
 func (m *Model) Apply(a Action) error {
 	switch a.Kind {
 	case Raise:
+		if m.jobs[a.System+"/"+a.Job] != nil {
+			return fmt.Errorf("job %s already exists in %s", a.Job, a.System)
+		}
 		j := &job{system: a.System, ref: a.Job, site: a.Site, contact: a.Contact, priority: a.Priority,
 			lines: append([]Line(nil), a.Lines...), team: map[string]string{}}
 		m.jobs[a.System+"/"+a.Job] = j
@@ -148,6 +151,9 @@ func (m *Model) Apply(a Action) error {
 			return fmt.Errorf("no link %s for job %s", a.Link, a.Job)
 		}
 		return l.operator(a)
+	}
+	if a.Kind == Appointment && a.Side != Secondary {
+		return errors.New("appointments are the secondary's (README, What syncs)")
 	}
 	// A user's action in either system reaches every open link of its job; events
 	// after closing are recorded skipped, never applied (lifecycle.md, Closing).

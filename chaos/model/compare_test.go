@@ -54,3 +54,22 @@ func TestCompare(t *testing.T) {
 		t.Errorf("a job O2O must not have written to: %v", ds)
 	}
 }
+
+func TestJobEventFromCode(t *testing.T) {
+	l := acmeFixit()
+	for _, tc := range []struct {
+		target Side
+		code   string
+		want   Write
+	}{
+		{Primary, "SACC", Write{Kind: JobEvent, Code: "SACC", Status: "Accepted"}},
+		{Secondary, "PHOLD", Write{Kind: JobEvent, Code: "PHOLD", Status: "On Hold"}},
+		{Primary, "RESCH", Write{Kind: JobEvent, Code: "RESCH", AppointmentKind: Rescheduled}},
+		{Primary, "SVREJ", Write{Kind: JobEvent, Code: "SVREJ", Decision: Rejected}},
+		{Primary, "SDOCWD", Write{Kind: JobEvent, Code: "SDOCWD"}},
+	} {
+		if got := l.JobEvent(tc.target, tc.code); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %s: %+v, want %+v", tc.target, tc.code, got, tc.want)
+		}
+	}
+}

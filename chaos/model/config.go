@@ -121,3 +121,28 @@ func has(list []string, s string) bool {
 	}
 	return false
 }
+
+// JobEvent is the write a job event with code, found in the job of side target,
+// stands for as far as its code tells (a status, an appointment change, a withdrawal,
+// a version decision): a checker reading O2O's job events back adds what the note
+// says (the appointment and its start, the document, the version).
+func (l Link) JobEvent(target Side, code string) Write {
+	w := Write{Kind: JobEvent, Code: code}
+	src := target.Other()
+	for st, c := range l.StatusEvents[src] {
+		if c == code {
+			w.Status = st
+		}
+	}
+	for k, c := range l.AppointmentEvents {
+		if c == code && target == Primary {
+			w.AppointmentKind = k
+		}
+	}
+	for d, c := range l.VersionEvents[src] {
+		if c == code && target == Primary { // into the secondary, a decision is a version-decided write
+			w.Decision = d
+		}
+	}
+	return w
+}

@@ -22,10 +22,9 @@
 //
 // observed holds, per [Target] (a link's primary job, or its linked job), O2O's
 // writes as the simulated system recorded them, in the order it received them: the
-// linked job's creation and lines, job events (the checker reads back what each
-// stands for from its code and note: a status, an appointment and its start, a
-// withdrawn document, a version decision), document copies, versions raised and
-// decided. Compare matches them by identity ([Write.Key], reconciliation.md's fact
+// linked job's creation and lines, job events ([Link.JobEvent] reads what one stands
+// for from its code; the checker adds the appointment and its start, the document or
+// the version from its note), document copies, versions raised and decided. Compare matches them by identity ([Write.Key], reconciliation.md's fact
 // identities) and reports what is missing, duplicated, unexpected, out of order or
 // different in content.
 //
@@ -54,8 +53,8 @@
 //   - Webhook routing and authentication, nudges and polling as such (only their
 //     effect through [Delivery]); discovery: every assignment is taken to reach O2O.
 //   - A primary job linked to two subcontractors that raises versions (versions are
-//     kept per link), version lines addressed by id or client ref, versions saved
-//     as New.
+//     kept per link), versions raised before the link starts, version lines
+//     addressed by id or client ref, versions saved as New.
 //   - Echoes as actions: O2O's own writes coming back are never the model's actions,
 //     so anything they made O2O write again shows as unexpected or duplicated.
 package model

@@ -404,13 +404,16 @@ func (l *life) supersede(target Side, key string) {
 // date and time (UK) and any reason.
 func (l *life) applyAppointment(a Action) {
 	key := "appointment:" + a.Appointment
-	if a.Delivery == Lost {
-		l.supersede(Primary, key) // reconciliation.md: "an appointment moved twice between reads"
+	moved := a.AppointmentKind == Rescheduled
+	if moved {
+		// reconciliation.md: a read cannot know "an appointment moved twice between
+		// reads" (nor, QUESTIONS.md 16, the date a booking had before its move).
+		l.supersede(Primary, key)
 	}
 	w := Write{Kind: JobEvent, Appointment: a.Appointment, AppointmentKind: a.AppointmentKind,
 		Start: a.Start, Code: l.cfg.AppointmentEvents[a.AppointmentKind], Unordered: a.Delivery != Prompt}
 	i := l.emit(Primary, w)
-	if a.Delivery == Lost {
+	if a.Delivery == Lost && (moved || a.AppointmentKind == Booked) {
 		l.lossy[key] = i + 1
 	}
 }

@@ -207,6 +207,12 @@ func TestRules(t *testing.T) {
 		{name: "a status passed through while its webhook was lost may be missing (reconciliation.md)",
 			life:      []Action{raise("J", "PLB001"), assign("J", "a", "7"), lost(status(Secondary, "J", "Accepted")), lost(status(Secondary, "J", "Completed"))},
 			secondary: "job line:J-a", primary: "event:status:Accepted=SACC? event:status:Completed=SCOMP", state: Linked},
+		{name: "an appointment moved twice while its webhooks were lost (reconciliation.md)",
+			life: []Action{raise("J", "PLB001"), assign("J", "a", "7"), lost(appt("J", "A1", Booked, 1)), lost(appt("J", "A1", Rescheduled, 2)),
+				lost(appt("J", "A1", Rescheduled, 3)), lost(appt("J", "A1", Cancelled, 3)), lost(appt("J", "A2", Booked, 4))},
+			secondary: "job line:J-a",
+			primary: "event:appointment:A1:created=APPT? event:appointment:A1:at:" + at(2) + "=RESCH? event:appointment:A1:at:" + at(3) + "=RESCH " +
+				"event:appointment:A1:cancelled=APCAN event:appointment:A2:created=APPT", state: Linked},
 		{name: "documents and status from before the assignment are learned by reading",
 			cfg:       &noApproval,
 			life:      []Action{raise("J", "PLB001"), doc(Upload, Primary, "J", "D1", "Photos"), status(Primary, "J", "On Hold"), assign("J", "a", "7")},

@@ -26,7 +26,8 @@
 // for from its code; the checker adds the appointment and its start, the document or
 // the version from its note), document copies, versions raised and decided. Compare matches them by identity ([Write.Key], reconciliation.md's fact
 // identities) and reports what is missing, duplicated, unexpected, out of order or
-// different in content.
+// different in content. A primary job linked to two subcontractors (two teams) has a
+// Target per link: the checker splits that job's writes by the link that made them.
 //
 // # What the model assumes
 //

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
-
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -94,11 +94,20 @@ func buildQuery(f listFilter) (string, error) {
 		clauses = append(clauses, workflows.AttrLink.GetName()+" = "+quote(f.Link))
 	}
 	if f.Job != "" {
-		if err := checkQueryValue("job", f.Job); err != nil {
-			return "", err
+		// The job ref in its canonical form (events.CanonicalJobRef), and
+		// as typed when that differs: a link started under "ac000005"
+		// before refs were normalised (issue 17) is found too, so that it
+		// can be told apart from AC000005's.
+		ref, err := events.CanonicalJobRef(f.Job)
+		if err != nil {
+			return "", usageErrorf("--job %q: %v", f.Job, err)
 		}
-		clauses = append(clauses, "("+workflows.AttrPrimaryJobRef.GetName()+" = "+quote(f.Job)+
-			" OR "+workflows.AttrSecondaryJobRef.GetName()+" = "+quote(f.Job)+")")
+		is := " = " + quote(ref)
+		if typed := strings.TrimSpace(f.Job); typed != ref {
+			is = " IN (" + quote(ref) + ", " + quote(typed) + ")" // typed holds a job ref's characters only
+		}
+		clauses = append(clauses, "("+workflows.AttrPrimaryJobRef.GetName()+is+
+			" OR "+workflows.AttrSecondaryJobRef.GetName()+is+")")
 	}
 	return strings.Join(clauses, " AND "), nil
 }

@@ -82,6 +82,18 @@ func TestLinkAPICanonicalJobRefs(t *testing.T) {
 	c.On("SignalWorkflow", ctx, "LinkedJob:acme-fixit:AC000001", "", SignalEvent, mock.Anything).Return(nil).Once()
 	require.NoError(t, Deliver(ctx, c, l, "ac000001", events.Event{}, false))
 
+	// A reconciliation of one job: its run and the link it reads are the
+	// canonical ref's.
+	c.On("ExecuteWorkflow", ctx, mock.MatchedBy(func(o client.StartWorkflowOptions) bool { return o.ID == "o2o-reconcile-now:acme-fixit:AC000001" }),
+		ReconcileWorkflowName, ReconcileInput{Link: "acme-fixit", PrimaryJobRef: "AC000001"}).Return(nil, nil).Once()
+	_, err := StartReconcile(ctx, c, "acme-fixit", "\tac000001 ")
+	require.NoError(t, err)
+	c.On("DescribeWorkflowExecution", ctx, "LinkedJob:acme-fixit:AC000001", "").
+		Return(described(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, "FX000001"), nil).Once()
+	refs, err := (&Reconciler{Client: c}).ListOpenLinks(ctx, "acme-fixit", " ac000001")
+	require.NoError(t, err)
+	require.Equal(t, []LinkRef{{PrimaryJobRef: "AC000001", SecondaryJobRef: "FX000001"}}, refs)
+
 	var re *events.JobRefError
 	for _, bad := range []string{"", "AC 1", "AC'1", "AC:1"} {
 		require.ErrorAs(t, Deliver(ctx, c, l, bad, events.Event{}, true), &re, "%q", bad)

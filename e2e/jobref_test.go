@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,9 +14,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
+	"github.com/o2o-sync/o2o/workflows"
 )
 
 // noWorkflow asserts that no workflow has this exact id: a job ref typed
@@ -154,4 +160,70 @@ func TestBackfillJobRefsInAnyForm(t *testing.T) {
 	noWorkflow(t, "LinkedJob:acme-fixit:"+lower)
 	noWorkflow(t, "LinkedJob:acme-fixit:  "+lower+" ")
 	require.Equal(t, ref, s.secondaryJobs(ref)[0].ClientRef, "the linked job's Client Job Ref is the canonical ref")
+}
+
+// TestLinkStartedUnderALowerCaseRefBeforeTheFix: a link started under
+// "LinkedJob:acme-fixit:slac000001" by the code before issue 17 is not
+// reached by its ref any more (it now names SLAC000001's link) but is found
+// by starter list --job, and is closed by its exact workflow id with the
+// Temporal CLI, as docs/operations.md says; the job's own link is untouched.
+func TestLinkStartedUnderALowerCaseRefBeforeTheFix(t *testing.T) {
+	s := newStack(t, "SL")
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
+	ref, lower, act := job.JobRef, strings.ToLower(job.JobRef), job.Activities[0].ID
+	s.lostAssignment(act)
+
+	// What starter link acme-fixit <lower> <act> did before the fix.
+	legacy := "LinkedJob:acme-fixit:" + lower
+	ev := events.Event{ID: "manual:acme-fixit:" + lower + ":" + act, System: "acme", Side: events.Primary, Type: events.ActivityAssigned,
+		OccurredAt: time.Now().UTC(), JobRef: lower, Assignment: &events.Assignment{ActivityID: act, TeamID: "7"}}
+	_, err := devServer.Client().SignalWithStartWorkflow(t.Context(), legacy, workflows.SignalEvent, ev, client.StartWorkflowOptions{
+		ID: legacy, TaskQueue: workflows.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrLink.ValueSet("acme-fixit"),
+			workflows.AttrPrimaryJobRef.ValueSet(lower), workflows.AttrState.ValueSet(string(lifecycle.StateLinking))),
+	}, workflows.WorkflowName, workflows.Input{Link: "acme-fixit", PrimaryJobRef: lower})
+	require.NoError(t, err)
+
+	// The job's own link, started as the ref is typed now.
+	r := s.starter(nil, "link", "acme-fixit", lower, act)
+	require.Equal(t, 0, r.code, r.String())
+	st := s.settle(ref, 1)
+	require.Equal(t, lifecycle.StateLinked, st.State, st.LastError)
+
+	// Its ref reaches the job's link, never the old one...
+	r = s.starter(nil, "state", "--json", "acme-fixit", lower)
+	require.Equal(t, 0, r.code, r.String())
+	var got lifecycle.LinkState
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	require.Equal(t, ref, got.PrimaryJobRef)
+	// ...which list --job finds, typed as it was started.
+	s.listed(func(c *assert.CollectT, rows []map[string]any) {
+		var ids []any
+		for _, row := range rows {
+			ids = append(ids, row["workflowId"])
+		}
+		assert.ElementsMatch(c, []any{legacy, "LinkedJob:acme-fixit:" + ref}, ids)
+	}, "--job", lower)
+
+	// The Temporal CLI reaches it by its exact id: query, then unlink.
+	cli := func(args ...string) string {
+		out, err := exec.Command(devCLI(), append(args, "--address", devServer.FrontendHostPort(), "--namespace", "default")...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	require.Contains(t, cli("workflow", "query", "--workflow-id", legacy, "--name", workflows.QueryLinkState), `"primaryJobRef":"`+lower+`"`)
+	cli("workflow", "update", "execute", "--workflow-id", legacy, "--name", lifecycle.ActionUnlink,
+		"--input", `{"by":"e2e","reason":"started under a lower-case ref (issue 17)"}`)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		d, err := devServer.Client().DescribeWorkflowExecution(t.Context(), legacy, "")
+		if assert.NoError(c, err) {
+			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.GetWorkflowExecutionInfo().GetStatus())
+		}
+	}, 30*time.Second, 200*time.Millisecond)
+
+	// The job's own link is as it was.
+	st, code := s.linkState("acme-fixit", ref)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, lifecycle.StateLinked, st.State)
+	require.Empty(t, st.OperatorLog)
 }

@@ -196,14 +196,17 @@ func TestLinkStartedUnderALowerCaseRefBeforeTheFix(t *testing.T) {
 	var got lifecycle.LinkState
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 	require.Equal(t, ref, got.PrimaryJobRef)
-	// ...which list --job finds, typed as it was started.
-	s.listed(func(c *assert.CollectT, rows []map[string]any) {
-		var ids []any
-		for _, row := range rows {
-			ids = append(ids, row["workflowId"])
-		}
-		assert.ElementsMatch(c, []any{legacy, "LinkedJob:acme-fixit:" + ref}, ids)
-	}, "--job", lower)
+	// ...which list --job finds, however the ref is typed (the hint of
+	// starter's "no running link" answer).
+	for _, typed := range []string{lower, ref} {
+		s.listed(func(c *assert.CollectT, rows []map[string]any) {
+			var ids []any
+			for _, row := range rows {
+				ids = append(ids, row["workflowId"])
+			}
+			assert.ElementsMatch(c, []any{legacy, "LinkedJob:acme-fixit:" + ref}, ids)
+		}, "--job", typed)
+	}
 
 	// The Temporal CLI reaches it by its exact id: query, then unlink.
 	cli := func(args ...string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,16 +97,22 @@ func buildQuery(f listFilter) (string, error) {
 	}
 	if f.Job != "" {
 		// The job ref in its canonical form (events.CanonicalJobRef), and
-		// as typed when that differs: a link started under "ac000005"
+		// in lower case and as typed: a link started under "ac000005"
 		// before refs were normalised (issue 17) is found too, so that it
 		// can be told apart from AC000005's.
 		ref, err := events.CanonicalJobRef(f.Job)
 		if err != nil {
 			return "", usageErrorf("--job %q: %v", f.Job, err)
 		}
-		is := " = " + quote(ref)
-		if typed := strings.TrimSpace(f.Job); typed != ref {
-			is = " IN (" + quote(ref) + ", " + quote(typed) + ")" // typed holds a job ref's characters only
+		forms := []string{quote(ref)}
+		for _, v := range []string{strings.ToLower(ref), strings.TrimSpace(f.Job)} {
+			if v != ref && !slices.Contains(forms, quote(v)) {
+				forms = append(forms, quote(v)) // a job ref's characters only: safe in quotes
+			}
+		}
+		is := " = " + forms[0]
+		if len(forms) > 1 {
+			is = " IN (" + strings.Join(forms, ", ") + ")"
 		}
 		clauses = append(clauses, "("+workflows.AttrPrimaryJobRef.GetName()+is+
 			" OR "+workflows.AttrSecondaryJobRef.GetName()+is+")")

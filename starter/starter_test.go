@@ -72,14 +72,16 @@ func TestBuildQuery(t *testing.T) {
 		{"state", listFilter{State: "NeedsAttention"}, base + ` AND O2OState = "NeedsAttention"`},
 		{"state in any case", listFilter{State: "needsattention"}, base + ` AND O2OState = "NeedsAttention"`},
 		{"link", listFilter{Link: "acme-fixit"}, base + ` AND O2OLink = "acme-fixit"`},
-		{"job", listFilter{Job: "AC000123"}, base + ` AND (O2OPrimaryJobRef = "AC000123" OR O2OSecondaryJobRef = "AC000123")`},
-		{"job padded", listFilter{Job: " AC000123 "}, base + ` AND (O2OPrimaryJobRef = "AC000123" OR O2OSecondaryJobRef = "AC000123")`},
-		// Lower case: the canonical ref, and the ref as typed, which a
-		// link started before refs were normalised holds (issue 17).
+		// The canonical ref, and the forms a link started before refs were
+		// normalised may hold: lower case, and as typed (issue 17).
+		{"job", listFilter{Job: "AC000123"}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123"))`},
+		{"job padded", listFilter{Job: " AC000123 "}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123"))`},
 		{"job in lower case", listFilter{Job: "ac000123"}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123"))`},
+		{"job in mixed case", listFilter{Job: "Ac000123"}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123", "Ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123", "Ac000123"))`},
+		{"job without letters", listFilter{Job: "000123"}, base + ` AND (O2OPrimaryJobRef = "000123" OR O2OSecondaryJobRef = "000123")`},
 		{"open", listFilter{Open: true}, `WorkflowType = "LinkedJob" AND ExecutionStatus = "Running"`},
 		{"all", listFilter{State: "Paused", Link: "l1", Job: "FX/1", Open: true},
-			`WorkflowType = "LinkedJob" AND ExecutionStatus = "Running" AND O2OState = "Paused" AND O2OLink = "l1" AND (O2OPrimaryJobRef = "FX/1" OR O2OSecondaryJobRef = "FX/1")`},
+			`WorkflowType = "LinkedJob" AND ExecutionStatus = "Running" AND O2OState = "Paused" AND O2OLink = "l1" AND (O2OPrimaryJobRef IN ("FX/1", "fx/1") OR O2OSecondaryJobRef IN ("FX/1", "fx/1"))`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := buildQuery(c.f)

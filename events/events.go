@@ -289,12 +289,15 @@ func decodeData(ev *Event, data []byte) error {
 	if err := require("data.jobRef", c.JobRef, 50); err != nil {
 		return err
 	}
-	ev.JobRef = string(*c.JobRef)
+	var err error
+	if ev.JobRef, err = jobRefField("data.jobRef", string(*c.JobRef)); err != nil {
+		return err
+	}
 	if c.JobClientRef != nil {
 		if err := maxLen("data.jobClientRef", string(*c.JobClientRef), 50); err != nil {
 			return err
 		}
-		ev.JobClientRef = string(*c.JobClientRef)
+		ev.JobClientRef = ClientJobRef(string(*c.JobClientRef))
 	}
 	if c.Actor != nil {
 		ev.Actor = string(*c.Actor)
@@ -477,7 +480,9 @@ func decodeVersion(t Type, data []byte) (*Version, error) {
 	if err := require("data.previousVersionJobRef", c.Previous, 50); err != nil {
 		return nil, err
 	}
-	v.PreviousJobRef = string(*c.Previous)
+	if v.PreviousJobRef, err = jobRefField("data.previousVersionJobRef", string(*c.Previous)); err != nil {
+		return nil, err
+	}
 	raw := bytes.TrimSpace(c.Changes)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, &FieldError{"data.changes", "is required"}

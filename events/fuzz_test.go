@@ -35,7 +35,7 @@ var knownProblem = regexp.MustCompile(`^(is required|must be an RFC 3339 date-ti
 	`must be a plain file name, without path separators|must be a non-negative whole number of bytes|must be 64 hexadecimal characters|` +
 	`must be a whole number of at least [12]|must be one of [A-Za-z, ]+|must be an array of changes|must have at least one change|` +
 	`must have at most [0-9]+ changes|is required when clientRef is not given|must be add, remove or quantity|` +
-	`must be a positive decimal, like 2 or 2\.50)$`)
+	`must be a positive decimal, like 2 or 2\.50|is not a job ref: (it is empty|it is longer than 50 characters|it may hold only letters, digits, '-', '_', '\.' and '/'))$`)
 
 func FuzzDecode(f *testing.F) {
 	for _, ex := range []string{exAssigned, exStatus, exApptCreated, exApptRescheduled, exApptCancelled, exApptCompleted, exDocument, exDocApproved, exDocRejected,
@@ -94,8 +94,11 @@ func FuzzDecode(f *testing.F) {
 		if !ev.Type.Handled() {
 			t.Fatalf("decoded unhandled type %q without error", ev.Type)
 		}
-		if strings.TrimSpace(ev.JobRef) == "" || len([]rune(ev.JobRef)) > 50 || len([]rune(ev.JobClientRef)) > 50 {
+		if !events.IsCanonicalJobRef(ev.JobRef) || len([]rune(ev.JobClientRef)) > 50 {
 			t.Fatalf("bad jobRef/jobClientRef: %q %q", ev.JobRef, ev.JobClientRef)
+		}
+		if v := ev.Version; v != nil && v.PreviousJobRef != "" && !events.IsCanonicalJobRef(v.PreviousJobRef) {
+			t.Fatalf("previousVersionJobRef %q is not canonical", v.PreviousJobRef)
 		}
 		set := 0
 		for _, p := range []bool{ev.Assignment != nil, ev.Status != nil, ev.Appointment != nil, ev.Document != nil, ev.Version != nil} {

@@ -46,9 +46,15 @@ func DecodeNudge(body []byte, id, system string, received time.Time) (Event, Typ
 	if ev.JobRef, err = nudgeRef(where, "jobRef", prefix); err != nil {
 		return Event{}, sent, err
 	}
+	if ev.JobRef != "" {
+		if ev.JobRef, err = jobRefField(prefix+"jobRef", ev.JobRef); err != nil {
+			return Event{}, sent, err
+		}
+	}
 	if ev.JobClientRef, err = nudgeRef(where, "jobClientRef", prefix); err != nil {
 		return Event{}, sent, err
 	}
+	ev.JobClientRef = ClientJobRef(ev.JobClientRef)
 	if ev.JobRef == "" && ev.JobClientRef == "" {
 		return Event{}, sent, &FieldError{prefix + "jobRef", "is required: a nudge must name its job (jobRef, or jobClientRef for a job O2O created)"}
 	}

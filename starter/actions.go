@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
@@ -115,8 +116,12 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 		Example: d.example,
 		Args:    exactArgs("LINK", "PRIMARY_JOB_REF"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			link, ref := args[0], jobRef(args[1])
+			link := args[0]
 			if _, err := a.link(link); err != nil {
+				return err
+			}
+			ref, err := primaryJobRef(args[1])
+			if err != nil {
 				return err
 			}
 			// What the link would refuse anyway is a usage error, said here.
@@ -160,8 +165,16 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 	return cmd
 }
 
-// jobRef is a job ref as Oneserve writes them: upper case, no spaces.
-func jobRef(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+// primaryJobRef reads a PRIMARY_JOB_REF argument in its canonical form
+// (events.CanonicalJobRef), the one the link's workflow id holds: "ac000005"
+// names AC000005's link. A text that is not a job ref is a usage error.
+func primaryJobRef(arg string) (string, error) {
+	ref, err := events.CanonicalJobRef(arg)
+	if err != nil {
+		return "", usageErrorf("PRIMARY_JOB_REF %q: %v", arg, err)
+	}
+	return ref, nil
+}
 
 // noLink is the answer for a job without a running link, with where to look.
 func noLink(link, ref string) error {

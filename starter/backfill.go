@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -45,26 +46,10 @@ type backfillFile struct {
 }
 
 const (
-	maxJobRef      = 100
 	maxActivityID  = 18
 	maxLineLength  = 4096
 	maxBackfillErr = 60 // characters of a bad line quoted back
 )
-
-// checkJobRef refuses what cannot be a job reference.
-func checkJobRef(v string) error {
-	switch {
-	case v == "":
-		return errors.New("the job ref is empty")
-	case len(v) > maxJobRef:
-		return fmt.Errorf("the job ref is longer than %d characters", maxJobRef)
-	case strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		return errors.New("the job ref contains a space or control character")
-	case strings.ContainsAny(v, "\"'`\\,"):
-		return errors.New("the job ref contains a quote, backslash or comma")
-	}
-	return nil
-}
 
 // checkActivityID refuses what cannot be a Oneserve activity id (a whole number).
 func checkActivityID(v string) error {
@@ -143,7 +128,10 @@ func parseBackfill(r io.Reader) (*backfillFile, error) {
 			bad("want 2 fields, primaryJobRef,activityId; got %d", len(fields))
 			continue
 		}
-		if err := checkJobRef(fields[0]); err != nil {
+		// The job ref in its canonical form (events.CanonicalJobRef):
+		// "ac000005" and "AC000005" are one job, and a duplicate.
+		ref, err := events.CanonicalJobRef(fields[0])
+		if err != nil {
 			bad("%v", err)
 			continue
 		}
@@ -151,7 +139,7 @@ func parseBackfill(r io.Reader) (*backfillFile, error) {
 			bad("%v", err)
 			continue
 		}
-		a := assignment{Line: n, JobRef: fields[0], ActivityID: fields[1]}
+		a := assignment{Line: n, JobRef: ref, ActivityID: fields[1]}
 		key := [2]string{a.JobRef, a.ActivityID}
 		if prev, dup := seen[key]; dup {
 			a.DuplicateOf = prev

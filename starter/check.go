@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
@@ -64,10 +65,12 @@ failed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, j := range jobs {
-				if err := checkJobRef(j); err != nil {
+			for i, j := range jobs {
+				ref, err := events.CanonicalJobRef(j)
+				if err != nil {
 					return usageErrorf("--job %q: %v", j, err)
 				}
+				jobs[i] = ref
 			}
 			// This command needs the tokens: load everything, as the worker does.
 			cfg, err := config.LoadFromEnv(config.Options{TokensOnly: true})

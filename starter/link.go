@@ -64,10 +64,11 @@ does not stop the others; the exit status is 1 if any line failed.
 			if file != "" {
 				return a.backfill(cmd.Context(), l, file, dryRun)
 			}
-			ref, activityID := args[1], args[2]
-			if err := checkJobRef(ref); err != nil {
-				return usageErrorf("PRIMARY_JOB_REF %q: %v", ref, err)
+			ref, err := primaryJobRef(args[1])
+			if err != nil {
+				return err
 			}
+			activityID := args[2]
 			if err := checkActivityID(activityID); err != nil {
 				return usageErrorf("ACTIVITY_ID %q: %v", activityID, err)
 			}

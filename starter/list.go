@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 
 	"github.com/o2o-sync/o2o/workflows"
@@ -94,11 +96,26 @@ func buildQuery(f listFilter) (string, error) {
 		clauses = append(clauses, workflows.AttrLink.GetName()+" = "+quote(f.Link))
 	}
 	if f.Job != "" {
-		if err := checkQueryValue("job", f.Job); err != nil {
-			return "", err
+		// The job ref in its canonical form (events.CanonicalJobRef), and
+		// in lower case and as typed: a link started under "ac000005"
+		// before refs were normalised (issue 17) is found too, so that it
+		// can be told apart from AC000005's.
+		ref, err := events.CanonicalJobRef(f.Job)
+		if err != nil {
+			return "", usageErrorf("--job %q: %v", f.Job, err)
 		}
-		clauses = append(clauses, "("+workflows.AttrPrimaryJobRef.GetName()+" = "+quote(f.Job)+
-			" OR "+workflows.AttrSecondaryJobRef.GetName()+" = "+quote(f.Job)+")")
+		forms := []string{quote(ref)}
+		for _, v := range []string{strings.ToLower(ref), strings.TrimSpace(f.Job)} {
+			if v != ref && !slices.Contains(forms, quote(v)) {
+				forms = append(forms, quote(v)) // a job ref's characters only: safe in quotes
+			}
+		}
+		is := " = " + forms[0]
+		if len(forms) > 1 {
+			is = " IN (" + strings.Join(forms, ", ") + ")"
+		}
+		clauses = append(clauses, "("+workflows.AttrPrimaryJobRef.GetName()+is+
+			" OR "+workflows.AttrSecondaryJobRef.GetName()+is+")")
 	}
 	return strings.Join(clauses, " AND "), nil
 }

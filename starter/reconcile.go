@@ -34,11 +34,14 @@ the same scope is joined, not doubled. Prints the result when it is done.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			link, ref := args[0], ""
-			if len(args) == 2 {
-				ref = jobRef(args[1])
-			}
 			if _, err := a.link(link); err != nil {
 				return err
+			}
+			if len(args) == 2 {
+				var err error
+				if ref, err = primaryJobRef(args[1]); err != nil {
+					return err
+				}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()

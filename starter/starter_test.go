@@ -72,10 +72,16 @@ func TestBuildQuery(t *testing.T) {
 		{"state", listFilter{State: "NeedsAttention"}, base + ` AND O2OState = "NeedsAttention"`},
 		{"state in any case", listFilter{State: "needsattention"}, base + ` AND O2OState = "NeedsAttention"`},
 		{"link", listFilter{Link: "acme-fixit"}, base + ` AND O2OLink = "acme-fixit"`},
-		{"job", listFilter{Job: "AC000123"}, base + ` AND (O2OPrimaryJobRef = "AC000123" OR O2OSecondaryJobRef = "AC000123")`},
+		// The canonical ref, and the forms a link started before refs were
+		// normalised may hold: lower case, and as typed (issue 17).
+		{"job", listFilter{Job: "AC000123"}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123"))`},
+		{"job padded", listFilter{Job: " AC000123 "}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123"))`},
+		{"job in lower case", listFilter{Job: "ac000123"}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123"))`},
+		{"job in mixed case", listFilter{Job: "Ac000123"}, base + ` AND (O2OPrimaryJobRef IN ("AC000123", "ac000123", "Ac000123") OR O2OSecondaryJobRef IN ("AC000123", "ac000123", "Ac000123"))`},
+		{"job without letters", listFilter{Job: "000123"}, base + ` AND (O2OPrimaryJobRef = "000123" OR O2OSecondaryJobRef = "000123")`},
 		{"open", listFilter{Open: true}, `WorkflowType = "LinkedJob" AND ExecutionStatus = "Running"`},
 		{"all", listFilter{State: "Paused", Link: "l1", Job: "FX/1", Open: true},
-			`WorkflowType = "LinkedJob" AND ExecutionStatus = "Running" AND O2OState = "Paused" AND O2OLink = "l1" AND (O2OPrimaryJobRef = "FX/1" OR O2OSecondaryJobRef = "FX/1")`},
+			`WorkflowType = "LinkedJob" AND ExecutionStatus = "Running" AND O2OState = "Paused" AND O2OLink = "l1" AND (O2OPrimaryJobRef IN ("FX/1", "fx/1") OR O2OSecondaryJobRef IN ("FX/1", "fx/1"))`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := buildQuery(c.f)
@@ -143,8 +149,37 @@ func TestParseBackfill(t *testing.T) {
 	require.Contains(t, errs[0], "want 2 fields")
 	require.Contains(t, errs[1], "got 3")
 	require.Contains(t, errs[2], "whole number")
-	require.Contains(t, errs[3], "space")
-	require.Contains(t, errs[4], "job ref is empty")
+	require.Contains(t, errs[3], "not a job ref: it may hold only")
+	require.Contains(t, errs[4], "not a job ref: it is empty")
+}
+
+// A backfill file's job refs take their canonical form: a lower-case or
+// padded ref names the same job, and repeats it (issue 17).
+func TestParseBackfillCanonicalJobRefs(t *testing.T) {
+	f, err := parseBackfill(strings.NewReader("ac000001,137000\n\" ac000002 \",137001\n\tAc000003 ,137002\nAC000001,137000\nac:4,137003\n"))
+	require.NoError(t, err)
+	require.Equal(t, []assignment{
+		{Line: 1, JobRef: "AC000001", ActivityID: "137000"},
+		{Line: 2, JobRef: "AC000002", ActivityID: "137001"},
+		{Line: 3, JobRef: "AC000003", ActivityID: "137002"},
+		{Line: 4, JobRef: "AC000001", ActivityID: "137000", DuplicateOf: 1},
+	}, f.Assignments)
+	require.Len(t, f.Bad, 1)
+	require.Equal(t, 5, f.Bad[0].Line)
+}
+
+func TestPrimaryJobRefArgument(t *testing.T) {
+	for _, arg := range []string{"ac000005", " AC000005", "Ac000005\t"} {
+		ref, err := primaryJobRef(arg)
+		require.NoError(t, err)
+		require.Equal(t, "AC000005", ref)
+	}
+	for _, arg := range []string{"", "AC 5", "AC000005'", "LinkedJob:acme-fixit:ac000005"} {
+		_, err := primaryJobRef(arg)
+		var usage *usageError
+		require.ErrorAs(t, err, &usage, "%q", arg)
+		require.ErrorContains(t, err, "not a job ref")
+	}
 }
 
 func TestParseBackfillHeaderIsOptionalAndOnlyFirst(t *testing.T) {

@@ -30,13 +30,17 @@ pending events, the events it has processed and the operator actions taken.
 			if _, err := a.link(args[0]); err != nil {
 				return err
 			}
+			link := args[0]
+			ref, err := primaryJobRef(args[1])
+			if err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
 			c, err := a.temporal(ctx)
 			if err != nil {
 				return err
 			}
-			link, ref := args[0], jobRef(args[1])
 			st, err := workflows.QueryState(ctx, c, link, ref)
 			if errors.Is(err, workflows.ErrNoLink) {
 				return noLink(link, ref)

@@ -22,12 +22,16 @@ import (
 // {"by": "...", "reason": "..."} (release and drop add "documentId"). The
 // link validates the action; a refusal is a 409 with the reason.
 func (s *server) operate(c echo.Context) error {
-	link, ref, action := c.Param("link"), c.Param("primaryJobRef"), c.Param("action")
+	link, action := c.Param("link"), c.Param("action")
 	if s.cfg.Link(link) == nil {
 		return errorReply(c, http.StatusNotFound, "unknown link")
 	}
 	if !slices.Contains(lifecycle.Actions, action) {
 		return errorReply(c, http.StatusNotFound, "unknown action; one of "+strings.Join(lifecycle.Actions, ", "))
+	}
+	ref, err := jobRefParam(c)
+	if err != nil {
+		return errorReply(c, http.StatusBadRequest, "primaryJobRef: "+err.Error())
 	}
 	var req lifecycle.OperatorRequest
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 16<<10))

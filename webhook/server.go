@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -215,10 +216,13 @@ func route(cfg *config.Config, ev events.Event) []target {
 			}
 			out = append(out, target{link: l, side: events.Primary, primaryJobRef: ev.JobRef})
 		case l.Secondary.System:
-			if ev.JobClientRef == "" || ev.Type == events.ActivityAssigned {
+			// A Client Job Ref that is not a job ref (the client's own
+			// free text) names no link.
+			primaryJobRef, err := events.CanonicalJobRef(ev.JobClientRef)
+			if err != nil || ev.Type == events.ActivityAssigned {
 				continue
 			}
-			out = append(out, target{link: l, side: events.Secondary, primaryJobRef: ev.JobClientRef})
+			out = append(out, target{link: l, side: events.Secondary, primaryJobRef: primaryJobRef})
 		}
 	}
 	return out
@@ -268,9 +272,13 @@ func ownLinks(ctx context.Context, tc client.Client, ev events.Event, targets []
 // linkState answers GET /links/{link}/{primaryJobRef} with the workflow's
 // linkState query result.
 func (s *server) linkState(c echo.Context) error {
-	link, ref := c.Param("link"), c.Param("primaryJobRef")
+	link := c.Param("link")
 	if s.cfg.Link(link) == nil {
 		return errorReply(c, http.StatusNotFound, "unknown link")
+	}
+	ref, err := jobRefParam(c)
+	if err != nil {
+		return errorReply(c, http.StatusBadRequest, "primaryJobRef: "+err.Error())
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 10*time.Second)
 	defer cancel()
@@ -284,6 +292,18 @@ func (s *server) linkState(c echo.Context) error {
 		return errorReply(c, http.StatusServiceUnavailable, "the link state is not available right now (is a worker running?)")
 	}
 	return c.JSON(http.StatusOK, st)
+}
+
+// jobRefParam reads the {primaryJobRef} of a /links route in its canonical
+// form (events.CanonicalJobRef): "ac000005" and "%20AC000005" name
+// AC000005's link, and a text that is not a job ref is a *events.JobRefError
+// (answered 400, not quoted back). A '/' in a ref arrives as %2F.
+func jobRefParam(c echo.Context) (string, error) {
+	p := c.Param("primaryJobRef")
+	if v, err := url.PathUnescape(p); err == nil {
+		p = v
+	}
+	return events.CanonicalJobRef(p)
 }
 
 // requireToken guards operator endpoints with the configured bearer token.

@@ -34,8 +34,15 @@ const idPrefix = "LinkedJob:"
 
 // WorkflowID is the id of the workflow for one link and primary job:
 // "LinkedJob:{link}:{primaryJobRef}". Webhook, starter and operators all
-// derive it the same way, which makes starting a link idempotent.
+// derive it the same way, which makes starting a link idempotent. The id
+// holds the canonical job ref (events.CanonicalJobRef), whatever form the
+// caller passed, so "ac000005" and " AC000005" name AC000005's link and
+// never a second one. A text that is not a job ref is left as it is:
+// every entry point refuses it first, and no link holds such an id.
 func WorkflowID(link, primaryJobRef string) string {
+	if ref, err := events.CanonicalJobRef(primaryJobRef); err == nil {
+		primaryJobRef = ref
+	}
 	return idPrefix + link + ":" + primaryJobRef
 }
 
@@ -87,12 +94,16 @@ var (
 // Any other error means Temporal did not take the event and the caller must
 // not acknowledge it.
 func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef string, ev events.Event, start bool) error {
+	primaryJobRef, err := events.CanonicalJobRef(primaryJobRef)
+	if err != nil {
+		return fmt.Errorf("deliver to link %s: %w", l.Name, err)
+	}
 	// A superseded version's ref belongs to the link of the current one:
 	// its events go there, and never start a link of their own. The lookup
 	// (a visibility query) is made only for an assignment, which could
 	// start a link, and for an event that found no link under its ref.
 	if !start {
-		err := signalLink(ctx, c, l.Name, primaryJobRef, ev)
+		err = signalLink(ctx, c, l.Name, primaryJobRef, ev)
 		if !errors.Is(err, ErrNoLink) {
 			return err
 		}
@@ -159,10 +170,11 @@ func startLink(ctx context.Context, c client.Client, l *config.Link, primaryJobR
 
 // aliasOwner finds the running link (its primary job ref) that lists ref
 // among its superseded versions' refs (AttrJobRefs), or "". Only links
-// with versions have such refs.
+// with versions have such refs. ref is canonical (Deliver): it holds no
+// quote to break out of the query with.
 func aliasOwner(ctx context.Context, c client.Client, l *config.Link, ref string) (string, error) {
 	link := l.Name
-	if !l.Versions.Enabled || strings.ContainsAny(ref, `'"\`) {
+	if !l.Versions.Enabled {
 		return "", nil
 	}
 	query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q AND %s = '%s'",
@@ -210,8 +222,12 @@ func describeLink(ctx context.Context, c client.Client, link, primaryJobRef stri
 }
 
 // QueryState asks a link's workflow for its state. It returns ErrNoLink when
-// no such workflow exists.
+// no such workflow exists, and a *events.JobRefError for a text that is not
+// a job ref.
 func QueryState(ctx context.Context, c client.Client, link, primaryJobRef string) (*lifecycle.LinkState, error) {
+	if _, err := events.CanonicalJobRef(primaryJobRef); err != nil {
+		return nil, err
+	}
 	v, err := c.QueryWorkflow(ctx, WorkflowID(link, primaryJobRef), "", QueryLinkState)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -234,10 +250,14 @@ func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 
 // Operate asks a link to carry out an operator action (lifecycle.Actions) and
 // waits for its answer. It returns ErrNoLink when the link does not exist or
-// has closed, and a *RefusedError when the link refused the action.
+// has closed, a *RefusedError when the link refused the action, and a
+// *events.JobRefError for a text that is not a job ref.
 func Operate(ctx context.Context, c client.Client, link, primaryJobRef, action string, r lifecycle.OperatorRequest) (string, error) {
 	if !slices.Contains(lifecycle.Actions, action) {
 		return "", &RefusedError{Reason: fmt.Sprintf("unknown action %q (one of %s)", action, strings.Join(lifecycle.Actions, ", "))}
+	}
+	if _, err := events.CanonicalJobRef(primaryJobRef); err != nil {
+		return "", err
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   WorkflowID(link, primaryJobRef),

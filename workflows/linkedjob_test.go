@@ -236,3 +236,11 @@ func TestWorkflowIDRoundTrip(t *testing.T) {
 	_, _, ok = workflows.ParseWorkflowID("Other:x:y")
 	require.False(t, ok)
 }
+
+// A workflow id is only ever built from the canonical job ref: the same
+// job typed in lower case or padded names the same link (issue 17).
+func TestWorkflowIDHoldsTheCanonicalJobRef(t *testing.T) {
+	for _, ref := range []string{"AC000005", "ac000005", " Ac000005\t"} {
+		require.Equal(t, "LinkedJob:acme-fixit:AC000005", workflows.WorkflowID("acme-fixit", ref))
+	}
+}

@@ -382,10 +382,17 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 		reconciles = append(reconciles, &reconcile{link: link, primaryJobRef: primaryJobRef, jobs: []int{i}})
 	}
 
+	// Each job ref in its canonical form (events.CanonicalJobRef), the one
+	// workflow ids and search attributes hold; "" for a text that cannot be
+	// a job ref, which names no link.
+	refs := make([]string, len(in.Jobs))
+	for i, j := range in.Jobs {
+		refs[i], _ = events.CanonicalJobRef(j.JobRef)
+	}
 	for _, pl := range links {
 		var mine []int
 		for i, j := range in.Jobs {
-			if j.ClientID == pl.ClientID && validJobRef(j.JobRef) {
+			if j.ClientID == pl.ClientID && refs[i] != "" {
 				mine = append(mine, i)
 			}
 		}
@@ -393,13 +400,13 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 			continue
 		}
 		if pl.Side == events.Secondary {
-			refs := make([]string, len(mine))
+			secondary := make([]string, len(mine))
 			for k, i := range mine {
-				refs[k] = in.Jobs[i].JobRef
+				secondary[k] = refs[i]
 			}
-			found, err := p.linksBySecondary(ctx, pl.Link.Name, refs)
+			found, err := p.linksBySecondary(ctx, pl.Link.Name, secondary)
 			for _, i := range mine {
-				switch primaryJobRef, ok := found[in.Jobs[i].JobRef]; {
+				switch primaryJobRef, ok := found[refs[i]]; {
 				case err != nil:
 					fail(i, "looking up the link of "+in.System+" job", err)
 				case ok:
@@ -413,6 +420,7 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 		}
 		for _, i := range mine {
 			j := in.Jobs[i]
+			j.JobRef = refs[i]
 			running, exists, err := p.linkStatus(ctx, pl.Link.Name, j.JobRef)
 			switch {
 			case err != nil:
@@ -496,7 +504,7 @@ func (p *Poller) linksBySecondary(ctx context.Context, link string, refs []strin
 		batch := refs[i:min(i+secondaryLookupBatch, len(refs))]
 		quoted := make([]string, len(batch))
 		for k, r := range batch {
-			quoted[k] = "'" + r + "'" // validJobRef: no quotes or backslashes
+			quoted[k] = "'" + r + "'" // canonical: no quotes or backslashes
 		}
 		query := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = 'Running' AND %s = %q AND %s IN (%s)",
 			WorkflowName, AttrLink.GetName(), link, AttrSecondaryJobRef.GetName(), strings.Join(quoted, ", "))
@@ -538,17 +546,6 @@ func (p *Poller) discover(ctx context.Context, res *PollDispatchResult, l config
 		activity.GetLogger(ctx).Info("Link started by discovery", "link", l.Name, "primaryJobRef", j.JobRef, "assignments", n)
 	}
 	return n, nil
-}
-
-// validJobRef reports whether a job ref read from a system can be used in a
-// workflow id and a visibility query as it is.
-func validJobRef(ref string) bool {
-	if ref == "" || len(ref) > 50 {
-		return false
-	}
-	return !strings.ContainsFunc(ref, func(r rune) bool {
-		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '/')
-	})
 }
 
 // EnsurePollSchedules makes sure every polled system (events poll or both)

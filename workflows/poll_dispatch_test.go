@@ -173,6 +173,50 @@ func TestPollDispatchOfASecondary(t *testing.T) {
 	require.Contains(t, res.Failures[0], "reconciling link acme-fixit of job FX000001: AC000001: acme: HTTP 503")
 }
 
+// TestPollDispatchCanonicalJobRefs: a job ref read in lower case or padded
+// names the link of its canonical form, primary or secondary (issue 17).
+func TestPollDispatchCanonicalJobRefs(t *testing.T) {
+	f := newDispatchFixture(t)
+	f.describe("AC900001", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil)
+	f.reconcile("AC900001", workflows.ReconcileResult{Checked: 1})
+	res := f.dispatch("acme", workflows.PollJob{ClientID: "28", JobRef: " ac900001"})
+	require.Equal(t, 1, res.Reconciled)
+
+	sa, err := converter.GetDefaultDataConverter().ToPayload("FX000001")
+	require.NoError(t, err)
+	f.tc.On("ListWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.ListWorkflowExecutionsRequest) bool {
+		return strings.HasSuffix(r.Query, `O2OSecondaryJobRef IN ('FX000001')`)
+	})).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{{
+		Execution:        &commonpb.WorkflowExecution{WorkflowId: workflows.WorkflowID(linktest.Name, "AC000001")},
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"O2OSecondaryJobRef": sa}},
+	}}}, nil).Once()
+	f.reconcile("AC000001", workflows.ReconcileResult{Checked: 1})
+	res = f.dispatch("fixit", workflows.PollJob{ClientID: "41", JobRef: "fx000001 "})
+	require.Equal(t, 1, res.Reconciled)
+	require.Zero(t, res.NoLink)
+}
+
+// TestOpenLinksLeaveOutLinksStartedUnderAnotherFormOfTheirRef: a link
+// started before job refs were normalised ("LinkedJob:...:ac000005") is
+// not reconciled: WorkflowID(link, "ac000005") names AC000005's link, so
+// its facts would reach another link (issue 17).
+func TestOpenLinksLeaveOutLinksStartedUnderAnotherFormOfTheirRef(t *testing.T) {
+	tc := mocks.NewClient(t)
+	tc.On("ListWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{
+		{Execution: &commonpb.WorkflowExecution{WorkflowId: "LinkedJob:" + linktest.Name + ":ac000005"}},
+		{Execution: &commonpb.WorkflowExecution{WorkflowId: "LinkedJob:" + linktest.Name + ":AC000005"}},
+	}}, nil).Once()
+	rec := &workflows.Reconciler{Client: tc}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rec)
+	v, err := env.ExecuteActivity(rec.ListOpenLinks, linktest.Name, "")
+	require.NoError(t, err)
+	var refs []workflows.LinkRef
+	require.NoError(t, v.Get(&refs))
+	require.Equal(t, []workflows.LinkRef{{PrimaryJobRef: "AC000005"}}, refs)
+}
+
 func simPost(t *testing.T, url, body string, out any) int {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))

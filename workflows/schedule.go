@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/o2o-sync/o2o/config"
+	"github.com/o2o-sync/o2o/events"
 )
 
 // EnsureSchedules makes sure every configured link has its reconciliation
@@ -63,11 +64,18 @@ func ensureSchedule(ctx context.Context, sc client.ScheduleClient, opts client.S
 // StartReconcile starts a reconciliation of a link's open links now, or of
 // one job when primaryJobRef is set, and returns its run (Get waits for the
 // ReconcileResult). One already running for the same scope is joined, not
-// doubled: a burst of nudges for one job reads it once.
+// doubled: a burst of nudges for one job reads it once. The job ref is
+// taken in its canonical form (events.CanonicalJobRef); a text that is not
+// a job ref is a *events.JobRefError.
 func StartReconcile(ctx context.Context, c client.Client, link, primaryJobRef string) (client.WorkflowRun, error) {
 	id := "o2o-reconcile-now:" + link
 	summary := "Reconcile link " + link + " now"
 	if primaryJobRef != "" {
+		ref, err := events.CanonicalJobRef(primaryJobRef)
+		if err != nil {
+			return nil, err
+		}
+		primaryJobRef = ref
 		id += ":" + primaryJobRef
 		summary = fmt.Sprintf("Reconcile job %s of link %s now", primaryJobRef, link)
 	}

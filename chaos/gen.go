@@ -109,7 +109,17 @@ func Generate(seed uint64) Life {
 		if i == 2 {
 			sys = "bravo" // a hub: fixit serves two primaries with equal job refs
 		}
-		g.raise(fmt.Sprintf("J%d", i+1), sys)
+		g.raise(fmt.Sprintf("J%d", i+1), sys, i > 0)
+	}
+	// Most jobs are assigned to their link's team early (the first always), so
+	// that lives spend their actions on linked jobs.
+	for i, j := range g.jobs {
+		if i == 0 || g.r.IntN(4) > 0 {
+			a := model.Action{Kind: model.Assign, System: j.system, Job: j.name, Activity: j.lines[0].Activity, Team: systems[j.system].team}
+			if g.user(j, a, 0) {
+				j.team[a.Activity] = a.Team
+			}
+		}
 	}
 	target := MinActions + g.r.IntN(15)
 	for tries := 0; tries < 2000 && g.userActions() < target; tries++ {
@@ -144,18 +154,19 @@ func (g *generator) link(j *genJob) (model.LinkState, bool) {
 }
 
 // raise raises a job with two or three lines of distinct codes, sometimes with
-// a gap: a site or contact the secondary lacks, or a code it does not know.
-func (g *generator) raise(name, sys string) {
+// a gap (gaps): a site or contact the secondary lacks, or a code it does not
+// know. A life's first job has none, so that every life has a link to check.
+func (g *generator) raise(name, sys string, gaps bool) {
 	w := systems[sys]
 	j := &genJob{name: name, system: sys, link: linkOf[sys], gone: map[string]bool{}, team: map[string]string{},
 		codes: [2]map[string]bool{{}, {}}}
 	j.site = w.sites[0]
-	if g.r.IntN(3) == 0 {
+	if gaps && g.r.IntN(3) == 0 {
 		j.site = w.sites[g.r.IntN(len(w.sites))]
 	}
 	codes := slices.Clone(w.codes)
 	g.r.Shuffle(len(codes), func(a, b int) { codes[a], codes[b] = codes[b], codes[a] })
-	if g.r.IntN(4) > 0 { // ELE001 (unknown in fixit) in a quarter of the jobs
+	if !gaps || g.r.IntN(4) > 0 { // ELE001 (unknown in fixit) in a quarter of the jobs
 		codes = slices.DeleteFunc(codes, func(c string) bool { return c == "ELE001" })
 	}
 	n := min(len(codes), 2+g.r.IntN(2))

@@ -26,13 +26,16 @@ type IDs struct {
 	Code         map[string]string // model activity → its SOR code
 	Appointment  map[string]string // job/appointment → appointment id in the secondary
 	Document     map[string]string // model document → document id in its system
+	Versions     map[string][]int  // job/side → the numbers of the versions its users raised, in order
 	documentName map[string]string // system:document id → model document
+	addedBy      map[string]int    // system:activity id → the number of the version that added it
 }
 
 // NewIDs makes an empty record.
 func NewIDs() *IDs {
 	return &IDs{System: map[string]string{}, JobRef: map[string]string{}, Activity: map[string]string{},
-		Code: map[string]string{}, Appointment: map[string]string{}, Document: map[string]string{}, documentName: map[string]string{}}
+		Code: map[string]string{}, Appointment: map[string]string{}, Document: map[string]string{},
+		Versions: map[string][]int{}, documentName: map[string]string{}, addedBy: map[string]int{}}
 }
 
 // ErrNotUser is returned for actions that are not a system user's or
@@ -123,7 +126,7 @@ func (e *Executor) linkedJobs(ctx context.Context, link, primaryRef string) ([]s
 
 func (e *Executor) raise(ctx context.Context, a model.Action) error {
 	body := map[string]any{"clientId": systems[a.System].clientID, "siteRef": a.Site, "contactRef": a.Contact,
-		"priority": a.Priority, "description": "chaos " + a.Job}
+		"priority": a.Priority, "description": "chaos " + a.Job, "clientRef": "CH-" + a.Job}
 	var acts []map[string]string
 	for _, ln := range a.Lines {
 		acts = append(acts, map[string]string{"code": ln.Code, "quantity": ln.Quantity})
@@ -232,10 +235,22 @@ func (e *Executor) onJob(ctx context.Context, a model.Action, sys, ref string) e
 			}
 			changes = append(changes, ch)
 		}
-		// The reason names the version's number, which O2O copies to the mirror:
-		// the observer reads the source version from it.
-		return e.call(ctx, "POST", base+"/jobs/"+ref+"/versions",
-			map[string]any{"changes": changes, "reason": versionReason(a.Side, job.Version+1)}, nil)
+		// The reason names the version's number, which O2O may copy to the
+		// mirror, and the lines it adds carry their ids there as client refs:
+		// the observer reads the source version from either.
+		var resp simulator.SimVersionResponse
+		if err := e.call(ctx, "POST", base+"/jobs/"+ref+"/versions",
+			map[string]any{"changes": changes, "reason": versionReason(a.Side, job.Version+1)}, &resp); err != nil {
+			return err
+		}
+		n := resp.Version.Number
+		e.IDs.Versions[a.Job+"/"+a.Side.String()] = append(e.IDs.Versions[a.Job+"/"+a.Side.String()], n)
+		for _, c := range resp.Version.Changes {
+			if c.Change == "add" {
+				e.IDs.addedBy[sys+":"+c.ActivityID] = n
+			}
+		}
+		return nil
 	case model.DecideVersion:
 		verb := map[model.Decision]string{model.Approved: "approve", model.Rejected: "reject", model.VersionCanceled: "cancel"}[a.Decision]
 		return e.call(ctx, "POST", fmt.Sprintf("%s/jobs/%s/versions/%d/%s", base, ref, a.Version, verb),

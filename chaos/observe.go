@@ -81,6 +81,9 @@ var (
 func (o *Observer) jobWrites(cfg model.Link, s model.Side, job string, j simulator.Job) []timed {
 	var out []timed
 	decided := map[int]string{} // version → status O2O set
+	source := map[model.Side]string{model.Primary: o.IDs.System[job], model.Secondary: "fixit"}[s.Other()]
+	raised := o.IDs.Versions[job+"/"+s.Other().String()]
+	mirrors := 0
 	for _, v := range j.Versions {
 		if v.DecidedBy == APIUser {
 			decided[v.Number] = v.Status
@@ -88,9 +91,23 @@ func (o *Observer) jobWrites(cfg model.Link, s model.Side, job string, j simulat
 		if v.CreatedBy != APIUser || v.Number == 1 { // version 1 comes with the job
 			continue
 		}
+		// The source version: named in the reason, or by the source activity id
+		// an added line carries as client ref, or else the next one raised.
 		w := model.Write{Kind: model.RaiseVersionW}
-		if m := chaosReason.FindStringSubmatch(v.Reason); m != nil {
+		if m := chaosReason.FindStringSubmatch(v.Reason); m != nil && m[1] == s.Other().String() {
 			w.Version, _ = strconv.Atoi(m[2])
+		}
+		for _, c := range v.Changes {
+			if n := o.IDs.addedBy[source+":"+c.ClientRef]; w.Version == 0 && c.Change == "add" && n > 0 {
+				w.Version = n
+			}
+		}
+		if w.Version == 0 && mirrors < len(raised) {
+			w.Version = raised[mirrors]
+		}
+		mirrors++
+		if i := slices.Index(raised, w.Version); i >= 0 {
+			mirrors = i + 1
 		}
 		for _, c := range v.Changes {
 			ch := model.Change{Change: c.Change, Code: c.Code}

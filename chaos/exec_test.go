@@ -206,7 +206,10 @@ func TestHandMadeVersionsDocumentsAppointments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sec := func(a model.Action) model.Action { a.Side, a.Link, a.Job = model.Secondary, "acme-fixit", "J1"; return a }
+	sec := func(a model.Action) model.Action {
+		a.Side, a.Link, a.Job = model.Secondary, "acme-fixit", "J1"
+		return a
+	}
 	act(model.Action{Kind: model.Raise, System: "acme", Job: "J1", Site: "SITE-001", Contact: "CON-001", Priority: "Urgent",
 		Lines: []model.Line{{Activity: "J1-a", Code: "PLB001", Quantity: "1"}}})
 	act(model.Action{Kind: model.Assign, System: "acme", Job: "J1", Activity: "J1-a", Team: "7"})

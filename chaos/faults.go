@@ -37,6 +37,14 @@ const (
 var FaultKinds = []FaultKind{WebhookDrop, WebhookDuplicate, WebhookReorder, WebhookDelay, ReceiverDown,
 	API5xx, API429, APITimeout, APILostAnswer, APISlow, APIOutage, KillWorker, KillWebhook, RestartTemporal}
 
+// The delays of APITimeout and APISlow: the runner's O2O configuration must
+// set systems.*.timeout between them (configuration.md; e.g. 3s), so that one
+// times out and the other only slows.
+const (
+	TimeoutDelay = "10s"
+	SlowDelay    = "1s"
+)
+
 // Fault is one fault of a step's plan. Sim, when set, is posted to
 // POST /{System}/sim/faults before the action; otherwise the runner acts
 // (processes, the receiver).
@@ -143,11 +151,11 @@ func planFaults(r *rand.Rand, a model.Action, source, target string) ([]Fault, m
 		case API429:
 			f.Status, f.RetryAfter = 429, "1"
 		case APITimeout:
-			f.Delay = "40s" // longer than O2O's client timeout
+			f.Delay = TimeoutDelay
 		case APILostAnswer:
 			f.Status, f.After = 502, true
 		case APISlow:
-			f.Delay = "3s"
+			f.Delay = SlowDelay
 		case APIOutage:
 			f.Op, f.Status, f.Count = "*", 503, 10+r.IntN(20)
 		}

@@ -461,10 +461,10 @@ func (g *generator) operator(j *genJob, l model.LinkState) {
 		if k == model.Unlink && g.r.IntN(4) > 0 {
 			k = model.Retry
 		}
-		g.add(Step{Action: op(k), Wait: WaitAttention | WaitSettled})
+		g.add(g.faulty(j, Step{Action: op(k), Wait: WaitAttention | WaitSettled}))
 	case l.State == model.Paused:
 		k := []model.Kind{model.Resume, model.Resume, model.Retry}[g.r.IntN(3)]
-		g.add(Step{Action: op(k), Wait: WaitSettled})
+		g.add(g.faulty(j, Step{Action: op(k), Wait: WaitSettled}))
 	case len(l.Held) > 0 && g.r.IntN(2) == 0:
 		side, id, _ := strings.Cut(l.Held[g.r.IntN(len(l.Held))], ":")
 		a := op([]model.Kind{model.Release, model.Drop}[g.r.IntN(2)])
@@ -472,7 +472,7 @@ func (g *generator) operator(j *genJob, l model.LinkState) {
 		if side == "secondary" {
 			a.Side = model.Secondary
 		}
-		g.add(Step{Action: a, Wait: WaitSettled})
+		g.add(g.faulty(j, Step{Action: a, Wait: WaitSettled}))
 	case l.State != model.Closed && g.r.IntN(10) == 0:
 		g.add(Step{Action: op(model.Unlink), Wait: WaitSettled})
 	case l.State != model.Closed:
@@ -508,5 +508,83 @@ func (g *generator) fixGap(j *genJob, lastError string) {
 		return
 	}
 	g.add(Step{Action: a, Wait: WaitAttention | WaitSettled})
-	g.add(Step{Action: model.Action{Kind: model.Retry, Link: j.link, Job: j.name}, Wait: WaitSettled})
+	g.add(g.faulty(j, Step{Action: model.Action{Kind: model.Retry, Link: j.link, Job: j.name}, Wait: WaitSettled}))
+}
+
+// faulty gives an operator's step the API faults of the writes it lets go
+// ahead (a retried write that loses its answer, ...), in either system.
+func (g *generator) faulty(j *genJob, s Step) Step {
+	target := g.pick(j.system, "fixit")
+	s.Faults, _ = planFaults(g.r, s.Action, "", target)
+	return s
+}
+
+// String renders a life, one step a line, for a divergence report.
+func (l Life) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "life %d (%d steps, %d user actions)\n", l.Seed, len(l.Steps), l.UserActions())
+	for i, s := range l.Steps {
+		fmt.Fprintf(&b, "%3d %s", i, describe(s.Action))
+		if s.Wait != 0 {
+			fmt.Fprintf(&b, " (after %s)", s.Wait)
+		}
+		for _, f := range s.Faults {
+			fmt.Fprintf(&b, " [%s", f.Kind)
+			if f.System != "" {
+				fmt.Fprintf(&b, " in %s", f.System)
+			}
+			b.WriteString("]")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func (w Wait) String() string {
+	var ws []string
+	for _, x := range []struct {
+		w    Wait
+		name string
+	}{{WaitLinkedJob, "linked job"}, {WaitSettled, "settled"}, {WaitAttention, "needs attention"}, {WaitClose, "closeAfter"}} {
+		if w&x.w != 0 {
+			ws = append(ws, x.name)
+		}
+	}
+	return strings.Join(ws, ", ")
+}
+
+// describe renders an action with the fields its kind reads.
+func describe(a model.Action) string {
+	s := a.Kind.String()
+	add := func(format string, args ...any) { s += " " + fmt.Sprintf(format, args...) }
+	switch a.Kind {
+	case model.Raise:
+		add("%s in %s at %s/%s %s %v", a.Job, a.System, a.Site, a.Contact, a.Priority, a.Lines)
+	case model.Assign:
+		add("%s %s to team %s", a.Job, a.Activity, a.Team)
+	case model.AddSite, model.AddContact, model.AddCode:
+		add("%s %s %s %s", a.System, a.Site, a.Contact, a.Code)
+	case model.Elapse:
+	default:
+		add("%s", a.Job)
+		if userKinds[a.Kind] {
+			add("%s", a.Side)
+		}
+		switch a.Kind {
+		case model.Status:
+			add("%s", a.Status)
+		case model.Upload, model.Approve, model.Reject, model.Release, model.Drop:
+			add("%s %s", a.Document, a.Category)
+		case model.Appointment:
+			add("%s %s %s", a.Appointment, a.AppointmentKind, model.UK(a.Start))
+		case model.RaiseVersion:
+			add("%v", a.Changes)
+		case model.DecideVersion:
+			add("%d %s", a.Version, a.Decision)
+		}
+	}
+	if a.Delivery != model.Prompt {
+		add("(delivery %s)", map[model.Delivery]string{model.Late: "late", model.Lost: "lost"}[a.Delivery])
+	}
+	return s
 }

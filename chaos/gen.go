@@ -161,8 +161,8 @@ func (g *generator) raise(name, sys string, gaps bool) {
 	j := &genJob{name: name, system: sys, link: linkOf[sys], gone: map[string]bool{}, team: map[string]string{},
 		codes: [2]map[string]bool{{}, {}}}
 	j.site = w.sites[0]
-	if gaps && g.r.IntN(3) == 0 {
-		j.site = w.sites[g.r.IntN(len(w.sites))]
+	if gaps && len(w.sites) > 2 && g.r.IntN(3) == 0 {
+		j.site = w.sites[len(w.sites)-1-g.r.IntN(2)] // acme's last two sites are gaps
 	}
 	codes := slices.Clone(w.codes)
 	g.r.Shuffle(len(codes), func(a, b int) { codes[a], codes[b] = codes[b], codes[a] })
@@ -450,14 +450,9 @@ func (g *generator) operator(j *genJob, l model.LinkState) {
 		return model.Action{Kind: k, Link: j.link, Job: j.name}
 	}
 	switch {
-	case l.State == model.NeedsAttention && strings.Contains(l.LastError, "unknown") && g.r.IntN(3) > 0:
-		g.fixGap(j, l.LastError)
+	case l.State == model.NeedsAttention && g.r.IntN(3) > 0 && g.fixGap(j, l.LastError):
 	case l.State == model.NeedsAttention:
 		k := []model.Kind{model.Retry, model.Retry, model.Skip, model.Pause, model.Unlink}[g.r.IntN(5)]
-		if k == model.Retry && (strings.Contains(l.LastError, "site") || strings.Contains(l.LastError, "contact")) && g.r.IntN(3) > 0 {
-			g.fixGap(j, l.LastError)
-			return
-		}
 		if k == model.Unlink && g.r.IntN(4) > 0 {
 			k = model.Retry
 		}
@@ -481,34 +476,35 @@ func (g *generator) operator(j *genJob, l model.LinkState) {
 }
 
 // fixGap adds what the link's error says is missing, as the system's
-// administrator would, and retries.
-func (g *generator) fixGap(j *genJob, lastError string) {
+// administrator would, and retries; false if it added nothing.
+func (g *generator) fixGap(j *genJob, lastError string) bool {
 	var a model.Action
 	f := strings.Fields(lastError)
 	switch {
 	case strings.HasPrefix(lastError, "site "):
 		a = model.Action{Kind: model.AddSite, System: "fixit", Site: f[1], Contact: systems[j.system].contact[f[1]]}
 		if g.sites["fixit"]["site:"+a.Site] || g.sites["fixit"]["contact:"+a.Contact] {
-			return // added for another job: only a retry is missing (the simulator refuses a second one)
+			return false // added for another job: only a retry is missing (the simulator refuses a second one)
 		}
 		g.sites["fixit"]["site:"+a.Site], g.sites["fixit"]["contact:"+a.Contact] = true, true
 	case strings.HasPrefix(lastError, "contact "):
 		a = model.Action{Kind: model.AddContact, System: "fixit", Site: j.site, Contact: f[1]}
 		if g.sites["fixit"]["contact:"+a.Contact] {
-			return
+			return false
 		}
 		g.sites["fixit"]["contact:"+a.Contact] = true
 	case strings.HasPrefix(lastError, "SOR code "):
 		a = model.Action{Kind: model.AddCode, System: f[len(f)-1], Code: f[2]}
 		if g.known[a.System][a.Code] {
-			return
+			return false
 		}
 		g.known[a.System][a.Code] = true
 	default:
-		return
+		return false
 	}
 	g.add(Step{Action: a, Wait: WaitAttention | WaitSettled})
 	g.add(g.faulty(j, Step{Action: model.Action{Kind: model.Retry, Link: j.link, Job: j.name}, Wait: WaitSettled}))
+	return true
 }
 
 // faulty gives an operator's step the API faults of the writes it lets go

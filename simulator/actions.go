@@ -37,6 +37,7 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route := s.simRoute(mux)
 	route("POST /sites", s.simAddSite)
 	route("POST /contacts", s.simAddContact)
+	route("POST /sorCodes", s.simAddSORCode)
 	route("POST /jobs", s.simCreateJob)
 	route("GET /jobs", s.simListJobs)
 	route("GET /jobs/{jobRef}", s.simGetJob)
@@ -516,4 +517,28 @@ func (s *Simulator) simAddContact(sys *system, w http.ResponseWriter, r *http.Re
 		return
 	}
 	writeJSON(w, http.StatusCreated, c)
+}
+
+// simAddSORCode: POST /{system}/sim/sorCodes {"clientId","code","description"}:
+// an administrator adding a schedule-of-rates code, which is how a person
+// fixes a link refused for an SOR code the system does not know. No event.
+func (s *Simulator) simAddSORCode(sys *system, w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ClientID    events.Text `json:"clientId"`
+		Code        events.Text `json:"code"`
+		Description events.Text `json:"description"`
+	}
+	if err := decodeJSON(w, r, &in, false); err != nil {
+		writeSimError(w, err)
+		return
+	}
+	c := SORCode{ClientID: text(in.ClientID), Code: text(in.Code), Description: text(in.Description)}
+	s.mu.Lock()
+	err := sys.addSORCode(c)
+	s.mu.Unlock()
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"clientId": c.ClientID, "code": c.Code, "description": c.Description})
 }

@@ -696,7 +696,7 @@ func (s *Simulator) downloadDocument(sys *system, w http.ResponseWriter, r *http
 	w.Header().Set("Content-Type", doc.ContentType)
 	w.Header().Set(ChecksumHeader, doc.SHA256)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.FileName}))
-	http.ServeContent(w, r, "", doc.uploadedAt, f)
+	http.ServeContent(w, r, "", doc.UploadedAt, f)
 }
 
 // uploadDocument: POST /rest/documents/job/{jobRef}?fileName=..&category=..&clientRef=..

@@ -30,6 +30,7 @@
 //
 //	POST   /{system}/sim/sites                         add a site (no event)
 //	POST   /{system}/sim/contacts                      add a contact {"contactRef","name"} (no event)
+//	POST   /{system}/sim/sorCodes                      add an SOR code {"clientId","code","description"} (no event)
 //	POST   /{system}/sim/jobs                          create a job (no event)
 //	GET    /{system}/sim/jobs[?clientRef=]             jobs with everything on them
 //	GET    /{system}/sim/jobs/{jobRef}

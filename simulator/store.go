@@ -148,8 +148,11 @@ type Document struct {
 	ApprovalStatus string `json:"approvalStatus"`
 	ApprovalReason string `json:"approvalReason,omitempty"`
 
-	path       string
-	uploadedAt time.Time
+	// UploadedAt is when the system received it, to the nanosecond: the
+	// order of a job's writes, which UploadedDate (to the minute) cannot tell.
+	UploadedAt time.Time `json:"uploadedAt"`
+
+	path string
 }
 
 // The approval states of a document (Document.ApprovalStatus).
@@ -911,8 +914,8 @@ func (sys *system) addDocument(job *Job, doc *Document, actor string) *Document 
 	sys.nextDocument++
 	doc.JobRef = job.JobRef
 	doc.UploadedBy = actor
-	doc.uploadedAt = sys.sim.now()
-	doc.UploadedDate = doc.uploadedAt.In(london).Format(reportedDateLayout)
+	doc.UploadedAt = sys.sim.now()
+	doc.UploadedDate = doc.UploadedAt.In(london).Format(reportedDateLayout)
 	doc.ApprovalStatus = DocumentPending
 	sys.documents[doc.DocumentID] = doc
 	job.Documents = append(job.Documents, doc)
@@ -1004,5 +1007,28 @@ func (sys *system) addContact(c Contact) *apiError {
 		return conflict("contact %s already exists", c.ContactRef)
 	}
 	sys.contacts[c.ContactRef] = c
+	return nil
+}
+
+// addSORCode adds a schedule-of-rates code for a client, as an administrator
+// would; the description defaults to the code.
+func (sys *system) addSORCode(c SORCode) *apiError {
+	if c.ClientID == "" || strings.TrimSpace(c.Code) == "" {
+		return badRequest("clientId and code are required")
+	}
+	if err := maxLen("code", c.Code, 20); err != nil {
+		return err
+	}
+	if _, ok := sys.clients[c.ClientID]; !ok {
+		return badRequest("clientId %s is not a client of %s", c.ClientID, sys.seed.Name)
+	}
+	key := c.ClientID + "/" + c.Code
+	if _, dup := sys.sor[key]; dup {
+		return conflict("SOR code %s already exists for client %s", c.Code, c.ClientID)
+	}
+	if c.Description == "" {
+		c.Description = c.Code
+	}
+	sys.sor[key] = c
 	return nil
 }

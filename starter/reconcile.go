@@ -23,7 +23,9 @@ that has gone or moved puts its link into NeedsAttention.
 
 The same runs every links[].reconcileEvery from the schedule o2o-reconcile:LINK
 (pause it in the Web UI's Schedules page). A reconciliation already running for
-the same scope is joined, not doubled. Prints the result when it is done.`,
+the same scope is joined, not doubled. Prints the result when it is done; a
+run that could not check every link has failed (the Web UI shows it so), and
+the command exits 1 naming them.`,
 		Example: `  starter reconcile acme-fixit
   starter reconcile acme-fixit AC000123`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -201,3 +201,27 @@ func TestAScheduledReconciliationThatCannotReadFailsVisibly(t *testing.T) {
 		require.Equal(t, lifecycle.StateLinked, st.State, "a failed read blocks nothing")
 	}
 }
+
+// TestAReconciliationWhoseReadHangsStopsAtItsDeadline (issue 17): acme's
+// job read hangs for a minute; the scheduled run stops at its deadline
+// (90% of its 5 s interval) and fails with its result, naming the link
+// and why, rather than running on until Temporal times it out (which is
+// what the run before the fix did: "Workflow timeout", no result). Its
+// attempt stops there too: the worker then stops without waiting out its
+// graceful-stop timeout for it.
+func TestAReconciliationWhoseReadHangsStopsAtItsDeadline(t *testing.T) {
+	s := newScheduled(t, "SH", "sched-hang", 1)
+	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "job", "delay": "60s", "count": -1})
+	run := s.firstRun("5s", "1s")
+
+	res, err := workflows.ReconcileRunResult(context.Background(), run)
+	require.True(t, workflows.IsReconcileIncomplete(err), "%v", err)
+	require.Equal(t, 1, res.Failed, "%+v", res)
+	require.Contains(t, err.Error(), "link 1 of 1 ("+s.jobs[0].JobRef+"): its reads timed out (ScheduleToClose timeout")
+	_, status := took(t, run)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, status)
+
+	require.NoError(t, s.schedule.Pause(context.Background(), client.SchedulePauseOptions{Note: "test: no more runs"}))
+	s.worker.stop(t)
+	require.NotContains(t, s.worker.output(), "graceful stop timed out", "no attempt was left running")
+}

@@ -447,7 +447,8 @@ type ReconcileProgress struct {
 // the offer (it closed meanwhile, or runs code older than facts), is
 // counted and named; the batch goes on. An attempt that Temporal has given
 // up on (its heartbeat timed out, the run's time ran out) stops at once:
-// its context is cancelled when a heartbeat learns it.
+// its context is cancelled when a heartbeat learns it, or at the run's
+// deadline. On a worker shutting down it stops after the link in hand.
 func (r *Reconciler) ReconcileBatch(ctx context.Context, in ReconcileBatchInput) (ReconcileResult, error) {
 	var (
 		mu sync.Mutex
@@ -469,9 +470,18 @@ func (r *Reconciler) ReconcileBatch(ctx context.Context, in ReconcileBatchInput)
 		return c
 	})
 	defer stop()
+	stopping := activity.GetWorkerStopChannel(ctx)
 	for i := p.Next; i < len(in.Links); i++ {
 		if err := ctx.Err(); err != nil {
 			return ReconcileResult{}, fmt.Errorf("reconciliation abandoned after %d of %d links: %w", i, len(in.Links), err)
+		}
+		select {
+		case <-stopping:
+			// The worker is shutting down: the next attempt, on another
+			// worker, resumes from the progress heartbeat so far, rather
+			// than this one holding the shutdown.
+			return ReconcileResult{}, temporal.NewApplicationError(fmt.Sprintf("worker stopping after %d of %d links", i, len(in.Links)), "WorkerStopping")
+		default:
 		}
 		b := r.reconcileLink(ctx, in.Link, in.Links[i])
 		if err := ctx.Err(); err != nil {

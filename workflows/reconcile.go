@@ -298,6 +298,9 @@ func batchFailed(err error, i, n int, links []LinkRef) ReconcileResult {
 	p.Next = min(max(p.Next, 0), len(links))
 	b := p.Done
 	rest := links[p.Next:]
+	if len(rest) == 0 {
+		return b // every link was done; only the answer was lost
+	}
 	b.Failed += len(rest)
 	b.Failures = append(b.Failures, linksName(i+p.Next, len(rest), n, rest)+": "+batchError(err))
 	return b

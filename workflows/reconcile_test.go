@@ -140,14 +140,18 @@ func TestReconcileOfManyLinksBoundsItsHistory(t *testing.T) {
 
 // TestReconcileCountsWhatATimedOutBatchHadDone: a batch whose attempts all
 // time out is counted by its last heartbeat: the links it had done are
-// checked, the rest failed.
+// checked, the rest failed (none, when it had done them all).
 func TestReconcileCountsWhatATimedOutBatchHadDone(t *testing.T) {
 	env, rec := reconcileEnv(t, openLinks(400)) // two links an activity
 	env.OnActivity(rec.ReconcileBatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in workflows.ReconcileBatchInput) (workflows.ReconcileResult, error) {
-			if in.Links[0].PrimaryJobRef == "AC000010" {
+			switch in.Links[0].PrimaryJobRef {
+			case "AC000010":
 				return workflows.ReconcileResult{}, temporal.NewHeartbeatTimeoutError(workflows.ReconcileProgress{
 					Next: 1, Done: workflows.ReconcileResult{Checked: 1, Found: 3, Calls: 4}})
+			case "AC000020": // both links done, the answer lost
+				return workflows.ReconcileResult{}, temporal.NewHeartbeatTimeoutError(workflows.ReconcileProgress{
+					Next: 2, Done: workflows.ReconcileResult{Checked: 2}})
 			}
 			return workflows.ReconcileResult{Checked: len(in.Links)}, nil
 		})

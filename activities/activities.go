@@ -247,7 +247,25 @@ func confirmAssigned(ctx context.Context, l *config.Link, primary *oneserve.Clie
 // that make a few API calls use it so that, with a short HeartbeatTimeout,
 // Temporal notices a crashed worker within seconds and retries elsewhere
 // instead of waiting for the whole StartToClose timeout.
-func keepAlive(ctx context.Context) (stop func()) { return Heartbeat(ctx, keepAliveEvery) }
+func keepAlive(ctx context.Context) (stop func()) {
+	if ctx.Value(progressKey{}) != nil {
+		return func() {} // the caller heartbeats its progress (HeartbeatProgress)
+	}
+	return Heartbeat(ctx, keepAliveEvery)
+}
+
+// progressKey marks a context whose activity heartbeats its progress.
+type progressKey struct{}
+
+// HeartbeatProgress records the activity's heartbeat, with progress() as
+// its details, every interval until stop is called (or the activity's
+// context ends). Activities called with the returned context send no
+// heartbeats of their own: theirs would carry no details and wipe the
+// progress a retried attempt resumes from.
+func HeartbeatProgress(ctx context.Context, every time.Duration, progress func() any) (context.Context, func()) {
+	ctx = context.WithValue(ctx, progressKey{}, true)
+	return ctx, heartbeat(ctx, every, progress)
+}
 
 // Heartbeat records the activity's heartbeat every interval until stop is
 // called (or the activity's context ends).

@@ -229,16 +229,26 @@ type Link struct {
 	// documents before it closes (default 72h).
 	CloseAfter Duration `yaml:"closeAfter"`
 	// ReconcileEvery is how often the link's open links are reconciled
-	// against both systems (default 15m; at least 1m). The reads are spread
-	// over most of the interval.
+	// against both systems (default 15m; at least 1s). The reads are spread
+	// over most of the interval, and a run stops at the end of it.
 	ReconcileEvery Duration `yaml:"reconcileEvery"`
+	// ReconcileHeartbeatTimeout is how long a reconciliation's read that
+	// stops heartbeating (its worker gone) is given before Temporal tries
+	// it again (default 1m; from 100ms, at most reconcileEvery). Only tests
+	// that compress reconcileEvery to seconds need to change it.
+	ReconcileHeartbeatTimeout Duration `yaml:"reconcileHeartbeatTimeout"`
 	// Discovery says how a polled primary's new assignments to the link's
 	// team are found without their webhook: see Discovery.
 	Discovery Discovery `yaml:"discovery"`
 }
 
-// DefaultReconcileEvery is ReconcileEvery's default.
-const DefaultReconcileEvery = 15 * time.Minute
+// ReconcileEvery's and ReconcileHeartbeatTimeout's defaults and bounds.
+const (
+	DefaultReconcileEvery            = 15 * time.Minute
+	DefaultReconcileHeartbeatTimeout = time.Minute
+	minReconcileEvery                = time.Second
+	minReconcileHeartbeatTimeout     = 100 * time.Millisecond
+)
 
 // Primary is the primary side of a link.
 type Primary struct {
@@ -523,6 +533,9 @@ func (c *Config) defaults() {
 		if l.ReconcileEvery == 0 {
 			l.ReconcileEvery = Duration(DefaultReconcileEvery)
 		}
+		if l.ReconcileHeartbeatTimeout == 0 {
+			l.ReconcileHeartbeatTimeout = Duration(min(DefaultReconcileHeartbeatTimeout, l.ReconcileEvery.D()))
+		}
 		if l.Primary.EndStatuses == nil {
 			l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
 		}
@@ -680,8 +693,11 @@ func (c *Config) validate(opt Options) error {
 			}
 			seen[l.Name] = i
 		}
-		if l.ReconcileEvery.D() < time.Minute {
-			p.add(key+".reconcileEvery", "must be at least 1m (a reconciliation reads both jobs of every open link)")
+		if l.ReconcileEvery.D() < minReconcileEvery {
+			p.add(key+".reconcileEvery", "must be at least 1s (a reconciliation reads both jobs of every open link; absent: %s)", DefaultReconcileEvery)
+		}
+		if hb := l.ReconcileHeartbeatTimeout.D(); hb < minReconcileHeartbeatTimeout || hb > l.ReconcileEvery.D() {
+			p.add(key+".reconcileHeartbeatTimeout", "must be from 100ms to reconcileEvery (%s) (absent: %s, or reconcileEvery if shorter)", l.ReconcileEvery.D(), DefaultReconcileHeartbeatTimeout)
 		}
 		c.validateSystem(&p, key+".primary.system", l.Primary.System)
 		c.validateSystem(&p, key+".secondary.system", l.Secondary.System)

@@ -447,6 +447,12 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{`"30 seconds" is not a duration like 30s or 72h`, "line 7"}},
 		{name: "negative duration", yaml: edit("    appointmentEvents:", "    closeAfter: -1h\n    appointmentEvents:"),
 			want: []string{`"-1h" is not a duration`}},
+		{name: "reconcileEvery too short", yaml: edit("    appointmentEvents:", "    reconcileEvery: 500ms\n    appointmentEvents:"),
+			want: []string{"links[0] (acme-fixit).reconcileEvery: must be at least 1s"}},
+		{name: "reconcileHeartbeatTimeout out of range", yaml: edit("    appointmentEvents:", "    reconcileEvery: 10s\n    reconcileHeartbeatTimeout: 11s\n    appointmentEvents:"),
+			want: []string{"links[0] (acme-fixit).reconcileHeartbeatTimeout: must be from 100ms to reconcileEvery (10s)"}},
+		{name: "reconcileHeartbeatTimeout too short", yaml: edit("    appointmentEvents:", "    reconcileHeartbeatTimeout: 50ms\n    appointmentEvents:"),
+			want: []string{"links[0] (acme-fixit).reconcileHeartbeatTimeout: must be from 100ms"}},
 		{name: "maxBodyBytes too small", yaml: edit("webhook:\n", "webhook:\n  maxBodyBytes: 100\n"),
 			want: []string{"webhook.maxBodyBytes: must be between 1024 and 16777216"}},
 		{name: "wrong YAML type", yaml: wrongType,
@@ -513,8 +519,18 @@ func TestParseDefaultsAndOverrides(t *testing.T) {
 	assert.Equal(t, oneserve.DefaultPaths.DocumentDownload, acme.Paths.DocumentDownload)
 	assert.Equal(t, oneserve.DefaultPaths.DocumentUpload, acme.Paths.DocumentUpload)
 	assert.Equal(t, 90*time.Minute, cfg.Links[0].CloseAfter.D())
+	assert.Equal(t, 15*time.Minute, cfg.Links[0].ReconcileEvery.D(), "default reconcileEvery")
+	assert.Equal(t, time.Minute, cfg.Links[0].ReconcileHeartbeatTimeout.D(), "default reconcileHeartbeatTimeout")
 	assert.Equal(t, "127.0.0.1:9000", cfg.Webhook.Addr)
 	assert.Equal(t, int64(2048), cfg.Webhook.MaxBodyBytes)
+
+	// A reconcileEvery compressed to seconds takes the heartbeat timeout
+	// down with it (a heartbeat timeout longer than the run would not do).
+	short := strings.Replace(baseYAML, "    appointmentEvents:", "    reconcileEvery: 20s\n    appointmentEvents:", 1)
+	cfg, err = config.Parse([]byte(short), config.Options{Getenv: getenv(baseEnv())})
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Second, cfg.Links[0].ReconcileEvery.D())
+	assert.Equal(t, 20*time.Second, cfg.Links[0].ReconcileHeartbeatTimeout.D())
 
 	// Without webhook.apiTokenEnv the token is simply empty.
 	noToken := strings.Replace(baseYAML, "webhook:\n  apiTokenEnv: API_TOKEN\n", "", 1)

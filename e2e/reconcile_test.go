@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
@@ -299,8 +300,9 @@ func TestNudgesFromASystemWhosePayloadsAreNotTrusted(t *testing.T) {
 }
 
 // TestAReconciliationThatCannotReadCountsItAndBlocksNothing: acme answers
-// 503 to every read; the run names the link it could not read and the link
-// goes on as before; the next run, with acme back, reads it.
+// 503 to every read; the run fails, plainly in the Web UI, naming the link
+// it could not read, and the link goes on as before; the next run, with
+// acme back, reads it.
 func TestAReconciliationThatCannotReadCountsItAndBlocksNothing(t *testing.T) {
 	s := newStack(t, "RF")
 	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"})
@@ -310,8 +312,11 @@ func TestAReconciliationThatCannotReadCountsItAndBlocksNothing(t *testing.T) {
 	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "job", "status": 503, "count": -1})
 	r := s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
 	require.Equal(t, 1, r.code, "%s", r)
-	require.Contains(t, r.stdout, "1 checked, 0 facts read, 0 missing and queued, 1 failed")
+	require.Contains(t, r.stdout, "0 checked, 0 facts read, 0 missing and queued, 1 failed")
 	require.Contains(t, r.stdout, "not read: "+job.JobRef+": acme")
+	d, err := devServer.Client().DescribeWorkflowExecution(context.Background(), "o2o-reconcile-now:acme-fixit:"+job.JobRef, "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, d.GetWorkflowExecutionInfo().GetStatus(), "the run shows it failed")
 	st, _ := s.linkState("acme-fixit", job.JobRef)
 	require.Equal(t, lifecycle.StateLinked, st.State, "a failed read blocks nothing")
 	require.Empty(t, st.LastError)

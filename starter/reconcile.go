@@ -23,7 +23,9 @@ that has gone or moved puts its link into NeedsAttention.
 
 The same runs every links[].reconcileEvery from the schedule o2o-reconcile:LINK
 (pause it in the Web UI's Schedules page). A reconciliation already running for
-the same scope is joined, not doubled. Prints the result when it is done.`,
+the same scope is joined, not doubled. Prints the result when it is done; a
+run that could not check every link has failed (the Web UI shows it so), and
+the command exits 1 naming them.`,
 		Example: `  starter reconcile acme-fixit
   starter reconcile acme-fixit AC000123`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -53,8 +55,10 @@ the same scope is joined, not doubled. Prints the result when it is done.`,
 			if err != nil {
 				return fmt.Errorf("start reconciliation: %w", err)
 			}
-			var res workflows.ReconcileResult
-			if err := run.Get(ctx, &res); err != nil {
+			// A run that could not check every link fails; its result
+			// names them.
+			res, err := workflows.ReconcileRunResult(ctx, run)
+			if err != nil && !workflows.IsReconcileIncomplete(err) {
 				return fmt.Errorf("reconciliation %s: %w", run.GetID(), err)
 			}
 			fmt.Fprintln(a.stdout, res.Summary())

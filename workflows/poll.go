@@ -459,10 +459,9 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 		if r.run == nil {
 			continue
 		}
-		var rr ReconcileResult
-		err := r.run.Get(ctx, &rr)
+		rr, err := ReconcileRunResult(ctx, r.run)
 		res.Calls += rr.Calls
-		if err == nil && rr.Failed > 0 {
+		if IsReconcileIncomplete(err) || err == nil && rr.Failed > 0 { // the latter: a run started before runs failed
 			err = errors.New(strings.Join(rr.Failures, "; "))
 		}
 		if err != nil {

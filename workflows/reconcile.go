@@ -2,7 +2,11 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -14,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/o2o-sync/o2o/activities"
+	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
 )
 
@@ -31,11 +36,24 @@ const (
 	// QueryUnknownFacts asks a link which of some facts it does not know
 	// (their indexes), without changing it.
 	QueryUnknownFacts = "unknownFacts"
-	// reconcileBatch is how many links one activity reconciles: it keeps the
-	// history of a reconciliation of 10,000 links in a few hundred events.
+	// reconcileBatch is how many links one activity reconciled before runs
+	// were paced by the workflow (reconcileInBatches, kept for runs started
+	// before).
 	reconcileBatch = 50
+	// reconcileSteps bounds the activities (each after its pacing timer) of
+	// a paced run: up to 200 links, one activity a link; beyond, each reads
+	// n/200 links in a row. It keeps the history of a reconciliation of
+	// 10,000 links in a few thousand events.
+	reconcileSteps = 200
 	// maxFailuresListed bounds the failures a result names.
 	maxFailuresListed = 20
+	// reconcilePacedChange guards the paced run (workflow.GetVersion):
+	// runs started before it go on reading in batches.
+	reconcilePacedChange = "reconcile-paced"
+	// ErrTypeReconcileIncomplete is the type of the error a run fails with
+	// when it could not check every link; its details are the
+	// ReconcileResult (ReconcileRunResult reads it).
+	ErrTypeReconcileIncomplete = "ReconcileIncomplete"
 )
 
 // ScheduleID is the id of a link's reconciliation schedule (contract:
@@ -49,17 +67,28 @@ type ReconcileInput struct {
 	// PrimaryJobRef limits it to one job (starter reconcile LINK JOBREF, a nudge).
 	PrimaryJobRef string `json:"primaryJobRef,omitempty"`
 	// Spread is how long the reads are spread over, so that many links do
-	// not make a burst of API calls (the schedule sets most of its interval).
+	// not make a burst of API calls (the schedule sets 80% of its interval).
 	Spread time.Duration `json:"spread,omitempty"`
+	// Within is how long the run may take from its start (the schedule sets
+	// 90% of its interval, so that a run is over before the next is due):
+	// links not read by then are counted failed, "not reached".
+	Within time.Duration `json:"within,omitempty"`
+	// HeartbeatTimeout is how long a read that stops heartbeating (its
+	// worker gone) is given before it is tried again (default 1m; the
+	// schedule sets links[].reconcileHeartbeatTimeout).
+	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
 }
 
 // ReconcileResult is what a reconciliation did; the Web UI shows it as the
 // workflow's result.
 type ReconcileResult struct {
 	Link string `json:"link"`
-	// Checked counts the links read; Found the facts read from the systems;
-	// Missing those the links did not know (queued to be applied, in order);
-	// Failed the links that could not be read (retried next time).
+	// Checked counts the links read and offered their facts; Found the
+	// facts read from the systems; Missing those the links did not know
+	// (queued to be applied, in order); Failed the links that could not be
+	// read, or were not reached in time (read again next time). Checked and
+	// Failed add up to the open links listed (runs started before paced runs
+	// counted a failed link as checked too).
 	Checked  int      `json:"checked"`
 	Found    int      `json:"found"`
 	Missing  int      `json:"missing"`
@@ -86,6 +115,35 @@ func (r ReconcileResult) Summary() string {
 	return fmt.Sprintf("link %s: %d checked, %d facts read, %d missing and queued, %d failed", r.Link, r.Checked, r.Found, r.Missing, r.Failed)
 }
 
+// incomplete is the error a run that could not check every link fails
+// with: the summary and what was not checked, the result as its details.
+func (r ReconcileResult) incomplete() error {
+	msg := fmt.Sprintf("reconciliation incomplete: %s; not checked: %s", r.Summary(), strings.Join(r.Failures, "; "))
+	return temporal.NewNonRetryableApplicationError(msg, ErrTypeReconcileIncomplete, nil, r)
+}
+
+// ReconcileRunResult waits for a reconciliation run and returns its result.
+// A run that could not check every link has failed (IsReconcileIncomplete):
+// its result comes with the error.
+func ReconcileRunResult(ctx context.Context, run client.WorkflowRun) (ReconcileResult, error) {
+	var res ReconcileResult
+	err := run.Get(ctx, &res)
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == ErrTypeReconcileIncomplete && app.HasDetails() {
+		if derr := app.Details(&res); derr != nil {
+			return res, fmt.Errorf("%w (its result unreadable: %v)", err, derr)
+		}
+	}
+	return res, err
+}
+
+// IsReconcileIncomplete reports whether err is a run's failure to check
+// every link (its result says which), rather than a failure to run at all.
+func IsReconcileIncomplete(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == ErrTypeReconcileIncomplete
+}
+
 // LinkRef names one open link's jobs.
 type LinkRef struct {
 	PrimaryJobRef   string `json:"primaryJobRef"`
@@ -94,15 +152,174 @@ type LinkRef struct {
 
 var rec *Reconciler
 
-// Reconcile reconciles a link's open links in batches, spreading them over
-// in.Spread. A link that cannot be read is counted and named, and the run
-// goes on: it is read again next time, and the link is not blocked.
+// Reconcile reconciles a link's open links, spreading the reads over
+// in.Spread: the workflow waits (a timer) until each link's turn and reads
+// it in an activity, so no activity sits idle waiting. A link that cannot
+// be read is counted and named, and the run goes on: it is read again next
+// time, and the link is not blocked. A run that could not check every link
+// fails, naming them, with its result as the failure's details.
 func Reconcile(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error) {
 	res := ReconcileResult{Link: in.Link}
 	if in.Link == "" {
 		return res, temporal.NewNonRetryableApplicationError("link is required", activities.ErrTypeBadInput, nil)
 	}
 	details := func(state string) { workflow.SetCurrentDetails(ctx, "**"+state+"** "+res.Summary()) }
+	if workflow.GetVersion(ctx, reconcilePacedChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return reconcileInBatches(ctx, in, &res, details)
+	}
+	err := reconcilePaced(ctx, in, &res, details)
+	if err == nil && res.Failed > 0 {
+		err = res.incomplete()
+	}
+	outcome := "complete"
+	if err != nil {
+		outcome = "incomplete"
+	}
+	recordReconcileMetrics(ctx, res, outcome)
+	if err != nil {
+		details("Incomplete")
+		workflow.GetLogger(ctx).Warn("Reconciliation incomplete", "link", in.Link, "checked", res.Checked, "failed", res.Failed, "error", err)
+		return res, err
+	}
+	details("Done")
+	workflow.GetLogger(ctx).Info("Reconciled", "link", in.Link, "checked", res.Checked, "missing", res.Missing)
+	return res, nil
+}
+
+// reconcilePaced lists the open links and reads each at its turn: link i
+// of n is due in.Spread·i/n after the listing, and nothing starts after
+// the run's deadline (in.Within from its start); the activity reading a
+// link is bounded by it too. Up to reconcileSteps links, each has its own
+// activity; beyond, an activity reads a few in a row, heartbeating its
+// progress so that a retried attempt resumes after the last link done.
+func reconcilePaced(ctx workflow.Context, in ReconcileInput, res *ReconcileResult, details func(string)) error {
+	var deadline time.Time
+	if in.Within > 0 {
+		deadline = workflow.GetInfo(ctx).WorkflowStartTime.Add(in.Within)
+	}
+	heartbeat := in.HeartbeatTimeout
+	if heartbeat <= 0 {
+		heartbeat = config.DefaultReconcileHeartbeatTimeout
+	}
+	// bounded sets the options' ScheduleToClose to what is left of the
+	// run's time; false once none is left.
+	bounded := func(o workflow.ActivityOptions) (workflow.ActivityOptions, bool) {
+		if deadline.IsZero() {
+			return o, true
+		}
+		left := deadline.Sub(workflow.Now(ctx))
+		o.ScheduleToCloseTimeout = left
+		return o, left > 0
+	}
+
+	details("Listing open links")
+	lopts, ok := bounded(workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+		Summary:             "List open links of " + in.Link,
+	})
+	if !ok {
+		return fmt.Errorf("no time left to list the open links of %s (within %s of the run's start)", in.Link, in.Within)
+	}
+	var refs []LinkRef
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, lopts), rec.ListOpenLinks, in.Link, in.PrimaryJobRef).Get(ctx, &refs); err != nil {
+		return fmt.Errorf("list the open links of %s: %w", in.Link, err)
+	}
+
+	n := len(refs)
+	step := max(1, (n+reconcileSteps-1)/reconcileSteps)
+	var pace time.Duration
+	if n > 0 {
+		pace = in.Spread / time.Duration(n)
+	}
+	begin := workflow.Now(ctx)
+	for i := 0; i < n; i += step {
+		links := refs[i:min(i+step, n)]
+		name := linksName(i, len(links), n, links)
+		due := begin.Add(time.Duration(i) * pace)
+		if wait := due.Sub(workflow.Now(ctx)); wait > 0 {
+			if !deadline.IsZero() && !due.Before(deadline) {
+				res.add(notReached(i, n, in.Within))
+				break
+			}
+			details("Waiting for " + name + "'s turn")
+			summary := fmt.Sprintf("Pace: %s is due %s after the first (reads spread over %s)", name, due.Sub(begin), in.Spread)
+			if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		opts, ok := bounded(workflow.ActivityOptions{
+			StartToCloseTimeout: 10 * time.Minute,
+			HeartbeatTimeout:    heartbeat,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: min(time.Second, heartbeat), MaximumAttempts: 5},
+			Summary:             "Reconcile " + name,
+		})
+		if !ok {
+			res.add(notReached(i, n, in.Within))
+			break
+		}
+		details("Reconciling " + name)
+		var b ReconcileResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), rec.ReconcileBatch, ReconcileBatchInput{Link: in.Link, Links: links}).Get(ctx, &b)
+		if err != nil {
+			b = batchFailed(err, i, n, links)
+		}
+		res.add(b)
+	}
+	return nil
+}
+
+// linksName names links i+1..i+count of n for the Web UI: one link by its
+// primary job ref.
+func linksName(i, count, n int, links []LinkRef) string {
+	if count == 1 {
+		return fmt.Sprintf("link %d of %d (%s)", i+1, n, links[0].PrimaryJobRef)
+	}
+	return fmt.Sprintf("links %d–%d of %d", i+1, i+count, n)
+}
+
+// notReached counts links i+1..n, which the run had no time left to read.
+func notReached(i, n int, within time.Duration) ReconcileResult {
+	return ReconcileResult{Failed: n - i, Failures: []string{fmt.Sprintf(
+		"links %d–%d of %d: not reached within %s of the run's start (slow reads, or a budget too small for the links: see Sizing in docs/reconciliation.md)", i+1, n, n, within)}}
+}
+
+// batchFailed counts an activity that failed for good (its attempts timed
+// out, or the run's time ran out): what its last attempt had done, from its
+// last heartbeat, and the links it had not done as failed.
+func batchFailed(err error, i, n int, links []LinkRef) ReconcileResult {
+	var p ReconcileProgress
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) && timeout.HasLastHeartbeatDetails() {
+		if timeout.LastHeartbeatDetails(&p) != nil {
+			p = ReconcileProgress{}
+		}
+	}
+	p.Next = min(max(p.Next, 0), len(links))
+	b := p.Done
+	rest := links[p.Next:]
+	if len(rest) == 0 {
+		return b // every link was done; only the answer was lost
+	}
+	b.Failed += len(rest)
+	b.Failures = append(b.Failures, linksName(i+p.Next, len(rest), n, rest)+": "+batchError(err))
+	return b
+}
+
+// batchError says why a batch failed for good, plainly: a timeout by its
+// kind, without the activity error's identifiers.
+func batchError(err error) string {
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return fmt.Sprintf("its reads timed out (%s timeout, after every attempt)", timeout.TimeoutType())
+	}
+	return errorMessage(err)
+}
+
+// reconcileInBatches is the run as it was before runs were paced by the
+// workflow (reconcilePacedChange), for runs started before: batches of
+// reconcileBatch links, each activity pacing its own links.
+func reconcileInBatches(ctx workflow.Context, in ReconcileInput, res *ReconcileResult, details func(string)) (ReconcileResult, error) {
 	details("Listing open links")
 	lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
@@ -111,7 +328,7 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error)
 	})
 	var refs []LinkRef
 	if err := workflow.ExecuteActivity(lctx, rec.ListOpenLinks, in.Link, in.PrimaryJobRef).Get(ctx, &refs); err != nil {
-		return res, err
+		return *res, err
 	}
 	batches := (len(refs) + reconcileBatch - 1) / reconcileBatch
 	for i := 0; i < len(refs); i += reconcileBatch {
@@ -127,19 +344,21 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error)
 			Summary:             fmt.Sprintf("Reconcile links %d–%d of %d", i+1, i+len(batch), len(refs)),
 		})
 		var b ReconcileResult
-		err := workflow.ExecuteActivity(bctx, rec.ReconcileBatch, ReconcileBatchInput{Link: in.Link, Links: batch, Spread: spread}).Get(ctx, &b)
+		err := workflow.ExecuteActivity(bctx, rec.ReconcileBatch, ReconcileBatchInput{Link: in.Link, Links: batch}).Get(ctx, &b)
 		if err != nil {
-			// The whole batch failed (the worker died thrice, say): count
-			// it and go on with the next.
-			b = ReconcileResult{Failed: len(batch), Failures: []string{fmt.Sprintf("links %d–%d: %s", i+1, i+len(batch), errorMessage(err))}}
+			b = batchFailed(err, i, len(refs), batch)
 		}
 		res.add(b)
 		details("Reconciling")
 	}
-	recordReconcileMetrics(ctx, res)
+	outcome := "complete"
+	if res.Failed > 0 {
+		outcome = "incomplete"
+	}
+	recordReconcileMetrics(ctx, *res, outcome)
 	details("Done")
 	workflow.GetLogger(ctx).Info("Reconciled", "link", in.Link, "checked", res.Checked, "missing", res.Missing, "failed", res.Failed)
-	return res, nil
+	return *res, nil
 }
 
 // Reconciler holds the reconciliation's activities: they need the Temporal
@@ -220,61 +439,100 @@ func keyword(p *commonpb.Payload) string {
 	return s
 }
 
-// reconcileBeatEvery is how often a reconciliation batch heartbeats, well
-// inside its one-minute heartbeat timeout.
-const reconcileBeatEvery = 10 * time.Second
+// reconcileBeatEvery is how often a reconciliation activity heartbeats its
+// progress at most: every second (the SDK sends heartbeats at most every
+// activities.HeartbeatThrottle anyway), or a quarter of its heartbeat
+// timeout if that is shorter.
+const reconcileBeatEvery = time.Second
 
-// ReconcileBatchInput is one batch of a reconciliation.
+// ReconcileBatchInput is the links one activity of a reconciliation reads,
+// in a row.
 type ReconcileBatchInput struct {
-	Link   string        `json:"link"`
-	Links  []LinkRef     `json:"links"`
-	Spread time.Duration `json:"spread,omitempty"`
+	Link  string    `json:"link"`
+	Links []LinkRef `json:"links"`
 }
 
-// ReconcileBatch reads each link's facts and offers them to the link,
-// pacing the links evenly over in.Spread. A link that cannot be read, or
-// that refuses the offer (it closed meanwhile, or runs code older than
-// facts), is counted and named; the batch goes on.
+// ReconcileProgress is how far an attempt of ReconcileBatch got: its
+// heartbeat details. A retried attempt resumes after the last link done,
+// and a batch that fails for good is counted by it (batchFailed).
+type ReconcileProgress struct {
+	// Next is the index of the next link to read: the links before it are
+	// done and counted in Done.
+	Next int             `json:"next"`
+	Done ReconcileResult `json:"done"`
+}
+
+// ReconcileBatch reads each link's facts and offers them to the link, one
+// link after another (the workflow paces; this activity never waits idle),
+// heartbeating its progress. A link that cannot be read, or that refuses
+// the offer (it closed meanwhile, or runs code older than facts), is
+// counted and named; the batch goes on. An attempt that Temporal has given
+// up on (its heartbeat timed out, the run's time ran out) stops at once:
+// its context is cancelled when a heartbeat learns it, or at the run's
+// deadline. On a worker shutting down it stops after the link in hand.
 func (r *Reconciler) ReconcileBatch(ctx context.Context, in ReconcileBatchInput) (ReconcileResult, error) {
+	var (
+		mu sync.Mutex
+		p  ReconcileProgress
+	)
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &p) != nil {
+		p = ReconcileProgress{} // not this version's progress: read them all
+	}
+	p.Next = min(max(p.Next, 0), len(in.Links))
+	every := reconcileBeatEvery
+	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
+		every = min(every, hb/4)
+	}
+	ctx, stop := activities.HeartbeatProgress(ctx, every, func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		c := p
+		c.Done.Failures = slices.Clone(p.Done.Failures)
+		return c
+	})
+	defer stop()
+	stopping := activity.GetWorkerStopChannel(ctx)
+	for i := p.Next; i < len(in.Links); i++ {
+		if err := ctx.Err(); err != nil {
+			return ReconcileResult{}, fmt.Errorf("reconciliation abandoned after %d of %d links: %w", i, len(in.Links), err)
+		}
+		select {
+		case <-stopping:
+			// The worker is shutting down: the next attempt, on another
+			// worker, resumes from the progress heartbeat so far, rather
+			// than this one holding the shutdown.
+			return ReconcileResult{}, temporal.NewApplicationError(fmt.Sprintf("worker stopping after %d of %d links", i, len(in.Links)), "WorkerStopping")
+		default:
+		}
+		b := r.reconcileLink(ctx, in.Link, in.Links[i])
+		if err := ctx.Err(); err != nil {
+			// The read was cut short: the link is not done.
+			return ReconcileResult{}, fmt.Errorf("reconciliation abandoned after %d of %d links: %w", i, len(in.Links), err)
+		}
+		mu.Lock()
+		p.Done.add(b)
+		p.Next = i + 1
+		mu.Unlock()
+	}
+	return p.Done, nil
+}
+
+// reconcileLink reads one link's facts and offers them to it.
+func (r *Reconciler) reconcileLink(ctx context.Context, link string, l LinkRef) ReconcileResult {
 	var res ReconcileResult
-	pace := time.Duration(0)
-	if len(in.Links) > 0 {
-		pace = in.Spread / time.Duration(len(in.Links))
+	read, err := r.Acts.ReadFacts(ctx, activities.ReadFactsInput{Link: link, PrimaryJobRef: l.PrimaryJobRef, SecondaryJobRef: l.SecondaryJobRef})
+	res.Calls = read.Calls
+	if err == nil {
+		res.Found = len(read.Facts)
+		res.Missing, err = OfferFacts(ctx, r.Client, link, l.PrimaryJobRef, read.Facts)
 	}
-	var beat time.Time
-	for i, l := range in.Links {
-		if i > 0 && pace > 0 {
-			select {
-			case <-ctx.Done():
-				return res, ctx.Err()
-			case <-time.After(pace):
-			}
-		}
-		// Every reconcileBeatEvery, not every link: the worker sends
-		// heartbeats unthrottled (activities.HeartbeatThrottle), and each
-		// is a write in Temporal.
-		if now := time.Now(); now.Sub(beat) >= reconcileBeatEvery {
-			activity.RecordHeartbeat(ctx, i)
-			beat = now
-		}
-		res.Checked++
-		read, err := r.Acts.ReadFacts(ctx, activities.ReadFactsInput{Link: in.Link, PrimaryJobRef: l.PrimaryJobRef, SecondaryJobRef: l.SecondaryJobRef})
-		res.Calls += read.Calls
-		if err == nil {
-			res.Found += len(read.Facts)
-			var queued int
-			queued, err = OfferFacts(ctx, r.Client, in.Link, l.PrimaryJobRef, read.Facts)
-			res.Missing += queued
-		}
-		if err != nil {
-			res.Failed++
-			if len(res.Failures) < maxFailuresListed {
-				res.Failures = append(res.Failures, l.PrimaryJobRef+": "+errorMessage(err))
-			}
-			activity.GetLogger(ctx).Warn("Link not reconciled", "link", in.Link, "primaryJobRef", l.PrimaryJobRef, "error", err)
-		}
+	if err != nil {
+		res.Failed, res.Failures = 1, []string{l.PrimaryJobRef + ": " + errorMessage(err)}
+		activity.GetLogger(ctx).Warn("Link not reconciled", "link", link, "primaryJobRef", l.PrimaryJobRef, "error", err)
+		return res
 	}
-	return res, nil
+	res.Checked = 1
+	return res
 }
 
 // OfferFacts offers a link facts read from the systems and returns how many
@@ -338,10 +596,12 @@ func (w *linkedJob) registerOffer(ctx workflow.Context) error {
 }
 
 // reconcileMetric counts reconciliation results by link and kind
-// (o2o_reconcile_total{kind="checked|found|missing|failed"}).
+// (o2o_reconcile_total{kind="checked|found|missing|failed|calls"}), and
+// runs by link and outcome (o2o_reconcile_runs_total{outcome="complete|incomplete"}:
+// incomplete when some link was not checked, or the links could not be listed).
 const reconcileMetric = "o2o_reconcile"
 
-func recordReconcileMetrics(ctx workflow.Context, r ReconcileResult) {
+func recordReconcileMetrics(ctx workflow.Context, r ReconcileResult, outcome string) {
 	h := workflow.GetMetricsHandler(ctx)
 	for _, c := range []struct {
 		kind string
@@ -349,5 +609,5 @@ func recordReconcileMetrics(ctx workflow.Context, r ReconcileResult) {
 	}{{"checked", r.Checked}, {"found", r.Found}, {"missing", r.Missing}, {"failed", r.Failed}, {"calls", r.Calls}} {
 		h.WithTags(map[string]string{"link": r.Link, "kind": c.kind}).Counter(reconcileMetric).Inc(int64(c.n))
 	}
-	h.WithTags(map[string]string{"link": r.Link}).Counter(reconcileMetric + "_runs").Inc(1)
+	h.WithTags(map[string]string{"link": r.Link, "outcome": outcome}).Counter(reconcileMetric + "_runs").Inc(1)
 }

@@ -20,17 +20,24 @@ import (
 // date. Schedules are paused, resumed and triggered from the Web UI like
 // any other. Every worker calls it on start; it is idempotent. A schedule
 // whose link is no longer configured is left alone (delete it in the UI).
+//
+// A run never outlasts its interval: it reads nothing after 90% of it
+// (ReconcileInput.Within: the links not reached are counted failed, and the
+// run fails saying so), Temporal ends it at the interval whatever happens
+// (a run with no worker to run it times out), and a run still going when
+// the next is due makes that one skip (overlap policy skip): runs never
+// pile up.
 func EnsureSchedules(ctx context.Context, c client.Client, cfg *config.Config) error {
 	sc := c.ScheduleClient()
 	for _, l := range cfg.Links {
 		every := l.ReconcileEvery.D()
 		action := &client.ScheduleWorkflowAction{
-			ID:        ScheduleID(l.Name),
-			Workflow:  ReconcileWorkflowName,
-			Args:      []any{ReconcileInput{Link: l.Name, Spread: every * 8 / 10}},
-			TaskQueue: TaskQueue,
-			// A run that outlives its interval is a problem to see, not to pile up.
-			WorkflowExecutionTimeout: 4 * every,
+			ID:       ScheduleID(l.Name),
+			Workflow: ReconcileWorkflowName,
+			Args: []any{ReconcileInput{Link: l.Name, Spread: every * 8 / 10, Within: every * 9 / 10,
+				HeartbeatTimeout: l.ReconcileHeartbeatTimeout.D()}},
+			TaskQueue:                TaskQueue,
+			WorkflowExecutionTimeout: every,
 			StaticSummary:            fmt.Sprintf("Reconcile link %s: %s ↔ %s", l.Name, l.Primary.System, l.Secondary.System),
 		}
 		err := ensureSchedule(ctx, sc, client.ScheduleOptions{

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/plural"
 )
 
 // This file serves GET /: the console. It shows each system's jobs (with
@@ -72,6 +74,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
 		return t.In(london).Format("02 Jan 15:04:05")
 	},
 	"local": func(t time.Time) string { return t.In(london).Format(consoleTimeLayout) },
+	"count": plural.Count[int],
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -202,7 +205,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  {{end}}
 </div>
 {{else}}<p class="muted">No jobs yet.</p>{{end}}
-{{if .MoreJobs}}<p class="muted">… and {{.MoreJobs}} older jobs.</p>{{end}}
+{{if .MoreJobs}}<p class="muted">… and {{count .MoreJobs "older job" "older jobs"}}.</p>{{end}}
 
 <details id="{{.Name}}-sites"><summary>sites ({{len .Sites}}) and contacts ({{len .Contacts}})</summary>
 <table>
@@ -234,7 +237,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
 <tr><th>event</th><th>job</th><th>id</th><th>delivery</th></tr>
 {{range .Events}}<tr>
  <td>{{.Type}}</td><td>{{.JobRef}}</td><td><code>{{.ID}}</code></td>
- <td class="{{.State}}">{{.State}}{{if .Attempts}} after {{.Attempts}} attempt(s){{end}}{{if .LastStatus}}, last HTTP {{.LastStatus}}{{end}}{{if .LastError}}, {{.LastError}}{{end}}</td>
+ <td class="{{.State}}">{{.State}}{{if .Attempts}} after {{count .Attempts "attempt" "attempts"}}{{end}}{{if .LastStatus}}, last HTTP {{.LastStatus}}{{end}}{{if .LastError}}, {{.LastError}}{{end}}</td>
 </tr>{{end}}
 </table>
 {{end}}

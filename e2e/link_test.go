@@ -201,7 +201,7 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	require.Len(t, s.secondaryJobs(job.JobRef), 1)
 
 	// Retrying a link that does not need attention is refused, clearly.
-	cmd = exec.Command(filepath.Join(binDir, "starter"), "retry", "acme-fixit", job.JobRef)
+	cmd = exec.Command(filepath.Join(binDir, "starter"), "retry", "--by", "e2e", "acme-fixit", job.JobRef)
 	cmd.Env = s.env()
 	out, err = cmd.CombinedOutput()
 	require.Error(t, err)

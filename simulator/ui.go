@@ -105,6 +105,8 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  .flash.ok { background: #e8f6e8; border: 1px solid #9c9; }
  .flash.error { background: #fbeaea; border: 1px solid #d99; }
  .links a { margin-right: .8em; }
+ .linkstate.NeedsAttention, .lasterror { color: #b00; }
+ .linkstate.NeedsAttention, .linkstate.Paused { font-weight: bold; }
  details { margin: .3em 0; }
  summary { cursor: pointer; color: #36c; }
 </style>
@@ -146,6 +148,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  · version {{.Version}} ({{.VersionStatus}}){{if .CurrentJobRef}} · superseded: the current version is <a href="#{{$sys.Name}}-{{.CurrentJobRef}}">{{.CurrentJobRef}}</a>{{end}}
  {{if .Description}}<div>{{.Description}}</div>{{end}}
  {{range .Links}}<div class="links">link <b>{{.Link}}</b>:
+  {{if .State}}<span class="linkstate {{.State}}">{{.State}}</span>{{with .LastError}} <span class="lasterror">{{.}}</span>{{end}} ·{{else if .StateError}}<span class="muted linkstate">state not read: {{.StateError}}</span> ·{{end}}
   {{if .OtherJobRef}}linked job <a class="linked" href="#{{.OtherSystem}}-{{.OtherJobRef}}">{{.OtherJobRef}} in {{.OtherSystem}}</a>{{else}}<span class="muted">no job in {{.OtherSystem}} yet</span>{{end}}
   {{if .WorkflowURL}}<a class="workflow" href="{{.WorkflowURL}}" target="_blank" rel="noopener">workflow {{.WorkflowID}} (Web UI)</a>{{else}}workflow <code>{{.WorkflowID}}</code>{{end}}
   {{if .StateURL}}<a class="state" href="{{.StateURL}}">link state</a>{{end}}
@@ -321,6 +324,7 @@ func (s *Simulator) serveUI(w http.ResponseWriter, r *http.Request) {
 		data.Systems = append(data.Systems, u)
 	}
 	s.mu.Unlock()
+	s.withLinkStates(r.Context(), data.Systems)
 	data.System = cmp.Or(data.System, "console")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

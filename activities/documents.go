@@ -59,6 +59,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
 	"github.com/o2o-sync/o2o/rules"
@@ -469,5 +470,5 @@ func formatBytes(n int64) string {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return plural.Count(n, "byte", "bytes")
 }

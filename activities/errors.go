@@ -56,6 +56,25 @@ const (
 	ErrTypeInvalidInput = "InvalidInput"
 )
 
+// Refusal reports whether err is an expected refusal: a non-retryable
+// failure whose type says a system refused O2O's request (a 4xx), something
+// O2O needs is missing there, the two systems' references disagree, or a
+// reconciliation found a job gone. It stops one link, which says why
+// (NeedsAttention, lastError) until an operator acts: the link's business,
+// not a fault of O2O, so the worker logs it as a warning. Credentials refused,
+// configuration missing and O2O's own bugs are not refusals.
+func Refusal(err error) bool {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.NonRetryable() {
+		return false
+	}
+	switch app.Type() {
+	case ErrTypeRejected, ErrTypeNotFound, ErrTypeMisaligned, ErrTypeDrifted:
+		return true
+	}
+	return false
+}
+
 // classify turns a Oneserve client error into what Temporal should do with
 // it: retry later (keeping the server's Retry-After), or stop and ask a person.
 func classify(system string, err error) error {

@@ -443,11 +443,15 @@ func Load(path string, opt Options) (*Config, error) {
 	return c, nil
 }
 
+// ErrConfigNotSet is LoadFromEnv's error when O2O_CONFIG is not set, so that
+// a caller can say where the setting is (the starter: `source .run/env`).
+var ErrConfigNotSet = errors.New(EnvConfigPath + " is not set")
+
 // LoadFromEnv loads the file named by O2O_CONFIG.
 func LoadFromEnv(opt Options) (*Config, error) {
 	path := os.Getenv(EnvConfigPath)
 	if path == "" {
-		return nil, fmt.Errorf("config: %s is not set; it must name the configuration file (see o2o.example.yaml)", EnvConfigPath)
+		return nil, fmt.Errorf("config: %w; it must name the configuration file (see o2o.example.yaml)", ErrConfigNotSet)
 	}
 	return Load(path, opt)
 }

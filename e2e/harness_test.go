@@ -346,6 +346,21 @@ func freeAddr(t *testing.T) string {
 }
 
 // do sends a JSON request and decodes a JSON answer into out (if non-nil).
+// consoleCard is the job's card on the simulator console's page.
+func (s *stack) consoleCard(system, jobRef string) string {
+	s.t.Helper()
+	resp, err := http.Get(s.simURL + "/")
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	require.Equal(s.t, http.StatusOK, resp.StatusCode)
+	_, card, ok := strings.Cut(string(b), `<div class="job" id="`+system+`-`+jobRef+`">`)
+	require.True(s.t, ok, "no card for job %s of %s", jobRef, system)
+	card, _, _ = strings.Cut(card, `<div class="job" `)
+	return card
+}
+
 func do(t *testing.T, method, url string, header map[string]string, body any, out any) int {
 	t.Helper()
 	var r io.Reader

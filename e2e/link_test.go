@@ -181,6 +181,23 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	require.Contains(t, st.LastError, "does not exist in fixit")
 	require.Empty(t, s.secondaryJobs(job.JobRef))
 
+	// The console's card of the job says the link is stuck, and why, where
+	// "no job in fixit yet" alone hid it (issue 17).
+	card := s.consoleCard("acme", job.JobRef)
+	require.Regexp(t, `<span class="linkstate NeedsAttention">NeedsAttention</span> <span class="lasterror">[^<]*site SITE-003[^<]*</span>`, card)
+	require.Contains(t, card, "no job in fixit yet")
+	// The refusal is the link's business, not O2O's fault: the worker logs
+	// it as a warning naming the link, never as an error (issue 17).
+	refusals := 0
+	for _, line := range strings.Split(s.worker.output(), "\n") {
+		if strings.Contains(line, `"msg":"Activity error."`) {
+			refusals++
+			require.Contains(t, line, `"level":"warn"`, line)
+			require.Contains(t, line, `"link":"acme-fixit"`, line)
+		}
+	}
+	require.NotZero(t, refusals, "the SDK logs the refused activity")
+
 	// The starter shows the same state.
 	cmd := exec.Command(filepath.Join(binDir, "starter"), "state", "acme-fixit", job.JobRef)
 	cmd.Env = s.env()
@@ -201,7 +218,7 @@ func TestMisalignedSiteNeedsAttentionUntilFixedAndRetried(t *testing.T) {
 	require.Len(t, s.secondaryJobs(job.JobRef), 1)
 
 	// Retrying a link that does not need attention is refused, clearly.
-	cmd = exec.Command(filepath.Join(binDir, "starter"), "retry", "acme-fixit", job.JobRef)
+	cmd = exec.Command(filepath.Join(binDir, "starter"), "retry", "--by", "e2e", "acme-fixit", job.JobRef)
 	cmd.Env = s.env()
 	out, err = cmd.CombinedOutput()
 	require.Error(t, err)

@@ -185,7 +185,7 @@ func TestStarterSkipAndUnlink(t *testing.T) {
 	r = s.starter(nil, "resume", "--by", "e2e", "acme-fixit", ref)
 	require.Equal(t, 1, r.code, r.String())
 	require.Contains(t, r.stderr, "no running link acme-fixit for job "+ref)
-	r = s.starter(nil, "retry", "acme-fixit", "SB404404")
+	r = s.starter(nil, "retry", "--by", "e2e", "acme-fixit", "SB404404")
 	require.Equal(t, 1, r.code, r.String())
 	require.Contains(t, r.stderr, "no running link acme-fixit for job SB404404")
 }

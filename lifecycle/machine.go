@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 	"github.com/o2o-sync/o2o/rules"
 )
 
@@ -673,27 +674,27 @@ func (m *Machine) describe(cmd rules.Command, res Result) (Outcome, string) {
 		if res.Existed {
 			verb = "found (created by an earlier attempt)"
 		}
-		d = fmt.Sprintf("linked job %s %s in %s with %d activities", res.SecondaryJobRef, verb, c.Secondary.System, len(res.ActivityIDs))
+		d = fmt.Sprintf("linked job %s %s in %s with %s", res.SecondaryJobRef, verb, c.Secondary.System, plural.Count(len(res.ActivityIDs), "activity", "activities"))
 	case rules.AddActivities:
-		d = fmt.Sprintf("activities %s added to %s in %s", strings.Join(res.ActivityIDs, ", "), jobRef, system)
+		d = fmt.Sprintf("%s %s added to %s in %s", plural.Word(len(res.ActivityIDs), "activity", "activities"), strings.Join(res.ActivityIDs, ", "), jobRef, system)
 	case rules.AddJobEvent:
 		d = fmt.Sprintf("job event %s added to %s in %s", cmd.EventCode, jobRef, system)
 		if res.Existed {
 			d += " (found, written by an earlier attempt)"
 		}
 	case rules.CopyDocument:
-		d = fmt.Sprintf("document %s copied to %s in %s as %s (%d bytes, sha256 %.12s…)", cmd.Document.FileName, jobRef, system, cmd.Category, res.Size, res.SHA256)
+		d = fmt.Sprintf("document %s copied to %s in %s as %s (%s, sha256 %.12s…)", cmd.Document.FileName, jobRef, system, cmd.Category, plural.Count(res.Size, "byte", "bytes"), res.SHA256)
 		if res.Existed {
 			d += " (found, copied by an earlier attempt)"
 		}
 	case rules.CheckJobs:
 		d = "checked after a reconciliation found: " + cmd.Reason
 	case rules.CreateVersion:
-		d = fmt.Sprintf("version %d raised on %s in %s, mirroring version %d (%d line changes)", res.Version, jobRef, system, cmd.Version.SourceNumber, len(cmd.Version.Lines))
+		d = fmt.Sprintf("version %d raised on %s in %s, mirroring version %d (%s)", res.Version, jobRef, system, cmd.Version.SourceNumber, plural.Count(len(cmd.Version.Lines), "line change", "line changes"))
 	case rules.DecideVersion:
 		d = fmt.Sprintf("version %d of %s %s in %s; job event %s added", cmd.Decision.Number, jobRef, strings.ToLower(cmd.Decision.Status), system, cmd.EventCode)
 	case rules.ReadFacts:
-		d = fmt.Sprintf("read both jobs: %d facts found (those the link did not know are queued)", len(res.Facts))
+		d = fmt.Sprintf("read both jobs: %s found (those the link did not know are queued)", plural.Count(len(res.Facts), "fact", "facts"))
 	default:
 		d = string(cmd.Action)
 	}

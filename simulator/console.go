@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/o2o-sync/o2o/config"
@@ -417,6 +418,10 @@ type jobLink struct {
 	StateURL      string // the console's link-state page
 	// Other is the linked job in the other system, when it exists there.
 	OtherSystem, OtherJobRef string
+	// State and LastError are the link's, as its link-state page shows
+	// them, read for the job's card (withLinkStates); StateError says why
+	// they could not be read.
+	State, LastError, StateError string
 }
 
 // jobLinks finds the links job takes part in: as a primary job once one of
@@ -519,8 +524,26 @@ func (s *Simulator) serveLinkState(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readLinkState reads GET {OperatorAPI}/links/{link}/{primaryJobRef}.
+// readLinkState reads GET {OperatorAPI}/links/{link}/{primaryJobRef}: the
+// state document, pretty-printed too, or why it could not be read.
 func (s *Simulator) readLinkState(ctx context.Context, l jobLink) (map[string]any, string, string) {
+	status, doc, b, err := s.getLinkState(ctx, l)
+	switch {
+	case err != nil:
+		return nil, "", err.Error()
+	case doc == nil:
+		return nil, "", fmt.Sprintf("the operator API answered %d: %.200s", status, b)
+	}
+	pretty, _ := json.MarshalIndent(doc, "", "  ")
+	if status != http.StatusOK {
+		return nil, string(pretty), fmt.Sprintf("the operator API answered %d: %v", status, doc["error"])
+	}
+	return doc, string(pretty), ""
+}
+
+// getLinkState asks the operator API for a link's state: its status, the
+// answer as JSON (nil when it is not) and as bytes.
+func (s *Simulator) getLinkState(ctx context.Context, l jobLink) (int, map[string]any, []byte, error) {
 	c := s.console
 	client := c.HTTPClient
 	if client == nil {
@@ -529,29 +552,82 @@ func (s *Simulator) readLinkState(ctx context.Context, l jobLink) (map[string]an
 	u := strings.TrimRight(c.OperatorAPI, "/") + "/links/" + url.PathEscape(l.Link) + "/" + url.PathEscape(l.PrimaryJobRef)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, "", err.Error()
+		return 0, nil, nil, err
 	}
 	if c.OperatorToken != "" {
 		req.Header.Set("Authorization", "Bearer "+c.OperatorToken)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, "", fmt.Sprintf("the operator API (%s) did not answer: %v", c.OperatorAPI, err)
+		return 0, nil, nil, fmt.Errorf("the operator API (%s) did not answer: %w", c.OperatorAPI, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return nil, "", fmt.Sprintf("reading the operator API's answer: %v", err)
+		return 0, nil, nil, fmt.Errorf("reading the operator API's answer: %w", err)
 	}
 	var doc map[string]any
 	if json.Unmarshal(b, &doc) != nil {
-		return nil, "", fmt.Sprintf("the operator API answered %d: %.200s", resp.StatusCode, b)
+		doc = nil
 	}
-	pretty, _ := json.MarshalIndent(doc, "", "  ")
-	if resp.StatusCode != http.StatusOK {
-		return nil, string(pretty), fmt.Sprintf("the operator API answered %d: %v", resp.StatusCode, doc["error"])
+	return resp.StatusCode, doc, b, nil
+}
+
+// cardStatesTimeout bounds the reads of the link states a console page
+// shows: without an answer in time (no worker, say) the page comes back
+// saying so, rather than hang.
+const cardStatesTimeout = 3 * time.Second
+
+// cardStatesInFlight bounds the reads made at once for one page.
+const cardStatesInFlight = 8
+
+// withLinkStates reads the state of every link the page's job cards show,
+// so that a card says a link is stuck (NeedsAttention, and why) where the
+// job is, not only on the link-state page. A link on two cards (its two
+// jobs) is read once. s.mu must not be held: the reads wait on O2O.
+func (s *Simulator) withLinkStates(ctx context.Context, systems []uiSystem) {
+	if s.console.OperatorAPI == "" {
+		return
 	}
-	return doc, string(pretty), ""
+	type key struct{ link, ref string }
+	cards := map[key][]*jobLink{}
+	for i := range systems {
+		for j := range systems[i].Jobs {
+			for k := range systems[i].Jobs[j].Links {
+				l := &systems[i].Jobs[j].Links[k]
+				cards[key{l.Link, l.PrimaryJobRef}] = append(cards[key{l.Link, l.PrimaryJobRef}], l)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, cardStatesTimeout)
+	defer cancel()
+	slots := make(chan struct{}, cardStatesInFlight)
+	var wg sync.WaitGroup
+	for _, links := range cards {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			var state, lastError, why string
+			status, doc, _, err := s.getLinkState(ctx, *links[0])
+			switch {
+			case err != nil && ctx.Err() != nil:
+				why = "O2O did not answer in time"
+			case err != nil:
+				why = err.Error()
+			case status == http.StatusOK && doc != nil:
+				state, _ = doc["state"].(string)
+				lastError, _ = doc["lastError"].(string)
+			case doc != nil && doc["error"] != nil:
+				why = fmt.Sprint(doc["error"])
+			default:
+				why = fmt.Sprintf("the operator API answered %d", status)
+			}
+			for _, l := range links { // each card's own: no other goroutine writes them
+				l.State, l.LastError, l.StateError = state, lastError, why
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // bookDefaults are the booking form's prefilled slot: tomorrow 09:00 to

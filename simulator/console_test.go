@@ -286,6 +286,9 @@ func TestConsoleLinksJobsToTheirWorkflow(t *testing.T) {
 	require.Contains(t, page, `<a class="workflow" href="http://127.0.0.1:8233/namespaces/default/workflows/LinkedJob:acme-fixit:`+ref+`" target="_blank" rel="noopener">workflow LinkedJob:acme-fixit:`+ref+` (Web UI)</a>`)
 	require.Contains(t, page, `<a class="state" href="/acme/console/jobs/`+ref+`/link?link=acme-fixit">link state</a>`)
 	require.Contains(t, page, "no job in fixit yet")
+	// The card says the link is stuck, and why, as its link-state page does
+	// (issue 17: "no job in fixit yet" in grey hid it).
+	require.Contains(t, page, `<span class="linkstate NeedsAttention">NeedsAttention</span> <span class="lasterror">site SITE-003 &lt;does not exist&gt;</span>`)
 
 	// What O2O would do: the linked job in fixit, with the primary ref as its client ref.
 	status, _ := h.rest("fixit", "POST", "/workflow/job/createJob", validCreateJob())
@@ -305,6 +308,34 @@ func TestConsoleLinksJobsToTheirWorkflow(t *testing.T) {
 
 	status, _, _ = h.do("GET", "/acme/console/jobs/AC000404/link", nil, nil)
 	require.Equal(t, http.StatusNotFound, status)
+}
+
+// A card whose link state cannot be read says why, and the page does not
+// wait long for an operator API that does not answer.
+func TestConsoleCardSaysWhyTheLinkStateIsMissing(t *testing.T) {
+	operator := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"no link for this job"}`))
+	}))
+	defer operator.Close()
+	links := []simulator.ConsoleLink{{Name: "acme-fixit", Primary: "acme", TeamID: "7", Secondary: "fixit"}}
+	wid := func(link, ref string) string { return "LinkedJob:" + link + ":" + ref }
+	h := newHarness(t, devSeed(t), simulator.Options{Console: simulator.Console{Links: links, WorkflowID: wid, OperatorAPI: operator.URL}})
+	ref, act := h.newAcmeJob()
+	h.postOK("/acme/console/activities/assign", url.Values{"activityId": {act}, "teamId": {"7"}})
+	require.Contains(t, h.page("/"), `<span class="muted linkstate">state not read: no link for this job</span>`)
+
+	hung := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung }))
+	defer silent.Close()
+	defer close(hung) // first: Close waits for the handler
+	h = newHarness(t, devSeed(t), simulator.Options{Console: simulator.Console{Links: links, WorkflowID: wid, OperatorAPI: silent.URL}})
+	ref, act = h.newAcmeJob()
+	h.postOK("/acme/console/activities/assign", url.Values{"activityId": {act}, "teamId": {"7"}})
+	page := h.page("/")
+	require.Contains(t, page, "state not read: O2O did not answer in time")
+	require.Contains(t, page, `id="acme-`+ref+`"`)
 }
 
 // A form posted from another site (a browser says so) is refused.

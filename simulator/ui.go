@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/plural"
 )
 
 // This file serves GET /: the console. It shows each system's jobs (with
@@ -72,6 +74,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
 		return t.In(london).Format("02 Jan 15:04:05")
 	},
 	"local": func(t time.Time) string { return t.In(london).Format(consoleTimeLayout) },
+	"count": plural.Count[int],
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -102,6 +105,8 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  .flash.ok { background: #e8f6e8; border: 1px solid #9c9; }
  .flash.error { background: #fbeaea; border: 1px solid #d99; }
  .links a { margin-right: .8em; }
+ .linkstate.NeedsAttention, .lasterror { color: #b00; }
+ .linkstate.NeedsAttention, .linkstate.Paused { font-weight: bold; }
  details { margin: .3em 0; }
  summary { cursor: pointer; color: #36c; }
 </style>
@@ -143,6 +148,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  · version {{.Version}} ({{.VersionStatus}}){{if .CurrentJobRef}} · superseded: the current version is <a href="#{{$sys.Name}}-{{.CurrentJobRef}}">{{.CurrentJobRef}}</a>{{end}}
  {{if .Description}}<div>{{.Description}}</div>{{end}}
  {{range .Links}}<div class="links">link <b>{{.Link}}</b>:
+  {{if .State}}<span class="linkstate {{.State}}">{{.State}}</span>{{with .LastError}} <span class="lasterror">{{.}}</span>{{end}} ·{{else if .StateError}}<span class="muted linkstate">state not read: {{.StateError}}</span> ·{{end}}
   {{if .OtherJobRef}}linked job <a class="linked" href="#{{.OtherSystem}}-{{.OtherJobRef}}">{{.OtherJobRef}} in {{.OtherSystem}}</a>{{else}}<span class="muted">no job in {{.OtherSystem}} yet</span>{{end}}
   {{if .WorkflowURL}}<a class="workflow" href="{{.WorkflowURL}}" target="_blank" rel="noopener">workflow {{.WorkflowID}} (Web UI)</a>{{else}}workflow <code>{{.WorkflowID}}</code>{{end}}
   {{if .StateURL}}<a class="state" href="{{.StateURL}}">link state</a>{{end}}
@@ -202,7 +208,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
  {{end}}
 </div>
 {{else}}<p class="muted">No jobs yet.</p>{{end}}
-{{if .MoreJobs}}<p class="muted">… and {{.MoreJobs}} older jobs.</p>{{end}}
+{{if .MoreJobs}}<p class="muted">… and {{count .MoreJobs "older job" "older jobs"}}.</p>{{end}}
 
 <details id="{{.Name}}-sites"><summary>sites ({{len .Sites}}) and contacts ({{len .Contacts}})</summary>
 <table>
@@ -234,7 +240,7 @@ var uiTemplate = template.Must(template.New("ui").Funcs(template.FuncMap{
 <tr><th>event</th><th>job</th><th>id</th><th>delivery</th></tr>
 {{range .Events}}<tr>
  <td>{{.Type}}</td><td>{{.JobRef}}</td><td><code>{{.ID}}</code></td>
- <td class="{{.State}}">{{.State}}{{if .Attempts}} after {{.Attempts}} attempt(s){{end}}{{if .LastStatus}}, last HTTP {{.LastStatus}}{{end}}{{if .LastError}}, {{.LastError}}{{end}}</td>
+ <td class="{{.State}}">{{.State}}{{if .Attempts}} after {{count .Attempts "attempt" "attempts"}}{{end}}{{if .LastStatus}}, last HTTP {{.LastStatus}}{{end}}{{if .LastError}}, {{.LastError}}{{end}}</td>
 </tr>{{end}}
 </table>
 {{end}}
@@ -318,6 +324,7 @@ func (s *Simulator) serveUI(w http.ResponseWriter, r *http.Request) {
 		data.Systems = append(data.Systems, u)
 	}
 	s.mu.Unlock()
+	s.withLinkStates(r.Context(), data.Systems)
 	data.System = cmp.Or(data.System, "console")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -30,3 +30,13 @@ func TestOverviewPage(t *testing.T) {
 	status, _, _ = h.do("GET", "/healthz", nil, nil)
 	require.Equal(t, http.StatusOK, status)
 }
+
+// The console counts in words: "1 older job", not "1 older jobs" (issue 17).
+func TestOverviewPageCountsInWords(t *testing.T) {
+	h := startDev(t)
+	for range 51 { // the page shows the newest 50
+		h.simOK("POST", "acme", "/jobs", map[string]any{"clientId": "28", "siteRef": "SITE-002", "priority": "Urgent"}, nil)
+	}
+	_, _, body := h.do("GET", "/", nil, nil)
+	require.Contains(t, string(body), "… and 1 older job.</p>")
+}

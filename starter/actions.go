@@ -32,7 +32,7 @@ var actionDocs = []actionDoc{
 the data the error names (a missing site, an unmapped priority). The link
 reloads its configuration first, so configuration fixes count too.
 Refused when the link does not need attention.`,
-		example: `  starter retry acme-fixit AC000123`,
+		example: `  starter retry acme-fixit AC000123 --by ops@acme --reason "site added in fixit"`,
 	},
 	{
 		action: lifecycle.ActionSkip,
@@ -42,7 +42,7 @@ failed, with its error and who skipped it and why, and the events queued behind
 it go ahead.
 Nothing is written to either system for the skipped event.
 Refused when the link does not need attention, or without --reason.`,
-		example:        `  starter skip acme-fixit AC000123 --reason "job raised twice; fixit has it as FX000077"`,
+		example:        `  starter skip acme-fixit AC000123 --by ops@acme --reason "job raised twice; fixit has it as FX000077"`,
 		reasonRequired: true,
 	},
 	{
@@ -50,14 +50,14 @@ Refused when the link does not need attention, or without --reason.`,
 		short:  "Stop applying a link's events; they queue until resume",
 		long: `Pause a link: events keep arriving and queue, in order, but none is applied
 until the link is resumed. Refused when the link is already paused or closed.`,
-		example: `  starter pause acme-fixit AC000123 --reason "fixit migrating the job"`,
+		example: `  starter pause acme-fixit AC000123 --by ops@acme --reason "fixit migrating the job"`,
 	},
 	{
 		action: lifecycle.ActionResume,
 		short:  "Resume a paused link: its queued events go ahead, in order",
 		long: `Resume a paused link: it returns to the state it was paused from and its
 queued events are applied in order. Refused when the link is not paused.`,
-		example: `  starter resume acme-fixit AC000123`,
+		example: `  starter resume acme-fixit AC000123 --by ops@acme`,
 	},
 	{
 		action: lifecycle.ActionUnlink,
@@ -65,7 +65,7 @@ queued events are applied in order. Refused when the link is not paused.`,
 		long: `Unlink: the link closes at once; both jobs stay as they are in both systems.
 Later events for the job are answered, not applied, and the link is not
 started again. Refused when the link is already closed, or without --reason.`,
-		example:        `  starter unlink acme-fixit AC000123 --reason "subcontract withdrawn by phone"`,
+		example:        `  starter unlink acme-fixit AC000123 --by ops@acme --reason "subcontract withdrawn by phone"`,
 		reasonRequired: true,
 	},
 	{
@@ -75,7 +75,7 @@ started again. Refused when the link is already closed, or without --reason.`,
 it is copied to the other side in its turn, as if it had been approved. The
 link state lists held documents (starter state). Refused when no such
 document is held, or without --document and --reason.`,
-		example:        `  starter release acme-fixit AC000123 --document D1042 --reason "approved by the client by phone"`,
+		example:        `  starter release acme-fixit AC000123 --by ops@acme --document D1042 --reason "approved by the client by phone"`,
 		reasonRequired: true,
 		document:       true,
 	},
@@ -85,7 +85,7 @@ document is held, or without --document and --reason.`,
 		long: `Drop a document the link holds for approval: it leaves the held list and is
 never copied, even if it is approved later in its system. Refused when no such
 document is held, or without --document and --reason.`,
-		example:        `  starter drop acme-fixit AC000123 --document D1042 --reason "uploaded to the wrong job"`,
+		example:        `  starter drop acme-fixit AC000123 --by ops@acme --document D1042 --reason "uploaded to the wrong job"`,
 		reasonRequired: true,
 		document:       true,
 	},
@@ -99,13 +99,10 @@ func (a *app) actionCmds() []*cobra.Command {
 	return cmds
 }
 
-// defaultBy is who asks when --by is not given: $USER, else "starter".
-func defaultBy() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "starter"
-}
+// envOperator names who asks when --by is not given. Every action records
+// who asked, as over HTTP and in the Web UI, where "by" is required: a login
+// name ($USER) or a fixed "starter" would record an account, not a person.
+const envOperator = "O2O_OPERATOR"
 
 func (a *app) actionCmd(d actionDoc) *cobra.Command {
 	var by, reason, document string
@@ -125,6 +122,9 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 				return err
 			}
 			// What the link would refuse anyway is a usage error, said here.
+			if strings.TrimSpace(by) == "" {
+				return usageErrorf("%s needs --by (who is asking, recorded in the link's operator log), or %s set", d.action, envOperator)
+			}
 			if d.reasonRequired && strings.TrimSpace(reason) == "" {
 				return usageErrorf("%s needs --reason (it is recorded in the link's operator log)", d.action)
 			}
@@ -153,7 +153,7 @@ func (a *app) actionCmd(d actionDoc) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", defaultBy(), "who is asking, recorded in the link's operator log")
+	cmd.Flags().StringVar(&by, "by", os.Getenv(envOperator), "who is asking, recorded in the link's operator log (required; default $"+envOperator+")")
 	reasonHelp := "why, recorded in the link's operator log"
 	if d.reasonRequired {
 		reasonHelp += " (required: the link refuses " + d.action + " without one)"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -245,11 +246,11 @@ func (a *app) backfill(ctx context.Context, l *config.Link, path string, dryRun 
 	failed := counts[outcomeError]
 	fmt.Fprintln(a.stdout)
 	if dryRun {
-		fmt.Fprintf(a.stdout, "Dry run of %s for link %s: %d valid, %d duplicate, %d bad (%d lines); nothing was started.\n",
-			name, l.Name, counts[outcomeValid], counts[outcomeDuplicate], failed, file.Entries)
+		fmt.Fprintf(a.stdout, "Dry run of %s for link %s: %d valid, %d duplicate, %d bad (%s); nothing was started.\n",
+			name, l.Name, counts[outcomeValid], counts[outcomeDuplicate], failed, plural.Count(file.Entries, "line", "lines"))
 	} else {
-		fmt.Fprintf(a.stdout, "Link %s from %s: %d started, %d already linked, %d closed, %d duplicate, %d failed (%d lines).\n",
-			l.Name, name, counts[outcomeStarted], counts[outcomeAlready], counts[outcomeClosed], counts[outcomeDuplicate], failed, file.Entries)
+		fmt.Fprintf(a.stdout, "Link %s from %s: %d started, %d already linked, %d closed, %d duplicate, %d failed (%s).\n",
+			l.Name, name, counts[outcomeStarted], counts[outcomeAlready], counts[outcomeClosed], counts[outcomeDuplicate], failed, plural.Count(file.Entries, "line", "lines"))
 	}
 	if interrupted {
 		fmt.Fprintln(a.stdout, "Interrupted: the lines not listed above were not attempted.")

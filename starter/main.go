@@ -7,10 +7,10 @@
 //	starter list   --state NeedsAttention       find links
 //	starter link   acme-fixit AC000001 137001   link a job whose activity is already assigned
 //	starter link   acme-fixit --file jobs.csv   link many (backfill)
-//	starter retry  acme-fixit AC000001          retry the event a link is blocked on
-//	starter skip   acme-fixit AC000001 --reason "..."
-//	starter pause | resume acme-fixit AC000001
-//	starter unlink acme-fixit AC000001 --reason "..."
+//	starter retry  acme-fixit AC000001 --by you  retry the event a link is blocked on
+//	starter skip   acme-fixit AC000001 --by you --reason "..."
+//	starter pause | resume acme-fixit AC000001 --by you
+//	starter unlink acme-fixit AC000001 --by you --reason "..."
 //	starter check  [--job AC000001]             preflight against the live systems
 //
 // Exit status: 0 on success, 1 when the command failed or was refused, 2 on
@@ -72,13 +72,14 @@ Temporal (all but check) use Temporal's standard client variables:
 TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY
 or TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH.
 Only check needs the tokens and secrets the configuration names.
+The operator actions record who asks: --by, or O2O_OPERATOR when set.
 
 Exit status: 0 on success, 1 when the command failed or the link refused,
 2 on a usage error.`,
 		Example: `  starter list --state NeedsAttention
   starter state acme-fixit AC000123
-  starter retry acme-fixit AC000123
-  starter skip acme-fixit AC000123 --reason "duplicate job, handled by phone"
+  starter retry acme-fixit AC000123 --by ops@acme
+  starter skip acme-fixit AC000123 --by ops@acme --reason "duplicate job, handled by phone"
   starter link acme-fixit --file jobs.csv --dry-run
   starter check --job AC000123`,
 		SilenceUsage:  true,
@@ -189,6 +190,9 @@ func (a *app) exitCode(cmd *cobra.Command, err error) int {
 		return 2
 	}
 	fmt.Fprintf(a.stderr, "starter: %v\n", err)
+	if hint := settingsHint(err); hint != "" {
+		fmt.Fprintf(a.stderr, "starter: %s\n", hint)
+	}
 	return 1
 }
 

@@ -240,16 +240,42 @@ func TestHelpForEveryCommand(t *testing.T) {
 	require.Contains(t, r.stdout, "required: the link refuses skip without one")
 }
 
-func TestDefaultBy(t *testing.T) {
+// Every action records who asked: --by, or O2O_OPERATOR; without either it
+// is a usage error, said before Temporal is asked, as HTTP and the Web UI
+// refuse a request without "by" (issue 17: a retry recorded "BY starter").
+func TestActionsNeedBy(t *testing.T) {
+	exampleConfig(t)
 	t.Setenv("USER", "alice")
-	require.Equal(t, "alice", defaultBy())
-	t.Setenv("USER", "")
-	require.Equal(t, "starter", defaultBy())
+	t.Setenv(envOperator, "")
+	require.Len(t, actionDocs, len(lifecycle.Actions), "a command for every action")
+	for _, d := range actionDocs {
+		args := []string{d.action, "acme-fixit", "AC1", "--reason", "why"}
+		if d.document {
+			args = append(args, "--document", "D1")
+		}
+		r := run(t, nil, args...)
+		require.Equal(t, 2, r.code, "%s: %s", d.action, r.stderr)
+		require.Contains(t, r.stderr, d.action+" needs --by", d.action)
+		require.False(t, r.dialed, d.action)
+		r = run(t, nil, append(args, "--by", "  ")...)
+		require.Equal(t, 2, r.code, "%s: %s", d.action, r.stderr)
+	}
+
+	t.Setenv(envOperator, "ops@acme")
+	tc := &mocks.Client{}
+	h := &mocks.WorkflowUpdateHandle{}
+	h.On("Get", mock.Anything, mock.Anything).Return(nil)
+	tc.On("UpdateWorkflow", mock.Anything, mock.MatchedBy(func(o client.UpdateWorkflowOptions) bool {
+		return o.Args[0].(lifecycle.OperatorRequest).By == "ops@acme"
+	})).Return(h, nil).Once()
+	r := run(t, tc, "retry", "acme-fixit", "AC1")
+	require.Equal(t, 0, r.code, r.stderr)
+	tc.AssertExpectations(t)
 }
 
 func TestTemporalUnreachableIsAFailure(t *testing.T) {
 	exampleConfig(t)
-	r := run(t, nil, "pause", "acme-fixit", "AC1")
+	r := run(t, nil, "pause", "acme-fixit", "AC1", "--by", "alice")
 	require.Equal(t, 1, r.code)
 	require.True(t, r.dialed)
 	require.Contains(t, r.stderr, "connect to Temporal")
@@ -257,7 +283,7 @@ func TestTemporalUnreachableIsAFailure(t *testing.T) {
 
 func TestActionsUseOperate(t *testing.T) {
 	exampleConfig(t)
-	t.Setenv("USER", "alice")
+	t.Setenv(envOperator, "alice")
 
 	// Accepted: the link's answer is printed.
 	tc := &mocks.Client{}

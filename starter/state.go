@@ -81,7 +81,7 @@ func printState(w io.Writer, st *lifecycle.LinkState) {
 		fmt.Fprintf(w, "Next step:  %s\n", st.NextStep)
 	}
 	if st.ClosesAt != nil {
-		fmt.Fprintf(w, "Closes at:  %s (%s)\n", st.ClosesAt.Local().Format(time.DateTime), st.ClosingReason)
+		fmt.Fprintf(w, "Closes at:  %s (%s)\n", when(*st.ClosesAt), st.ClosingReason)
 	}
 	fmt.Fprintf(w, "Pending:    %d\n\n", st.Pending)
 	if len(st.Events) == 0 {
@@ -90,7 +90,7 @@ func printState(w io.Writer, st *lifecycle.LinkState) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "PROCESSED\tTYPE\tDIRECTION\tOUTCOME\tDETAIL")
 		for _, e := range st.Events {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ProcessedAt.Format(time.DateTime), e.Type, e.Direction, e.Outcome, e.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", when(e.ProcessedAt), e.Type, e.Direction, e.Outcome, e.Detail)
 		}
 		_ = tw.Flush()
 	}
@@ -99,7 +99,7 @@ func printState(w io.Writer, st *lifecycle.LinkState) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DOCUMENT\tFROM\tNAME\tCATEGORY\tSINCE\tRELEASED")
 		for _, h := range st.HeldDocuments {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", h.DocumentID, h.System, h.FileName, h.Category, h.Since.Local().Format(time.DateTime), h.Released)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", h.DocumentID, h.System, h.FileName, h.Category, when(h.Since), h.Released)
 		}
 		_ = tw.Flush()
 	}
@@ -108,10 +108,25 @@ func printState(w io.Writer, st *lifecycle.LinkState) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "AT\tACTION\tBY\tREASON\tREFUSED")
 		for _, o := range st.OperatorLog {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.At, o.Action, o.By, dash(o.Reason), dash(o.Refused))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", whenText(o.At), o.Action, o.By, dash(o.Reason), dash(o.Refused))
 		}
 		_ = tw.Flush()
 	}
+}
+
+// when is how state shows a time: in the operator's time zone, to the
+// second, zone named ("2026-12-08 09:30:00 GMT"): one format for every
+// time it prints, whatever form the link state holds it in.
+func when(t time.Time) string { return t.Local().Format(time.DateTime + " MST") }
+
+// whenText is when for a time the link state holds as RFC 3339 text (the
+// operator log's); text that is not one is shown as it is.
+func whenText(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return when(t)
 }
 
 func dash(s string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/internal/platform"
+	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/workflows"
 )
 
@@ -51,8 +52,30 @@ func newServer(cfg *config.Config, tc client.Client, log *zap.Logger, metrics ..
 	e.POST("/links/:link/:primaryJobRef/:action", s.operate, s.requireToken)
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
+	e.GET("/", index)
 	return e
 }
+
+// endpoints is what GET / answers: someone who opens the server's address
+// in a browser or with curl learns what it serves instead of "not found".
+var endpoints = struct {
+	Service   string   `json:"service"`
+	Endpoints []string `json:"endpoints"`
+	Docs      string   `json:"docs"`
+}{
+	Service: "O2O webhook server",
+	Endpoints: []string{
+		"POST /webhooks/{system}: the systems' Integration Events (docs/events.md)",
+		"GET /links/{link}/{primaryJobRef}: a link's state (bearer token)",
+		"POST /links/{link}/{primaryJobRef}/{action}: an operator action: " + strings.Join(lifecycle.Actions, ", ") + " (bearer token)",
+		"POST /codec/{encode,decode}: the codec server for the Temporal Web UI and CLI (bearer token)",
+		"GET /metrics: Prometheus metrics",
+		"GET /healthz, GET /readyz: health checks",
+	},
+	Docs: "docs/operations.md and docs/events.md in O2O's repository",
+}
+
+func index(c echo.Context) error { return c.JSON(http.StatusOK, endpoints) }
 
 type reply struct {
 	Status string   `json:"status"`

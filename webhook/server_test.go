@@ -254,3 +254,26 @@ func TestWebhookRouteDoesNotAcceptTheBearerTokenInsteadOfASignature(t *testing.T
 	f.srv.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusUnauthorized, rec.Code)
 }
+
+// GET / points someone who opened the server's address at its endpoints;
+// other unknown paths stay "not found".
+func TestIndexNamesTheEndpoints(t *testing.T) {
+	f := newFixture(t)
+	for path, want := range map[string]int{"/": http.StatusOK, "/nowhere": http.StatusNotFound} {
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, want, rec.Code, path)
+	}
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	var got struct {
+		Service   string   `json:"service"`
+		Endpoints []string `json:"endpoints"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got), rec.Body.String())
+	require.Equal(t, "O2O webhook server", got.Service)
+	all := strings.Join(got.Endpoints, "\n")
+	for _, want := range []string{"POST /webhooks/{system}", "GET /links/{link}/{primaryJobRef}", "retry, skip, pause", "/codec/", "GET /metrics", "/readyz"} {
+		require.Contains(t, all, want)
+	}
+}

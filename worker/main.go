@@ -83,7 +83,7 @@ func run() error {
 	}
 	defer shutdownEndpoint(endpoint, log)
 
-	tc, err := platform.DialWait(ctx, log, metrics)
+	tc, err := platform.DialWait(ctx, log, metrics, platform.WithExpectedActivityErrors(refusal))
 	if err != nil {
 		return err
 	}
@@ -156,6 +156,19 @@ func run() error {
 	}
 	log.Info("Stopped")
 	return nil
+}
+
+// refusal picks the activity errors the SDK logs at ERROR that are a link's
+// business (activities.Refusal: a target's 4xx, references that disagree),
+// to be logged at WARN with the link, which shows the refusal in its state.
+func refusal(workflowID string, err error) ([]zap.Field, bool) {
+	if !activities.Refusal(err) {
+		return nil, false
+	}
+	if link, ref, ok := workflows.ParseWorkflowID(workflowID); ok {
+		return []zap.Field{zap.String("link", link), zap.String("primaryJobRef", ref)}, true
+	}
+	return nil, true
 }
 
 // status is what /readyz reports: the worker has started (and is not

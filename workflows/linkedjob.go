@@ -21,6 +21,7 @@ import (
 
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/rules"
 )
@@ -340,9 +341,9 @@ func details(st lifecycle.LinkState) string {
 		b.WriteString("**Variation pending**: a version waits for a decision\n\n")
 	}
 	if n := len(st.HeldDocuments); n > 0 {
-		fmt.Fprintf(&b, "**%d document(s) held for approval** (release or drop them)\n\n", n)
+		fmt.Fprintf(&b, "**%s held for approval** (release or drop them)\n\n", plural.Count(n, "document", "documents"))
 	}
-	fmt.Fprintf(&b, "%d events processed, %d waiting.\n", len(st.Events)+st.EventsDropped, st.Pending)
+	fmt.Fprintf(&b, "%s processed, %d waiting.\n", plural.Count(len(st.Events)+st.EventsDropped, "event", "events"), st.Pending)
 	return b.String()
 }
 

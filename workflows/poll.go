@@ -18,6 +18,7 @@ import (
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 	"github.com/o2o-sync/o2o/oneserve"
 )
 
@@ -102,8 +103,9 @@ type PollResult struct {
 
 // Summary is the result in one line.
 func (r PollResult) Summary() string {
-	return fmt.Sprintf("system %s: %d job events read (%d new, on %d jobs): %d links reconciled, %d discovered, %d jobs of no link, %d failed",
-		r.System, r.Read, r.New, r.Jobs, r.Reconciled, r.Discovered, r.NoLink, r.Failed)
+	return fmt.Sprintf("system %s: %s read (%d new, on %s): %s reconciled, %d discovered, %s of no link, %d failed",
+		r.System, plural.Count(r.Read, "job event", "job events"), r.New, plural.Count(r.Jobs, "job", "jobs"),
+		plural.Count(r.Reconciled, "link", "links"), r.Discovered, plural.Count(r.NoLink, "job", "jobs"), r.Failed)
 }
 
 func (r *PollResult) add(d PollDispatchResult) {

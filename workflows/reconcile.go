@@ -20,6 +20,7 @@ import (
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 )
 
 // Reconciliation: O2O reads both jobs of every open link and offers the
@@ -112,7 +113,7 @@ func (r *ReconcileResult) add(b ReconcileResult) {
 
 // Summary is the result in one line.
 func (r ReconcileResult) Summary() string {
-	return fmt.Sprintf("link %s: %d checked, %d facts read, %d missing and queued, %d failed", r.Link, r.Checked, r.Found, r.Missing, r.Failed)
+	return fmt.Sprintf("link %s: %d checked, %s read, %d missing and queued, %d failed", r.Link, r.Checked, plural.Count(r.Found, "fact", "facts"), r.Missing, r.Failed)
 }
 
 // incomplete is the error a run that could not check every link fails

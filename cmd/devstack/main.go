@@ -166,10 +166,11 @@ const banner = `
 ────────────────────────────────────────────────────────────────────────────
  O2O is running.
 
-   Temporal Web UI     http://localhost:8233   (filter: O2OState="Linked")
+   Temporal Web UI     http://localhost:8233   (filter: O2OState="NeedsAttention";
+                       the README's "Day to day" has the views to save)
                        payloads are encrypted; the UI decodes them at http://localhost:8080/codec
    Simulated systems   http://localhost:9100   (the console: acme = primary, fixit = secondary)
-   Webhook server      http://localhost:8080   (POST /webhooks/{system}, GET /metrics)
+   Webhook server      http://localhost:8080   (GET / lists its endpoints)
    Worker metrics      http://localhost:9464/metrics   (also /healthz, /readyz)
 
  Try the flow in the console (raise a job in acme, assign it to team 7), or
@@ -179,6 +180,9 @@ const banner = `
      "activities":[{"code":"PLB001","quantity":"1","description":"Replace tap washer"}]}'
    curl -s -X POST localhost:9100/acme/sim/activities/<activity id>/assign -d '{"teamId":"7"}'
    curl -s -H 'Authorization: Bearer dev-operator-token-0001' localhost:8080/links/acme-fixit/<job ref>
+
+ In another terminal, source .run/env first: then bin/starter and bin/temporal
+ find Temporal, the configuration and the keys (bin/starter list --state NeedsAttention).
 
  Ctrl-C stops everything.
 ────────────────────────────────────────────────────────────────────────────

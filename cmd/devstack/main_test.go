@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -68,4 +69,20 @@ func captureStdout(t *testing.T, f func()) string {
 	b, err := io.ReadAll(r)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// The banner's Web UI filter is one of the views the README's "Day to day"
+// tells an operator to save: a newcomer must not be shown two ways.
+func TestBannerFilterIsAReadmeView(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, day, ok := strings.Cut(string(readme), "## Day to day")
+	require.True(t, ok, "the README has a Day to day section")
+	day, _, _ = strings.Cut(day, "\n## ")
+	filters := regexp.MustCompile(`filter: ([^;)\n]+)`).FindAllStringSubmatch(banner, -1)
+	require.NotEmpty(t, filters, "the banner suggests a filter")
+	for _, f := range filters {
+		require.Contains(t, day, "| `"+f[1]+"` |", "the banner's filter %s is not one of the README's views", f[1])
+	}
+	require.Contains(t, banner, "source .run/env")
 }

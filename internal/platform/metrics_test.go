@@ -80,10 +80,10 @@ func TestClientOptionsCarryTheMetricsHandler(t *testing.T) {
 	require.NoError(t, err)
 	defer m.Close()
 	t.Setenv("TEMPORAL_ADDRESS", "localhost:7233")
-	opts, err := clientOptions(zap.NewNop(), m)
+	opts, err := clientOptions(zap.NewNop(), m, nil)
 	require.NoError(t, err)
 	require.Equal(t, m.MetricsHandler(), opts.MetricsHandler)
-	opts, err = clientOptions(zap.NewNop(), nil)
+	opts, err = clientOptions(zap.NewNop(), nil, nil)
 	require.NoError(t, err)
 	require.Nil(t, opts.MetricsHandler)
 }

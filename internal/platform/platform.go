@@ -60,8 +60,8 @@ func NewLogger(process string) (*zap.Logger, error) {
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)
 // or a temporal.toml profile, through the SDK's envconfig package. The
 // client reports the SDK's metrics into m (nil: no metrics).
-func Dial(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, error) {
-	opts, err := clientOptions(log, m)
+func Dial(ctx context.Context, log *zap.Logger, m *Metrics, dialOpts ...DialOption) (client.Client, error) {
+	opts, err := clientOptions(log, m, dialOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +74,8 @@ func Dial(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, erro
 
 // DialWait is Dial for a long-running process: while Temporal cannot be
 // reached it waits, saying so (Await), instead of exiting.
-func DialWait(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, error) {
-	opts, err := clientOptions(log, m)
+func DialWait(ctx context.Context, log *zap.Logger, m *Metrics, dialOpts ...DialOption) (client.Client, error) {
+	opts, err := clientOptions(log, m, dialOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +93,8 @@ func DialWait(ctx context.Context, log *zap.Logger, m *Metrics) (client.Client, 
 // DialLazy is Dial for the webhook server: it connects on first use, so the
 // server starts (and answers 503, not-ready) while Temporal is unreachable,
 // instead of refusing to start.
-func DialLazy(log *zap.Logger, m *Metrics) (client.Client, error) {
-	opts, err := clientOptions(log, m)
+func DialLazy(log *zap.Logger, m *Metrics, dialOpts ...DialOption) (client.Client, error) {
+	opts, err := clientOptions(log, m, dialOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,25 @@ func DialLazy(log *zap.Logger, m *Metrics) (client.Client, error) {
 	return c, nil
 }
 
-func clientOptions(log *zap.Logger, m *Metrics) (client.Options, error) {
+// DialOption changes the client Dial, DialWait and DialLazy make.
+type DialOption func(*dialOptions)
+
+type dialOptions struct {
+	expected ExpectedActivityError
+}
+
+// WithExpectedActivityErrors has the client's logger write the activity
+// errors f picks at WARN, with the fields it adds, instead of ERROR (a
+// worker's client: the SDK logs its activities' errors).
+func WithExpectedActivityErrors(f ExpectedActivityError) DialOption {
+	return func(o *dialOptions) { o.expected = f }
+}
+
+func clientOptions(log *zap.Logger, m *Metrics, dialOpts []DialOption) (client.Options, error) {
+	var do dialOptions
+	for _, o := range dialOpts {
+		o(&do)
+	}
 	apiKey, err := secretenv.Lookup(nil, envAPIKey)
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client configuration: %w", err)
@@ -117,7 +135,7 @@ func clientOptions(log *zap.Logger, m *Metrics) (client.Options, error) {
 	if opts.HostPort == "" {
 		opts.HostPort = client.DefaultHostPort
 	}
-	opts.Logger = NewTemporalLogger(log.Named("temporal"))
+	opts.Logger = NewTemporalLogger(log.Named("temporal"), do.expected)
 	if m != nil {
 		opts.MetricsHandler = m.MetricsHandler()
 	}

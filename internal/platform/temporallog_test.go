@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -19,7 +20,7 @@ func (k countingKey) String() string { *k.n++; return "key" }
 
 func TestTemporalLoggerSkipsDisabledLevelsBeforeBuildingFields(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	l := NewTemporalLogger(zap.New(core, zap.AddCaller()))
+	l := NewTemporalLogger(zap.New(core, zap.AddCaller()), nil)
 	n := 0
 	l.Debug("dropped", countingKey{&n}, 1)
 	assert.Zero(t, n, "a debug line below the level must not build its fields")
@@ -36,4 +37,25 @@ func TestTemporalLoggerSkipsDisabledLevelsBeforeBuildingFields(t *testing.T) {
 	require.Equal(t, 2, logs.Len())
 	assert.Equal(t, "temporallog_test.go", filepath.Base(logs.All()[1].Caller.File))
 	assert.Equal(t, "w1", logs.All()[1].ContextMap()["workflow"])
+}
+
+// The activity errors the hook picks are written at WARN with its fields,
+// through With too; every other ERROR stays one.
+func TestTemporalLoggerWritesExpectedActivityErrorsAsWarnings(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	expected := errors.New("refused")
+	l := NewTemporalLogger(zap.New(core, zap.AddCaller()), func(workflowID string, err error) ([]zap.Field, bool) {
+		return []zap.Field{zap.String("link", workflowID)}, err == expected
+	})
+	log.With(l, "Namespace", "default").Error("Activity error.", "WorkflowID", "w1", "ActivityType", "A", "Error", expected)
+	l.Error("Activity error.", "WorkflowID", "w2", "Error", errors.New("boom"))
+	l.Error("Something else.", "WorkflowID", "w3", "Error", expected)
+	all := logs.All()
+	require.Len(t, all, 3)
+	assert.Equal(t, zapcore.WarnLevel, all[0].Level)
+	assert.Equal(t, "w1", all[0].ContextMap()["link"])
+	assert.Equal(t, "default", all[0].ContextMap()["Namespace"])
+	assert.Equal(t, "temporallog_test.go", filepath.Base(all[0].Caller.File))
+	assert.Equal(t, zapcore.ErrorLevel, all[1].Level)
+	assert.Equal(t, zapcore.ErrorLevel, all[2].Level)
 }

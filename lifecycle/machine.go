@@ -717,18 +717,17 @@ func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outco
 	}
 	switch ev.Type {
 	case events.VersionCreated:
-		aliases := &m.st.PrimaryAliases
-		if ev.Side == events.Secondary {
-			aliases = &m.st.SecondaryAliases
-		}
-		if v.PreviousJobRef != "" && !slices.Contains(*aliases, v.PreviousJobRef) {
-			*aliases = append(*aliases, v.PreviousJobRef)
-		}
+		m.addAliases(ev.Side, v.PreviousJobRef)
 		src := m.version(ev.Side, v.Number)
 		if src == nil {
 			m.st.Versions = append(m.st.Versions, VersionRecord{Side: ev.Side, Number: v.Number, Status: v.Status,
 				RaisedBy: ev.Side, PreviousJobRef: v.PreviousJobRef, Lines: v.Changes, Reason: v.Reason})
 			src = &m.st.Versions[len(m.st.Versions)-1]
+		}
+		if cmd.Action == rules.CreateVersion && outcome == OutcomeApplied {
+			// The target's superseded refs, from its read after the write:
+			// never only from the echo, which may not come.
+			m.addAliases(cmd.Target, res.SupersededRefs...)
 		}
 		if cmd.Action == rules.CreateVersion && outcome == OutcomeApplied && res.Version > 0 {
 			src.Counterpart = res.Version
@@ -743,6 +742,20 @@ func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outco
 			if r := m.version(cmd.Target, cmd.Decision.Number); r != nil {
 				r.Status = cmd.Decision.Status
 			}
+		}
+	}
+}
+
+// addAliases records refs held by superseded versions of side's job, so
+// that their events find the link (and their assignments start none).
+func (m *Machine) addAliases(side events.Side, refs ...string) {
+	aliases := &m.st.PrimaryAliases
+	if side == events.Secondary {
+		aliases = &m.st.SecondaryAliases
+	}
+	for _, ref := range refs {
+		if ref != "" && !slices.Contains(*aliases, ref) {
+			*aliases = append(*aliases, ref)
 		}
 	}
 }

@@ -140,3 +140,27 @@ func TestEveryVariationAndApprovalEventRedeliveredIsADuplicate(t *testing.T) {
 		require.Equal(t, OutcomeDuplicate, r.Outcome, "%s: %s", r.ID, r.Detail)
 	}
 }
+
+// The target's superseded refs come with CreateVersion's result (read from
+// the target after the write): the link has them without the echo of its
+// own write, so an event of the target's superseded version finds it.
+func TestAMirroredVersionsSupersededRefIsLearnedFromTheResultNotTheEcho(t *testing.T) {
+	h := versionsHarness(t)
+	h.deliver(versionEvent("v2", events.Secondary, events.VersionCreated, events.Version{Number: 2, PreviousJobRef: "FX000009", Status: "Pending",
+		Changes: []events.LineChange{{Change: "quantity", ActivityID: "245001", ClientRef: "137001", Quantity: "3"}}}, t0.Add(time.Hour)))
+	h.begin()
+	require.Equal(t, rules.CreateVersion, h.m.Command().Action)
+	h.m.Finish(h.tick(), Result{Outcome: OutcomeApplied, Version: 2, SupersededRefs: []string{"AC000055"}})
+	st := h.m.State()
+	require.Equal(t, []string{"AC000055"}, st.PrimaryAliases, "the primary's superseded ref, with no echo")
+	require.Equal(t, []string{"FX000009"}, st.SecondaryAliases)
+
+	// An assignment on the primary's superseded ref links nothing.
+	a := assignment("a-old", "137050", "7", t0.Add(2*time.Hour))
+	a.JobRef = "AC000055"
+	h.deliver(a)
+	h.begin()
+	cmd := h.m.Command()
+	require.Equal(t, rules.Skip, cmd.Action)
+	require.Contains(t, cmd.Reason, "superseded version")
+}

@@ -181,3 +181,30 @@ func TestCreateVersionLeavesSomeoneElsesUndecidedVersionAlone(t *testing.T) {
 	require.Contains(t, err.Error(), "version 2 of job "+ref+" in acme is New and holds none of this variation's changes")
 	require.Len(t, f.simJob("acme", ref).Activities, 2, "nothing written")
 }
+
+// An assignment on a ref that holds a superseded version of a job links
+// nothing: CreateLinkedJob reads the primary, sees the job's current
+// version under another ref, creates no job and names that ref — whatever
+// the current job's link knows (issue 17).
+func TestCreateLinkedJobOnASupersededVersionsRefCreatesNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	linked, err := f.create(ref, act)
+	require.NoError(t, err)
+	var raised simulator.SimVersionResponse
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs/"+ref+"/versions", map[string]any{
+		"changes": []map[string]string{{"change": "quantity", "activityId": act, "quantity": "3"}}}, &raised))
+	old := raised.PreviousVersionJobRef
+	oldLine := f.simJob("acme", old).Activities[0].ID
+	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+oldLine+"/assign", map[string]string{"teamId": "7"}, nil))
+
+	res, err := f.create(old, oldLine)
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.OutcomeSkipped, res.Outcome)
+	require.Equal(t, ref, res.SupersededBy)
+	require.Empty(t, res.SecondaryJobRef)
+	require.Contains(t, res.Detail, "job "+old+" in acme holds version 1 of job "+ref+", which has a later version")
+	require.Empty(t, f.secondaryJobs(old), "no linked job for the superseded ref")
+	require.Len(t, f.secondaryJobs(ref), 1)
+	require.Equal(t, linked.SecondaryJobRef, f.secondaryJobs(ref)[0].JobRef)
+}

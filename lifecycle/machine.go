@@ -126,13 +126,16 @@ type Machine struct {
 	// failure is the error the head event failed with; "" when not blocked.
 	failure string
 	// retry: an operator asked to try the blocked event again.
-	retry     bool
-	paused    bool
-	closed    bool
-	unlink    *OperatorRequest
-	graceOver bool
-	busy      *inflight
-	done      int
+	retry  bool
+	paused bool
+	closed bool
+	unlink *OperatorRequest
+	// superseded is why a link that never had a linked job closes: its
+	// primary job ref holds a superseded version of another job.
+	superseded string
+	graceOver  bool
+	busy       *inflight
+	done       int
 
 	// records are the records made since TakeRecords last ran.
 	records []EventRecord
@@ -258,7 +261,7 @@ func (m *Machine) Next(suggested bool) Step {
 	if m.closed || m.busy != nil {
 		return Step{}
 	}
-	if m.unlink != nil {
+	if m.unlink != nil || m.superseded != "" {
 		return Step{Kind: Close}
 	}
 	atLimit := m.done >= m.opts.ContinueAsNewAfter || suggested
@@ -345,6 +348,11 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 			m.linkActivities(res.ActivityIDs)
 		}
 	}
+	if cmd.Action == rules.CreateJob && outcome == OutcomeSkipped && res.SupersededBy != "" && m.st.SecondaryJobRef == "" {
+		// The job is the current version's, linked by that ref's link:
+		// this one has nothing to do, now or later.
+		m.superseded = fmt.Sprintf("job %s holds a superseded version of job %s, whose own link links it", m.st.PrimaryJobRef, res.SupersededBy)
+	}
 	m.learnVersion(b.ev, cmd, outcome, res)
 	switch cmd.Action {
 	case rules.HoldDocument:
@@ -414,6 +422,12 @@ func (m *Machine) Close(now time.Time) {
 				continue
 			}
 			m.record(newRecord(ev, now, OutcomeSkipped, "not applied: the link was unlinked"))
+		}
+		m.queue = nil
+	} else if m.superseded != "" {
+		m.st.ClosingReason = m.superseded
+		for _, ev := range m.queue {
+			m.record(newRecord(ev, now, OutcomeSkipped, "not applied: "+m.superseded))
 		}
 		m.queue = nil
 	}

@@ -33,6 +33,11 @@ type Result struct {
 	// the write ever arrives.
 	SupersededRefs []string `json:"supersededRefs,omitempty"`
 
+	// SupersededBy is, for a skipped CreateJob, the ref of the job's
+	// current version when the primary job ref holds a superseded one: the
+	// job is that ref's, and so is its link; this link closes.
+	SupersededBy string `json:"supersededBy,omitempty"`
+
 	// Facts are facts a read found (ReadFacts); the link takes those it
 	// does not know, as a reconciliation's.
 	Facts []events.Event `json:"facts,omitempty"`

@@ -164,3 +164,37 @@ func TestAMirroredVersionsSupersededRefIsLearnedFromTheResultNotTheEcho(t *testi
 	require.Equal(t, rules.Skip, cmd.Action)
 	require.Contains(t, cmd.Reason, "superseded version")
 }
+
+// A link started by an assignment on a ref that holds a superseded version
+// (its current version's link had not learned the ref): the activity,
+// reading the source, creates nothing and names the current ref; the link
+// closes at once, recording what waited behind the assignment as skipped,
+// instead of waiting for a linked job that will never exist.
+func TestALinkOfASupersededVersionsRefClosesItself(t *testing.T) {
+	h := newHarness(t, Options{Compat: CompatCurrent})
+	h.deliver(assignment("a1", "137009", "7", t0))
+	h.deliver(status("s1", events.Primary, "On Hold", t0.Add(time.Minute)))
+	h.begin()
+	require.Equal(t, rules.CreateJob, h.m.Command().Action)
+	res := Skipped("job AC000001 in acme holds version 1 of job AC000007, which has a later version")
+	res.SupersededBy = "AC000007"
+	rec := h.m.Finish(h.tick(), res)
+	require.Equal(t, OutcomeSkipped, rec.Outcome)
+	require.Contains(t, rec.Detail, "AC000007")
+	require.Equal(t, Close, h.m.Next(false).Kind, "nothing is left for this link to do")
+	h.m.Close(h.tick())
+	st := h.m.State()
+	require.Equal(t, StateClosed, st.State)
+	require.Contains(t, st.ClosingReason, "superseded version of job AC000007")
+	require.Len(t, st.Events, 2)
+	require.Equal(t, OutcomeSkipped, st.Events[1].Outcome)
+	require.Contains(t, st.Events[1].Detail, "not applied: job AC000001 holds a superseded version")
+	checkInvariants(t, h.m)
+
+	// Any other skipped creation leaves the link waiting, as before.
+	h = newHarness(t, Options{Compat: CompatCurrent})
+	h.deliver(assignment("a1", "137009", "7", t0))
+	h.begin()
+	h.m.Finish(h.tick(), Skipped("activity 137009 is no longer assigned to team 7"))
+	require.Equal(t, Wait, h.m.Next(false).Kind)
+}

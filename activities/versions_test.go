@@ -208,3 +208,28 @@ func TestCreateLinkedJobOnASupersededVersionsRefCreatesNothing(t *testing.T) {
 	require.Len(t, f.secondaryJobs(ref), 1)
 	require.Equal(t, linked.SecondaryJobRef, f.secondaryJobs(ref)[0].JobRef)
 }
+
+// A reconciliation's read offers the refs the superseded versions of both
+// jobs hold, read from each job's versions (issue 17).
+func TestReadFactsOffersSupersededVersionsRefs(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	linked, err := f.create(ref, act)
+	require.NoError(t, err)
+	fx := linked.SecondaryJobRef
+	var pv, sv simulator.SimVersionResponse
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs/"+ref+"/versions", map[string]any{
+		"changes": []map[string]string{{"change": "quantity", "activityId": act, "quantity": "3"}}}, &pv))
+	fxLine := f.simJob("fixit", fx).Activities[0].ID
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/jobs/"+fx+"/versions", map[string]any{
+		"changes": []map[string]string{{"change": "quantity", "activityId": fxLine, "quantity": "3"}}}, &sv))
+
+	var got []string
+	for _, ev := range f.readFacts(ref, fx).Facts {
+		if ev.Type == events.VersionSuperseded {
+			got = append(got, string(ev.Side)+" "+ev.JobRef+" "+ev.Version.PreviousJobRef)
+			require.Equal(t, 1, ev.Version.Number)
+		}
+	}
+	require.ElementsMatch(t, []string{"primary " + ref + " " + pv.PreviousVersionJobRef, "secondary " + fx + " " + sv.PreviousVersionJobRef}, got)
+}

@@ -528,6 +528,9 @@ func (m *Machine) duplicate(ev events.Event) string {
 	if keys := rules.FactKeys(ev); len(keys) > 0 && m.known.has(keys[0]) {
 		return "already known: the same fact was learned before (from a webhook or a reconciliation)"
 	}
+	if ev.Type == events.VersionSuperseded && ev.Version != nil && slices.Contains(m.aliases(ev.Side), ev.Version.PreviousJobRef) {
+		return "already known: the ref is an alias of the link's job"
+	}
 	if ev.Type == events.JobStatusChanged && ev.Status != nil {
 		known := m.st.PrimaryStatus
 		if ev.Side == events.Secondary {
@@ -748,6 +751,8 @@ func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outco
 			m.st.Versions = append(m.st.Versions, VersionRecord{Side: cmd.Target, Number: res.Version, Status: "Pending",
 				RaisedBy: ev.Side, Counterpart: v.Number, Lines: cmd.Version.Lines, Reason: v.Reason})
 		}
+	case events.VersionSuperseded:
+		m.addAliases(ev.Side, v.PreviousJobRef)
 	case events.VersionStatusChanged:
 		if r := m.version(ev.Side, v.Number); r != nil {
 			r.Status = v.Status
@@ -772,6 +777,14 @@ func (m *Machine) addAliases(side events.Side, refs ...string) {
 			*aliases = append(*aliases, ref)
 		}
 	}
+}
+
+// aliases are the refs of side's superseded versions the link knows.
+func (m *Machine) aliases(side events.Side) []string {
+	if side == events.Secondary {
+		return m.st.SecondaryAliases
+	}
+	return m.st.PrimaryAliases
 }
 
 func (m *Machine) version(side events.Side, number int) *VersionRecord {

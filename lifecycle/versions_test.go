@@ -198,3 +198,33 @@ func TestALinkOfASupersededVersionsRefClosesItself(t *testing.T) {
 	h.m.Finish(h.tick(), Skipped("activity 137009 is no longer assigned to team 7"))
 	require.Equal(t, Wait, h.m.Next(false).Kind)
 }
+
+// A reconciliation's read of the jobs offers the refs their superseded
+// versions hold: the link takes those it does not know as aliases (even
+// when the version's own event never reached it), and drops them once
+// known — from the read or from the version's event.
+func TestSupersededRefsReadByAReconciliationBecomeAliases(t *testing.T) {
+	h := versionsHarness(t)
+	superseded := func(side events.Side, n int, ref string) events.Event {
+		ev := versionEvent("", side, events.VersionSuperseded, events.Version{Number: n, PreviousJobRef: ref, Status: "Approved"}, t0.Add(time.Hour))
+		return reconciled(ev, rules.FactKeys(ev)[0])
+	}
+	require.Equal(t, 2, h.m.Offer(h.tick(), []events.Event{superseded(events.Primary, 1, "AC000009"), superseded(events.Secondary, 1, "FX000004")}))
+	h.run()
+	st := h.m.State()
+	require.Equal(t, []string{"AC000009"}, st.PrimaryAliases)
+	require.Equal(t, []string{"FX000004"}, st.SecondaryAliases)
+	require.Equal(t, OutcomeSkipped, st.Events[len(st.Events)-1].Outcome, "nothing to write")
+	require.Contains(t, st.Events[len(st.Events)-1].Detail, "recorded as an alias")
+
+	// Known now: a later read queues nothing.
+	again := superseded(events.Primary, 1, "AC000009")
+	again.ID = "reconcile:again"
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{again}))
+	// Nor one the version's own event taught the link.
+	h.deliver(versionEvent("v2", events.Primary, events.VersionCreated, events.Version{Number: 2, PreviousJobRef: "AC000010", Status: "Pending",
+		Changes: []events.LineChange{{Change: "remove", ActivityID: "137001"}}}, t0.Add(2*time.Hour)))
+	h.begin()
+	h.m.Finish(h.tick(), Result{Outcome: OutcomeApplied, Version: 2})
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{superseded(events.Primary, 2, "AC000010")}))
+}

@@ -162,4 +162,19 @@ func TestAssignmentOnASupersededRefBeforeTheLinkKnowsIt(t *testing.T) {
 	require.Equal(t, fx, jobs[0].JobRef)
 	st, _ = s.linkState("acme-fixit", acme.JobRef)
 	require.Equal(t, lifecycle.StateLinked, st.State)
+
+	// A reconciliation reads the superseded ref in the job's versions: the
+	// link takes it as an alias. The superseded version's events then
+	// reach the link, past the closed would-be link under the ref.
+	r := s.starter(nil, "reconcile", "acme-fixit", acme.JobRef)
+	require.Zero(t, r.code, "%s", r)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ = s.linkState("acme-fixit", acme.JobRef)
+		assert.Contains(c, st.PrimaryAliases, superseded)
+		assert.Equal(c, 0, st.Pending)
+	}, 60*time.Second, 200*time.Millisecond)
+	s.act("acme", http.MethodPost, "/jobs/"+superseded+"/status", map[string]string{"status": "On Hold"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, []string{"PHOLD"}, historyCodes(s.job("fixit", fx)), "the superseded version's status change is the link's")
+	}, 60*time.Second, 200*time.Millisecond)
 }

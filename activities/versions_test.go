@@ -233,3 +233,20 @@ func TestReadFactsOffersSupersededVersionsRefs(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"primary " + ref + " " + pv.PreviousVersionJobRef, "secondary " + fx + " " + sv.PreviousVersionJobRef}, got)
 }
+
+// The second call of a two-call version refused (a 4xx: the link needs
+// attention): the version stays New, not submitted, holding the first
+// call's changes; the operator's retry finds it and completes it.
+func TestCreateVersionRetryAfterARefusedSecondCallCompletesTheNewVersion(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, spec := f.variationTarget()
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/faults",
+		map[string]any{"op": simulator.OpAddActivityByClientRef, "status": 400, "message": "refused for the test", "count": 1}, nil))
+	_, err := f.createVersion(ref, spec)
+	require.Equal(t, activities.ErrTypeRejected, nonRetryableType(t, err))
+	j := f.simJob("acme", ref)
+	require.Equal(t, "New", j.VersionStatus, "not open to a decision half-written")
+	res, err := f.createVersion(ref, spec)
+	require.NoError(t, err)
+	f.requireVariation(ref, res)
+}

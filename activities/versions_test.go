@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,9 +120,13 @@ func TestCreateVersionIsOneUnitWhicheverAnswerIsLost(t *testing.T) {
 		}{
 			{"connection lost", map[string]any{"op": op, "after": true, "count": 1}},
 			{"error instead of the answer", map[string]any{"op": op, "after": true, "status": 503, "count": 1}},
+			{"answered past the call's timeout", map[string]any{"op": op, "after": true, "delay": "2s", "count": 1}},
 		} {
 			t.Run(op+" "+lost.name, func(t *testing.T) {
-				f := newFixture(t, nil)
+				f := newFixture(t, func(doc string) string { // acme's calls time out after 500 ms
+					return strings.Replace(doc, "    apiUser: o2o-api\n    # Upper bound for one API call (default 30s).\n    timeout: 30s\n",
+						"    apiUser: o2o-api\n    timeout: 500ms\n", 1)
+				})
 				ref, spec := f.variationTarget()
 				require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/faults", lost.fault, nil))
 				res, err := f.createVersion(ref, spec)

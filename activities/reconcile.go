@@ -143,8 +143,9 @@ func (r *factReader) job(side events.Side, system string, j *oneserve.Job, jobRe
 	}
 	// The refs its superseded versions hold: the link's aliases, learned
 	// from the source, not only from version events.
+	superseded := j.SupersededRefs()
 	for _, v := range j.Versions {
-		if v.JobRef != "" && slices.Contains(j.SupersededRefs(), v.JobRef) {
+		if v.JobRef != "" && slices.Contains(superseded, v.JobRef) {
 			ev := base
 			ev.Type, ev.Version = events.VersionSuperseded, &events.Version{Number: v.Number, PreviousJobRef: v.JobRef, Status: v.Status}
 			r.add(ev, rules.FactKeys(ev)[0])

@@ -152,7 +152,7 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		return Command{Action: CheckJobs, Reason: ev.Drift.Reason}
 	case ev.Type == events.Nudge:
 		return Command{Action: ReadFacts}
-	case ev.Type == events.VersionSuperseded:
+	case ev.Type == events.VersionSuperseded && ev.Version != nil:
 		// The link records the ref (lifecycle); nothing is written.
 		return skip(fmt.Sprintf("%s job %s holds version %d of this link's job: its events are this link's (recorded as an alias; nothing to write)",
 			ev.System, ev.Version.PreviousJobRef, ev.Version.Number))

@@ -110,13 +110,12 @@ type versionPlan struct {
 	version int
 	// submit: the next write submits the version (it is the last).
 	submit bool
-	system string
 }
 
 // planVersion compares the variation with the job: which changes are
 // missing, and so which write comes next.
 func planVersion(job *oneserve.Job, lines []events.LineChange, clientID, system, jobRef string) (versionPlan, error) {
-	p := versionPlan{status: job.VersionStatus, version: job.Version, system: system}
+	p := versionPlan{status: job.VersionStatus, version: job.Version}
 	for _, ch := range lines {
 		line, found := targetLine(job.Activities, ch)
 		switch ch.Change {

@@ -125,6 +125,10 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	if err != nil {
 		return lifecycle.Result{}, classify(pSys, err)
 	}
+	if res, ok := supersededJob(l, job, in.PrimaryJobRef); ok {
+		log.Info("Primary job ref holds a superseded version; not linking it", "currentJobRef", res.SupersededBy)
+		return res, nil
+	}
 
 	// The assignment that triggered us must still hold at the source.
 	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)

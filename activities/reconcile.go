@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,16 @@ func (r *factReader) job(side events.Side, system string, j *oneserve.Job, jobRe
 			}
 			ev := base
 			ev.Type, ev.Assignment = events.ActivityAssigned, &events.Assignment{ActivityID: line.ID, TeamID: line.SupplierID}
+			r.add(ev, rules.FactKeys(ev)[0])
+		}
+	}
+	// The refs its superseded versions hold: the link's aliases, learned
+	// from the source, not only from version events.
+	superseded := j.SupersededRefs()
+	for _, v := range j.Versions {
+		if v.JobRef != "" && slices.Contains(superseded, v.JobRef) {
+			ev := base
+			ev.Type, ev.Version = events.VersionSuperseded, &events.Version{Number: v.Number, PreviousJobRef: v.JobRef, Status: v.Status}
 			r.add(ev, rules.FactKeys(ev)[0])
 		}
 	}

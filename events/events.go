@@ -52,6 +52,12 @@ const (
 	// moved to another client or site (Drift says which). No webhook carries
 	// it (Handled is false), so it can never be sent from outside.
 	JobsDrifted Type = "O2O_JOBS_DRIFTED"
+	// VersionSuperseded is O2O's own: a read of a link's job (a
+	// reconciliation) found one of its superseded versions under its own
+	// ref (Version: the version's Number and Status, PreviousJobRef the ref
+	// it holds), which the link takes as an alias of its job. No webhook
+	// carries it (Handled is false).
+	VersionSuperseded Type = "O2O_VERSION_SUPERSEDED"
 )
 
 // Where an event came from (Event.Source).

@@ -127,13 +127,16 @@ type Machine struct {
 	// failure is the error the head event failed with; "" when not blocked.
 	failure string
 	// retry: an operator asked to try the blocked event again.
-	retry     bool
-	paused    bool
-	closed    bool
-	unlink    *OperatorRequest
-	graceOver bool
-	busy      *inflight
-	done      int
+	retry  bool
+	paused bool
+	closed bool
+	unlink *OperatorRequest
+	// superseded is why a link that never had a linked job closes: its
+	// primary job ref holds a superseded version of another job.
+	superseded string
+	graceOver  bool
+	busy       *inflight
+	done       int
 
 	// records are the records made since TakeRecords last ran.
 	records []EventRecord
@@ -259,7 +262,7 @@ func (m *Machine) Next(suggested bool) Step {
 	if m.closed || m.busy != nil {
 		return Step{}
 	}
-	if m.unlink != nil {
+	if m.unlink != nil || m.superseded != "" {
 		return Step{Kind: Close}
 	}
 	atLimit := m.done >= m.opts.ContinueAsNewAfter || suggested
@@ -346,6 +349,11 @@ func (m *Machine) Finish(now time.Time, res Result) EventRecord {
 			m.linkActivities(res.ActivityIDs)
 		}
 	}
+	if cmd.Action == rules.CreateJob && outcome == OutcomeSkipped && res.SupersededBy != "" && m.st.SecondaryJobRef == "" {
+		// The job is the current version's, linked by that ref's link:
+		// this one has nothing to do, now or later.
+		m.superseded = fmt.Sprintf("job %s holds a superseded version of job %s, whose own link links it", m.st.PrimaryJobRef, res.SupersededBy)
+	}
 	m.learnVersion(b.ev, cmd, outcome, res)
 	switch cmd.Action {
 	case rules.HoldDocument:
@@ -415,6 +423,12 @@ func (m *Machine) Close(now time.Time) {
 				continue
 			}
 			m.record(newRecord(ev, now, OutcomeSkipped, "not applied: the link was unlinked"))
+		}
+		m.queue = nil
+	} else if m.superseded != "" {
+		m.st.ClosingReason = m.superseded
+		for _, ev := range m.queue {
+			m.record(newRecord(ev, now, OutcomeSkipped, "not applied: "+m.superseded))
 		}
 		m.queue = nil
 	}
@@ -514,6 +528,9 @@ func (m *Machine) duplicate(ev events.Event) string {
 	}
 	if keys := rules.FactKeys(ev); len(keys) > 0 && m.known.has(keys[0]) {
 		return "already known: the same fact was learned before (from a webhook or a reconciliation)"
+	}
+	if ev.Type == events.VersionSuperseded && ev.Version != nil && slices.Contains(m.aliases(ev.Side), ev.Version.PreviousJobRef) {
+		return "already known: the ref is an alias of the link's job"
 	}
 	if ev.Type == events.JobStatusChanged && ev.Status != nil {
 		known := m.st.PrimaryStatus
@@ -718,24 +735,25 @@ func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outco
 	}
 	switch ev.Type {
 	case events.VersionCreated:
-		aliases := &m.st.PrimaryAliases
-		if ev.Side == events.Secondary {
-			aliases = &m.st.SecondaryAliases
-		}
-		if v.PreviousJobRef != "" && !slices.Contains(*aliases, v.PreviousJobRef) {
-			*aliases = append(*aliases, v.PreviousJobRef)
-		}
+		m.addAliases(ev.Side, v.PreviousJobRef)
 		src := m.version(ev.Side, v.Number)
 		if src == nil {
 			m.st.Versions = append(m.st.Versions, VersionRecord{Side: ev.Side, Number: v.Number, Status: v.Status,
 				RaisedBy: ev.Side, PreviousJobRef: v.PreviousJobRef, Lines: v.Changes, Reason: v.Reason})
 			src = &m.st.Versions[len(m.st.Versions)-1]
 		}
+		if cmd.Action == rules.CreateVersion && outcome == OutcomeApplied {
+			// The target's superseded refs, from its read after the write:
+			// never only from the echo, which may not come.
+			m.addAliases(cmd.Target, res.SupersededRefs...)
+		}
 		if cmd.Action == rules.CreateVersion && outcome == OutcomeApplied && res.Version > 0 {
 			src.Counterpart = res.Version
 			m.st.Versions = append(m.st.Versions, VersionRecord{Side: cmd.Target, Number: res.Version, Status: "Pending",
 				RaisedBy: ev.Side, Counterpart: v.Number, Lines: cmd.Version.Lines, Reason: v.Reason})
 		}
+	case events.VersionSuperseded:
+		m.addAliases(ev.Side, v.PreviousJobRef)
 	case events.VersionStatusChanged:
 		if r := m.version(ev.Side, v.Number); r != nil {
 			r.Status = v.Status
@@ -746,6 +764,28 @@ func (m *Machine) learnVersion(ev events.Event, cmd rules.Command, outcome Outco
 			}
 		}
 	}
+}
+
+// addAliases records refs held by superseded versions of side's job, so
+// that their events find the link (and their assignments start none).
+func (m *Machine) addAliases(side events.Side, refs ...string) {
+	aliases := &m.st.PrimaryAliases
+	if side == events.Secondary {
+		aliases = &m.st.SecondaryAliases
+	}
+	for _, ref := range refs {
+		if ref != "" && !slices.Contains(*aliases, ref) {
+			*aliases = append(*aliases, ref)
+		}
+	}
+}
+
+// aliases are the refs of side's superseded versions the link knows.
+func (m *Machine) aliases(side events.Side) []string {
+	if side == events.Secondary {
+		return m.st.SecondaryAliases
+	}
+	return m.st.PrimaryAliases
 }
 
 func (m *Machine) version(side events.Side, number int) *VersionRecord {

@@ -27,6 +27,16 @@ type Result struct {
 
 	// Version is the number of the version a CreateVersion raised.
 	Version int `json:"version,omitempty"`
+	// SupersededRefs are the refs the target job's superseded versions
+	// hold, as the job read after a version write lists them: the link
+	// takes them as the target side's aliases, whether or not the echo of
+	// the write ever arrives.
+	SupersededRefs []string `json:"supersededRefs,omitempty"`
+
+	// SupersededBy is, for a skipped CreateJob, the ref of the job's
+	// current version when the primary job ref holds a superseded one: the
+	// job is that ref's, and so is its link; this link closes.
+	SupersededBy string `json:"supersededBy,omitempty"`
 
 	// Facts are facts a read found (ReadFacts); the link takes those it
 	// does not know, as a reconciliation's.

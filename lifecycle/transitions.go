@@ -90,7 +90,7 @@ var Transitions = []Transition{
 	{From: linking, On: InEventArrives, To: linking, Note: "queued; events that need the linked job wait for it, an assignment behind them goes first"},
 	{From: linking, On: InFactsOffered, To: linking, Note: "unknown facts queue like events (source reconcile); a job gone is a JobsDrifted fact"},
 	{From: linking, On: InApplied, To: linked, Records: OutcomeApplied, Note: "the assignment created (or found) the linked job"},
-	{From: linking, On: InNothingToDo, To: linking, Records: OutcomeSkipped, Note: "e.g. another team's assignment"},
+	{From: linking, On: InNothingToDo, To: linking, Records: OutcomeSkipped, Note: "e.g. another team's assignment; when the primary job ref holds a superseded version (read from the primary), the link closes at once: Closed, queued events skipped"},
 	{From: linking, On: InRedelivery, To: linking, Records: OutcomeDuplicate},
 	{From: linking, On: InRefused, To: blocked, Note: "lastError set; the event stays at the head, nothing behind it moves"},
 	{From: linking, On: InRetry, To: linking, Refused: true, Note: "nothing to retry"},

@@ -140,3 +140,91 @@ func TestEveryVariationAndApprovalEventRedeliveredIsADuplicate(t *testing.T) {
 		require.Equal(t, OutcomeDuplicate, r.Outcome, "%s: %s", r.ID, r.Detail)
 	}
 }
+
+// The target's superseded refs come with CreateVersion's result (read from
+// the target after the write): the link has them without the echo of its
+// own write, so an event of the target's superseded version finds it.
+func TestAMirroredVersionsSupersededRefIsLearnedFromTheResultNotTheEcho(t *testing.T) {
+	h := versionsHarness(t)
+	h.deliver(versionEvent("v2", events.Secondary, events.VersionCreated, events.Version{Number: 2, PreviousJobRef: "FX000009", Status: "Pending",
+		Changes: []events.LineChange{{Change: "quantity", ActivityID: "245001", ClientRef: "137001", Quantity: "3"}}}, t0.Add(time.Hour)))
+	h.begin()
+	require.Equal(t, rules.CreateVersion, h.m.Command().Action)
+	h.m.Finish(h.tick(), Result{Outcome: OutcomeApplied, Version: 2, SupersededRefs: []string{"AC000055"}})
+	st := h.m.State()
+	require.Equal(t, []string{"AC000055"}, st.PrimaryAliases, "the primary's superseded ref, with no echo")
+	require.Equal(t, []string{"FX000009"}, st.SecondaryAliases)
+
+	// An assignment on the primary's superseded ref links nothing.
+	a := assignment("a-old", "137050", "7", t0.Add(2*time.Hour))
+	a.JobRef = "AC000055"
+	h.deliver(a)
+	h.begin()
+	cmd := h.m.Command()
+	require.Equal(t, rules.Skip, cmd.Action)
+	require.Contains(t, cmd.Reason, "superseded version")
+}
+
+// A link started by an assignment on a ref that holds a superseded version
+// (its current version's link had not learned the ref): the activity,
+// reading the source, creates nothing and names the current ref; the link
+// closes at once, recording what waited behind the assignment as skipped,
+// instead of waiting for a linked job that will never exist.
+func TestALinkOfASupersededVersionsRefClosesItself(t *testing.T) {
+	h := newHarness(t, Options{Compat: CompatCurrent})
+	h.deliver(assignment("a1", "137009", "7", t0))
+	h.deliver(status("s1", events.Primary, "On Hold", t0.Add(time.Minute)))
+	h.begin()
+	require.Equal(t, rules.CreateJob, h.m.Command().Action)
+	res := Skipped("job AC000001 in acme holds version 1 of job AC000007, which has a later version")
+	res.SupersededBy = "AC000007"
+	rec := h.m.Finish(h.tick(), res)
+	require.Equal(t, OutcomeSkipped, rec.Outcome)
+	require.Contains(t, rec.Detail, "AC000007")
+	require.Equal(t, Close, h.m.Next(false).Kind, "nothing is left for this link to do")
+	h.m.Close(h.tick())
+	st := h.m.State()
+	require.Equal(t, StateClosed, st.State)
+	require.Contains(t, st.ClosingReason, "superseded version of job AC000007")
+	require.Len(t, st.Events, 2)
+	require.Equal(t, OutcomeSkipped, st.Events[1].Outcome)
+	require.Contains(t, st.Events[1].Detail, "not applied: job AC000001 holds a superseded version")
+	checkInvariants(t, h.m)
+
+	// Any other skipped creation leaves the link waiting, as before.
+	h = newHarness(t, Options{Compat: CompatCurrent})
+	h.deliver(assignment("a1", "137009", "7", t0))
+	h.begin()
+	h.m.Finish(h.tick(), Skipped("activity 137009 is no longer assigned to team 7"))
+	require.Equal(t, Wait, h.m.Next(false).Kind)
+}
+
+// A reconciliation's read of the jobs offers the refs their superseded
+// versions hold: the link takes those it does not know as aliases (even
+// when the version's own event never reached it), and drops them once
+// known — from the read or from the version's event.
+func TestSupersededRefsReadByAReconciliationBecomeAliases(t *testing.T) {
+	h := versionsHarness(t)
+	superseded := func(side events.Side, n int, ref string) events.Event {
+		ev := versionEvent("", side, events.VersionSuperseded, events.Version{Number: n, PreviousJobRef: ref, Status: "Approved"}, t0.Add(time.Hour))
+		return reconciled(ev, rules.FactKeys(ev)[0])
+	}
+	require.Equal(t, 2, h.m.Offer(h.tick(), []events.Event{superseded(events.Primary, 1, "AC000009"), superseded(events.Secondary, 1, "FX000004")}))
+	h.run()
+	st := h.m.State()
+	require.Equal(t, []string{"AC000009"}, st.PrimaryAliases)
+	require.Equal(t, []string{"FX000004"}, st.SecondaryAliases)
+	require.Equal(t, OutcomeSkipped, st.Events[len(st.Events)-1].Outcome, "nothing to write")
+	require.Contains(t, st.Events[len(st.Events)-1].Detail, "recorded as an alias")
+
+	// Known now: a later read queues nothing.
+	again := superseded(events.Primary, 1, "AC000009")
+	again.ID = "reconcile:again"
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{again}))
+	// Nor one the version's own event taught the link.
+	h.deliver(versionEvent("v2", events.Primary, events.VersionCreated, events.Version{Number: 2, PreviousJobRef: "AC000010", Status: "Pending",
+		Changes: []events.LineChange{{Change: "remove", ActivityID: "137001"}}}, t0.Add(2*time.Hour)))
+	h.begin()
+	h.m.Finish(h.tick(), Result{Outcome: OutcomeApplied, Version: 2})
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{superseded(events.Primary, 2, "AC000010")}))
+}

@@ -499,10 +499,20 @@ const (
 	VersionCancelled = "Cancelled"
 )
 
+// The statuses of a version not decided yet (Job.VersionStatus): raised
+// but not submitted, and submitted (open to a decision).
+const (
+	VersionNew     = "New"
+	VersionPending = "Pending"
+)
+
 // ChangeVersionLines removes lines of a job and changes line quantities
-// (ASSUMPTION: POST paths.versionLines), in a new version of the job when
-// submitVersion is true (submitted: status Pending), else in its current
-// version, as addActivityByClientRef's submitVersion does for added lines.
+// (ASSUMPTION: POST paths.versionLines). Over a decided current version
+// they make a new version, submitted (Pending) when submitVersion is true,
+// else New (not submitted: a later call adds to it and submits it); into a
+// New or Pending current version they go in place, and submitVersion
+// submits a New one (a Pending one refuses it). See docs/oneserve-api.md
+// "Job versions".
 // A line is addressed by its ClientRef, or its ActivityID when it has none;
 // both may be sent. It returns the job's version number after the change.
 // The call is refused without sending when changes is empty, a change is

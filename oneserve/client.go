@@ -588,8 +588,10 @@ type addEventBody struct {
 
 // AddActivitiesByClientRef adds activities (SOR lines) to jobs found by their
 // Client Job Ref and client id (addActivityByClientRef). submitVersion is
-// sent as "1" or "0": with versioning on, "1" submits the new version of the
-// job; systems without versioning ignore it. The call is refused without
+// sent as "1" or "0": with versioning on, "1" submits the version the lines
+// join (a new one, or the job's New version; ASSUMPTION, see
+// docs/oneserve-api.md "Job versions"), "0" adds them to the current
+// version; systems without versioning ignore it. The call is refused without
 // sending when acts is empty or an activity lacks JobClientRef, ClientID,
 // Code, ClientRef or TotalQuantity.
 func (c *Client) AddActivitiesByClientRef(ctx context.Context, submitVersion bool, acts []ActivityByClientRef) error {

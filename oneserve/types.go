@@ -2,6 +2,7 @@ package oneserve
 
 import (
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -144,6 +145,37 @@ type Job struct {
 	Version       int
 	VersionStatus string
 	Versions      []JobVersion
+}
+
+// CurrentRef is the ref of the job's current version: the ref of the last
+// of Versions (a read of a superseded version's ref lists the same
+// versions as the current one's), or "" when the read lists none.
+func (j *Job) CurrentRef() string {
+	if len(j.Versions) == 0 {
+		return ""
+	}
+	return j.Versions[len(j.Versions)-1].JobRef
+}
+
+// Superseded reports whether the ref read holds a superseded version of
+// the job: its current version is under another ref. A read that names no
+// ref or lists no versions says nothing of it: false.
+func (j *Job) Superseded() bool {
+	cur := j.CurrentRef()
+	return cur != "" && j.JobRef != "" && !strings.EqualFold(cur, j.JobRef)
+}
+
+// SupersededRefs are the refs the job's superseded versions took: every
+// listed version's ref but the current one's, oldest first.
+func (j *Job) SupersededRefs() []string {
+	cur := j.CurrentRef()
+	var out []string
+	for _, v := range j.Versions {
+		if v.JobRef != "" && !strings.EqualFold(v.JobRef, cur) && !slices.Contains(out, v.JobRef) {
+			out = append(out, v.JobRef)
+		}
+	}
+	return out
 }
 
 // JobVersion is one version of a job, as the job read lists it.

@@ -152,6 +152,10 @@ func Decide(l Link, f Facts, ev events.Event) Command {
 		return Command{Action: CheckJobs, Reason: ev.Drift.Reason}
 	case ev.Type == events.Nudge:
 		return Command{Action: ReadFacts}
+	case ev.Type == events.VersionSuperseded && ev.Version != nil:
+		// The link records the ref (lifecycle); nothing is written.
+		return skip(fmt.Sprintf("%s job %s holds version %d of this link's job: its events are this link's (recorded as an alias; nothing to write)",
+			ev.System, ev.Version.PreviousJobRef, ev.Version.Number))
 	case ev.Type == events.ActivityAssigned:
 		return decideAssignment(l, f, ev)
 	case f.SecondaryJobRef == "":
@@ -398,7 +402,7 @@ func formatSlot(start time.Time, end *time.Time) string {
 // linked job exists. The workflow holds such events back, in order, until then.
 func NeedsLinkedJob(ev events.Event) bool {
 	switch ev.Type {
-	case events.ActivityAssigned, events.JobsDrifted, events.Nudge:
+	case events.ActivityAssigned, events.JobsDrifted, events.Nudge, events.VersionSuperseded:
 		return false
 	}
 	return true
@@ -422,6 +426,8 @@ func FactKeys(ev events.Event) []string {
 		return []string{fmt.Sprintf("version:%s:%d:created", side, ev.Version.Number)}
 	case ev.Type == events.VersionStatusChanged && ev.Version != nil:
 		return []string{fmt.Sprintf("version:%s:%d:%s", side, ev.Version.Number, strings.ToLower(ev.Version.Status))}
+	case ev.Type == events.VersionSuperseded && ev.Version != nil:
+		return []string{fmt.Sprintf("superseded:%s:%s", side, ev.Version.PreviousJobRef)}
 	case (ev.Type == events.DocumentApproved || ev.Type == events.DocumentRejected) && ev.Document != nil:
 		return []string{approvalKey(ev.Type, ev.Side, ev.Document.DocumentID)}
 	case ev.Type.IsAppointment() && ev.Appointment != nil:

@@ -354,7 +354,7 @@ func (s *Simulator) conRaiseVersion(sys *system, _ http.ResponseWriter, r *http.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	job, v, previous, err := sys.changeVersion(ref, true, status, r.PostFormValue("reason"), []lineChange{c}, SimActor)
+	job, v, previous, err := sys.raiseAsUser(ref, status, r.PostFormValue("reason"), []lineChange{c}, SimActor)
 	if err != nil {
 		return "", ref, err
 	}

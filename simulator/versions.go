@@ -20,14 +20,26 @@ import (
 // POST /{system}/sim/jobs/{jobRef}/versions; they are decided through the
 // assumed version status endpoint and the /sim actions .../approve,
 // .../reject and .../cancel. Every raise emits VERSION_CREATED and every
-// decision VERSION_STATUS_CHANGED, with the API user as actor when the API
-// made the change.
+// submission (a New version made Pending) or decision
+// VERSION_STATUS_CHANGED, with the API user as actor when the API made the
+// change.
+//
+// The API's submitVersion (ASSUMPTION, docs/oneserve-api.md): "1" submits
+// the version the call writes to — a new one, Pending, when the current
+// version is decided, or the current one when it is New (the call's
+// changes join it and it becomes Pending) — and is refused (409) while the
+// current version is Pending. versionLines with "0" raises a New version
+// (not submitted) when the current one is decided, and otherwise, like
+// addActivityByClientRef with "0", changes the current version in place.
+// So a client can put a version together in several calls and submit it
+// with the last: nobody can decide it before all its changes are in.
 //
 // Simplifications (ASSUMPTIONS of the simulator): version 1 starts
-// Approved; a new version can only be raised when the current one is
-// decided (Approved, Rejected or Cancelled), so raising while one is New or
-// Pending answers 409; only the current version can be decided, and only
-// from New or Pending (409 otherwise); deciding changes the status only, not
+// Approved; a user (the /sim action) can only raise a version when the
+// current one is decided (Approved, Rejected or Cancelled), so raising
+// while one is New or Pending answers 409; only the current version can be
+// decided, and only from New or Pending (409 otherwise); deciding changes
+// the status only, not
 // the lines (a rejected version's lines stay as they are). A superseded
 // version keeps a copy of the lines it had (with new activity ids); the
 // job's history, appointments and documents stay with the current version.
@@ -97,6 +109,26 @@ func canRaise(job *Job) *apiError {
 			job.Version, job.JobRef, job.VersionStatus)
 	}
 	return nil
+}
+
+// canSubmit refuses a call that would submit a version while the current
+// one is already submitted (Pending): the API may add to a New version and
+// submit it, or raise a new one over a decided version.
+func canSubmit(job *Job) *apiError {
+	if job.VersionStatus == events.VersionPending {
+		return canRaise(job)
+	}
+	return nil
+}
+
+// submitVersion submits job's current version, New until now: it becomes
+// Pending, open for a decision. Emits VERSION_STATUS_CHANGED (Pending).
+func (sys *system) submitVersion(job *Job, actor string) {
+	v := job.currentVersion()
+	v.Status, job.VersionStatus = events.VersionPending, events.VersionPending
+	d := jobData(job, actor)
+	d.Version, d.Status = strconv.Itoa(v.Number), events.VersionPending
+	sys.emit(events.VersionStatusChanged, d)
 }
 
 // lineChange is one requested line change: the event's fields plus what an
@@ -291,12 +323,12 @@ func (sys *system) raiseVersion(job *Job, status, reason string, changes []resol
 	return v, previous
 }
 
-// changeVersion validates changes and makes them on the job at jobRef: in
-// a new version with status when raise is set (emitting VERSION_CREATED),
-// else in place in its current version (emitting nothing). It returns the
-// job's version afterwards and, for a raise, the new version and the
-// superseded version's ref.
-func (sys *system) changeVersion(jobRef string, raise bool, status, reason string, changes []lineChange, actor string) (*Job, *JobVersion, string, *apiError) {
+// raiseAsUser is a user raising a version of the job at jobRef (the /sim
+// action and the console): it validates changes and makes them in a new
+// version with status (emitting VERSION_CREATED), refused (409) while the
+// current version is undecided. It returns the job, the new version and
+// the superseded version's ref.
+func (sys *system) raiseAsUser(jobRef, status, reason string, changes []lineChange, actor string) (*Job, *JobVersion, string, *apiError) {
 	job, err := sys.currentJob(jobRef)
 	if err != nil {
 		return nil, nil, "", err
@@ -308,10 +340,6 @@ func (sys *system) changeVersion(jobRef string, raise bool, status, reason strin
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if !raise {
-		sys.noteInPlace(job, sys.applyChanges(job, checked, actor)...)
-		return job, nil, "", nil
-	}
 	if err := canRaise(job); err != nil {
 		return nil, nil, "", err
 	}
@@ -319,11 +347,52 @@ func (sys *system) changeVersion(jobRef string, raise bool, status, reason strin
 	return job, v, previous, nil
 }
 
+// versionLinesChange is versionLines: it validates changes and makes them
+// on the job at jobRef. Over a decided current version it raises a new one
+// holding them (VERSION_CREATED): Pending with submit, else New. Into a New
+// current version it makes them in place, and with submit submits it
+// (VERSION_STATUS_CHANGED); into a Pending one only without submit (409
+// with it), in place. It returns the job.
+func (sys *system) versionLinesChange(jobRef string, submit bool, reason string, changes []lineChange, actor string) (*Job, *apiError) {
+	job, err := sys.currentJob(jobRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := maxLen("reason", reason, 1000); err != nil {
+		return nil, err
+	}
+	checked, err := sys.checkChanges(job, changes)
+	if err != nil {
+		return nil, err
+	}
+	if submit {
+		if err := canSubmit(job); err != nil {
+			return nil, err
+		}
+	}
+	if !open(job.VersionStatus) {
+		status := events.VersionNew
+		if submit {
+			status = events.VersionPending
+		}
+		sys.raiseVersion(job, status, reason, checked, actor)
+		return job, nil
+	}
+	sys.noteInPlace(job, sys.applyChanges(job, checked, actor)...)
+	if submit {
+		sys.submitVersion(job, actor)
+	}
+	return job, nil
+}
+
 // addActivitiesInVersions is addActivityByClientRef with submitVersion "1":
-// items are valid and jobs[i] is item i's job. Each job gets one new
-// Pending version with its items, in the order of their first item. All or
-// nothing: a quantity a version cannot carry, or a job whose current
-// version is undecided, refuses the whole call before any change.
+// items are valid and jobs[i] is item i's job. Each job, in the order of
+// its first item, gets its items in one submitted version: a new Pending
+// one over a decided current version (VERSION_CREATED), or its New current
+// version, which they join and which is submitted (VERSION_STATUS_CHANGED).
+// All or nothing: a quantity a version cannot carry, or a job whose
+// current version is already Pending, refuses the whole call before any
+// change.
 func (sys *system) addActivitiesInVersions(items []activityByClientRefSpec, jobs []*Job, actor string) ([]*Activity, *apiError) {
 	var order []*Job
 	per := map[*Job][]resolved{}
@@ -333,7 +402,7 @@ func (sys *system) addActivitiesInVersions(items []activityByClientRefSpec, jobs
 		}
 		job := jobs[i]
 		if _, seen := per[job]; !seen {
-			if err := canRaise(job); err != nil {
+			if err := canSubmit(job); err != nil {
 				return nil, err
 			}
 			order = append(order, job)
@@ -346,7 +415,12 @@ func (sys *system) addActivitiesInVersions(items []activityByClientRefSpec, jobs
 	var added []*Activity
 	for _, job := range order {
 		n := len(job.Activities)
-		sys.raiseVersion(job, events.VersionPending, "", per[job], actor)
+		if job.VersionStatus == events.VersionNew {
+			sys.noteInPlace(job, sys.applyChanges(job, per[job], actor)...)
+			sys.submitVersion(job, actor)
+		} else {
+			sys.raiseVersion(job, events.VersionPending, "", per[job], actor)
+		}
 		added = append(added, job.Activities[n:]...)
 	}
 	return added, nil
@@ -404,9 +478,9 @@ func (c versionChangeWire) change() lineChange {
 }
 
 // versionLines: POST /rest/workflow/job/{jobRef}/versionLines (assumed
-// endpoint): removes lines and changes quantities, in a new version when
-// submitVersion is "1", else in the current one. Answers the envelope
-// with the job's version number afterwards.
+// endpoint): removes lines and changes quantities (see versionLinesChange
+// for which version they go to). Answers the envelope with the job's
+// version number afterwards.
 func (s *Simulator) versionLines(sys *system, w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		SubmitVersion lenient.Text        `json:"submitVersion"`
@@ -432,7 +506,7 @@ func (s *Simulator) versionLines(sys *system, w http.ResponseWriter, r *http.Req
 		changes = append(changes, lc)
 	}
 	s.mu.Lock()
-	job, _, _, err := sys.changeVersion(r.PathValue("jobRef"), submit == "1", events.VersionPending, string(in.Reason), changes, sys.seed.APIUser)
+	job, err := sys.versionLinesChange(r.PathValue("jobRef"), submit == "1", string(in.Reason), changes, sys.seed.APIUser)
 	var version int
 	if err == nil {
 		version = job.Version
@@ -522,7 +596,7 @@ func (s *Simulator) simRaiseVersion(sys *system, w http.ResponseWriter, r *http.
 		changes = append(changes, c.change())
 	}
 	s.mu.Lock()
-	job, v, previous, err := sys.changeVersion(r.PathValue("jobRef"), true, status, string(in.Reason), changes, SimActor)
+	job, v, previous, err := sys.raiseAsUser(r.PathValue("jobRef"), status, string(in.Reason), changes, SimActor)
 	var resp SimVersionResponse
 	if err == nil {
 		resp = SimVersionResponse{JobRef: job.JobRef, Version: *v, PreviousVersionJobRef: previous, EventID: sys.lastEventID()}

@@ -432,3 +432,78 @@ func TestRESTAddActivityByClientRefRaisesVersions(t *testing.T) {
 	require.Len(t, j.Activities, 3, "nothing added by the refused calls")
 	require.Equal(t, 2, j.Version)
 }
+
+// A version put together in two calls and submitted by the last (issue
+// 17): versionLines with submitVersion "0" over a decided version raises
+// it New (not submitted, not open to a decision by the API's rules of
+// submission); addActivityByClientRef with "1" adds its lines into that New
+// version and submits it (Pending, VERSION_STATUS_CHANGED). And the other
+// way round: a New version takes versionLines "1" and is submitted.
+// Submitting again while Pending is refused.
+func TestRESTVersionPutTogetherThenSubmitted(t *testing.T) {
+	h := startDev(t)
+	versionedFixitJob(t, h)
+	status, resp := h.rest("fixit", "POST", "/workflow/job/FX000001/versionLines", map[string]any{
+		"submitVersion": "0", "changes": []any{map[string]any{"change": "quantity", "clientRef": "137001", "quantity": "3"}},
+	})
+	require.Equal(t, http.StatusOK, status, resp)
+	require.Equal(t, "2", resp["version"])
+	v, st, list, _ := readVersions(t, h, "fixit", "FX000001")
+	require.Equal(t, "2", v)
+	require.Equal(t, "New", st, "raised, not submitted")
+	require.Equal(t, []any{versionEntry("1", "FX000002", "Approved"), versionEntry("2", "FX000001", "New")}, list)
+	evs := decodeOutbox(t, h, "fixit")
+	require.Len(t, evs, 1)
+	require.Equal(t, events.VersionCreated, evs[0].Type)
+	require.Equal(t, "New", evs[0].Version.Status)
+
+	body := addActivityBody(validActivityByClientRef())
+	body["submitVersion"] = "1"
+	status, resp = h.rest("fixit", "POST", "/workflow/activity/addActivityByClientRef", body)
+	require.Equal(t, http.StatusOK, status, resp)
+	v, st, list, job := readVersions(t, h, "fixit", "FX000001")
+	require.Equal(t, "2", v, "the lines joined version 2: no version 3")
+	require.Equal(t, "Pending", st)
+	require.Equal(t, []any{versionEntry("1", "FX000002", "Approved"), versionEntry("2", "FX000001", "Pending")}, list)
+	require.Len(t, job["activities"], 2)
+	j, _ := h.app.Job("fixit", "FX000001")
+	require.Equal(t, []events.LineChange{
+		{Change: "quantity", ActivityID: "245000", ClientRef: "137001", Code: "PLB001", Quantity: "3"},
+		{Change: "add", ActivityID: j.Activities[1].ID, ClientRef: "o2o:l1:137128", Code: "PLB002", Quantity: "1.5"},
+	}, j.Versions[1].Changes, "the version holds both calls' changes")
+	evs = decodeOutbox(t, h, "fixit")
+	require.Len(t, evs, 2)
+	require.Equal(t, events.VersionStatusChanged, evs[1].Type, "submitted")
+	require.Equal(t, "o2o-api", evs[1].Actor)
+	require.Equal(t, &events.Version{Number: 2, Status: "Pending"}, evs[1].Version)
+
+	// Pending: a second submission is refused, by either call.
+	status, resp = h.rest("fixit", "POST", "/workflow/activity/addActivityByClientRef", body)
+	require.Equal(t, http.StatusConflict, status, resp)
+	require.Contains(t, resp["result_msg"], "version 2 of job FX000001 is Pending")
+	status, resp = h.rest("fixit", "POST", "/workflow/job/FX000001/versionLines", map[string]any{
+		"submitVersion": "1", "changes": []any{map[string]any{"change": "quantity", "clientRef": "137001", "quantity": "4"}},
+	})
+	require.Equal(t, http.StatusConflict, status, resp)
+
+	// Decided, then the other order: a New version (an add with "0" goes
+	// in place), versionLines "1" completes and submits it.
+	h.simOK("POST", "fixit", "/jobs/FX000001/versions/2/approve", nil, nil)
+	status, resp = h.rest("fixit", "POST", "/workflow/job/FX000001/versionLines", map[string]any{
+		"submitVersion": "0", "changes": []any{map[string]any{"change": "remove", "clientRef": "o2o:l1:137128"}},
+	})
+	require.Equal(t, http.StatusOK, status, resp)
+	require.Equal(t, "3", resp["version"])
+	status, resp = h.rest("fixit", "POST", "/workflow/job/FX000001/versionLines", map[string]any{
+		"submitVersion": "1", "changes": []any{map[string]any{"change": "quantity", "clientRef": "137001", "quantity": "5"}},
+	})
+	require.Equal(t, http.StatusOK, status, resp)
+	require.Equal(t, "3", resp["version"], "joined version 3")
+	v, st, _, job = readVersions(t, h, "fixit", "FX000001")
+	require.Equal(t, "3", v)
+	require.Equal(t, "Pending", st)
+	require.Len(t, job["activities"], 1)
+	typ, data := lastEventData(t, h, "fixit")
+	require.Equal(t, string(events.VersionStatusChanged), typ)
+	require.Equal(t, "Pending", data["status"])
+}

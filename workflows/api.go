@@ -104,7 +104,10 @@ func Deliver(ctx context.Context, c client.Client, l *config.Link, primaryJobRef
 	// start a link, and for an event that found no link under its ref.
 	if !start {
 		err = signalLink(ctx, c, l.Name, primaryJobRef, ev)
-		if !errors.Is(err, ErrNoLink) {
+		// A closed link under the ref may be one that closed itself on
+		// learning the ref holds a superseded version: its events are the
+		// current ref's link's all the same.
+		if !errors.Is(err, ErrNoLink) && !errors.Is(err, ErrLinkClosed) {
 			return err
 		}
 		owner, aerr := aliasOwner(ctx, c, l, primaryJobRef)

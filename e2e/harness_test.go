@@ -183,6 +183,26 @@ func devSetup(t *testing.T) (simulator.Seed, []byte) {
 	return seed, cfg
 }
 
+// prefixes are the job-ref prefixes stacks have used in this run, with the
+// test that used each. Every stack shares the one dev server, so two stacks
+// with one prefix hand out the same job refs, and one test's links show up
+// in the other's (a list by job ref found two rows).
+var prefixes = struct {
+	sync.Mutex
+	by map[string]string
+}{by: map[string]string{}}
+
+// claimPrefix fails the test if another test's stack used prefix.
+func claimPrefix(t *testing.T, prefix string) {
+	t.Helper()
+	prefixes.Lock()
+	defer prefixes.Unlock()
+	if other, ok := prefixes.by[prefix]; ok && other != t.Name() {
+		t.Fatalf("job ref prefix %q is already used by %s: give each stack its own", prefix, other)
+	}
+	prefixes.by[prefix] = t.Name()
+}
+
 // newStackFrom starts a stack of the simulated systems of seed, with the
 // O2O configuration cfg, for tests of other topologies than acme-fixit.
 // Every system sends its webhooks to the stack's webhook server and has
@@ -200,6 +220,7 @@ func newStackFrom(t *testing.T, prefix string, seed simulator.Seed, cfg []byte, 
 // first system to the first server, the second to the second, ...).
 func newStackOn(t *testing.T, top topology, prefix string, seed simulator.Seed, cfg []byte, env ...string) *stack {
 	t.Helper()
+	claimPrefix(t, prefix)
 	s := &stack{t: t, extraEnv: env, temporal: top.temporal}
 	if s.temporal == "" {
 		s.temporal = devServer.FrontendHostPort()

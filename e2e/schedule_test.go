@@ -39,9 +39,9 @@ func TestScheduledReconciliationChecksEveryLink(t *testing.T) {
 		every     string
 		heartbeat string
 	}{
-		{"SA", 1, "5s", "1s"},
-		{"SB", 2, "5s", "1s"},
-		{"SC", 60, "30s", "300ms"},
+		{"QA", 1, "5s", "1s"},
+		{"QB", 2, "5s", "1s"},
+		{"QC", 60, "30s", "300ms"},
 	} {
 		t.Run(fmt.Sprintf("%d links", tc.links), func(t *testing.T) {
 			scheduledReconciliation(t, tc.prefix, tc.links, tc.every, tc.heartbeat)
@@ -170,7 +170,7 @@ func scheduledReconciliation(t *testing.T, prefix string, n int, every, heartbea
 // checked, o2o_reconcile_runs_total counts it incomplete, and the links go
 // on as before.
 func TestAScheduledReconciliationThatCannotReadFailsVisibly(t *testing.T) {
-	s := newScheduled(t, "SF", "sched-fail", 2)
+	s := newScheduled(t, "QF", "sched-fail", 2)
 	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "job", "status": 503, "count": -1})
 	metrics := freeAddr(t)
 	run := s.firstRun("5s", "1s", "O2O_METRICS_ADDR="+metrics)
@@ -210,7 +210,7 @@ func TestAScheduledReconciliationThatCannotReadFailsVisibly(t *testing.T) {
 // attempt stops there too: the worker then stops without waiting out its
 // graceful-stop timeout for it.
 func TestAReconciliationWhoseReadHangsStopsAtItsDeadline(t *testing.T) {
-	s := newScheduled(t, "SH", "sched-hang", 1)
+	s := newScheduled(t, "QH", "sched-hang", 1)
 	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "job", "delay": "60s", "count": -1})
 	run := s.firstRun("5s", "1s")
 

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,7 @@ func (a *Activities) readFacts(ctx context.Context, in ReadFactsInput, documents
 			r.drift(fmt.Sprintf("linked job %s in %s now has client ref %s, not %s", in.SecondaryJobRef, l.Secondary.System, sj.ClientRef, in.PrimaryJobRef))
 			return r.result(), nil
 		}
+		r.lines(pj, sj)
 		r.job(events.Secondary, l.Secondary.System, sj, in.SecondaryJobRef, in.PrimaryJobRef)
 		if documents {
 			if err := r.documents(ctx, events.Secondary, l.Secondary.System, secondary, in.SecondaryJobRef, in.PrimaryJobRef); err != nil {
@@ -104,21 +106,62 @@ type factReader struct {
 	now   time.Time
 	facts []events.Event
 	calls int
+	// assigned is the index in facts of each primary activity's assignment.
+	assigned map[string]int
 }
 
 func (r *factReader) result() ReadFactsResult { return ReadFactsResult{Facts: r.facts, Calls: r.calls} }
 
-// add keeps a fact the rules think worth offering. Its id names the fact
-// (and, for a status, the read), so a fact offered again by a later
-// reconciliation is recognised as the same delivery.
-func (r *factReader) add(ev events.Event, id string) {
+// add keeps a fact the rules think worth offering, and reports whether it
+// did. Its id names the fact (and, for a status, the read), so a fact
+// offered again by a later reconciliation is recognised as the same delivery.
+func (r *factReader) add(ev events.Event, id string) bool {
 	ev.ID, ev.Source = "reconcile:"+id, events.FromReconcile
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = r.now
 	}
-	if rules.WorthOffering(r.rules, ev) {
-		r.facts = append(r.facts, ev)
+	if !rules.WorthOffering(r.rules, ev) {
+		return false
 	}
+	r.facts = append(r.facts, ev)
+	return true
+}
+
+// lines compares the linked job's lines with the primary's activities
+// assigned to the link's team: an assignment whose line the linked job does
+// not hold (by client ref, the primary activity id) becomes the fact "its
+// line is missing" (Assignment.LineMissing), in its place, which the link
+// applies even if it believes the line is there. While either job's current
+// version is undecided (New or Pending) nothing is compared: a variation
+// may remove a line on one side before the other side's mirror of it.
+func (r *factReader) lines(pj, sj *oneserve.Job) {
+	if undecided(pj.VersionStatus) || undecided(sj.VersionStatus) {
+		return
+	}
+	for _, line := range pj.Activities {
+		i, ok := r.assigned[line.ID]
+		if !ok || hasLine(sj, line.ID) || mirrored(sj, line) {
+			continue
+		}
+		ev := r.facts[i]
+		a := *ev.Assignment
+		a.LineMissing = true
+		ev.Assignment = &a
+		ev.ID = "reconcile:" + rules.FactKeys(ev)[0]
+		r.facts[i] = ev
+	}
+}
+
+// mirrored reports whether a primary line is itself the mirror of a line of
+// the linked job (added by a variation O2O mirrored from the secondary: its
+// client ref is that line's id), so the linked job holds it already.
+func mirrored(sj *oneserve.Job, line oneserve.JobLine) bool {
+	return line.ClientRef != "" && slices.ContainsFunc(sj.Activities, func(s oneserve.JobLine) bool { return s.ID == line.ClientRef })
+}
+
+// undecided reports whether a version status is New or Pending.
+func undecided(status string) bool {
+	return strings.EqualFold(status, events.VersionNew) || strings.EqualFold(status, events.VersionPending)
 }
 
 func (r *factReader) drift(reason string) {
@@ -137,7 +180,12 @@ func (r *factReader) job(side events.Side, system string, j *oneserve.Job, jobRe
 			}
 			ev := base
 			ev.Type, ev.Assignment = events.ActivityAssigned, &events.Assignment{ActivityID: line.ID, TeamID: line.SupplierID}
-			r.add(ev, rules.FactKeys(ev)[0])
+			if r.add(ev, rules.FactKeys(ev)[0]) {
+				if r.assigned == nil {
+					r.assigned = map[string]int{}
+				}
+				r.assigned[line.ID] = len(r.facts) - 1
+			}
 		}
 	}
 	if j.Status != "" {

@@ -110,3 +110,35 @@ func TestReadFactsReportsAJobGoneAsDriftAndCheckJobsBlocksOnIt(t *testing.T) {
 	require.Len(t, read.Facts, 1)
 	require.Equal(t, "primary job AC999999 no longer exists in acme", read.Facts[0].Drift.Reason)
 }
+
+// TestReadFactsSaysWhichLinesTheLinkedJobLacks: an activity assigned to
+// the link's team whose line the linked job does not hold is read as "its
+// line is missing" (issue 17), whatever the link believes; once the line is
+// there, it is the plain assignment again.
+func TestReadFactsSaysWhichLinesTheLinkedJobLacks(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, a, b := f.jobWithTwoLines()
+	res, err := f.create(ref, a)
+	require.NoError(t, err)
+	fx := res.SecondaryJobRef
+	f.assign(b)
+
+	got := keys(f.readFacts(ref, fx).Facts)
+	require.Contains(t, got, "assigned:primary:"+a+":7", "a's line is there")
+	require.Contains(t, got, rules.LineMissingKey(b, "7"))
+	require.NotContains(t, got, "assigned:primary:"+b+":7", "b's fact is its missing line")
+	require.True(t, got[rules.LineMissingKey(b, "7")].Assignment.LineMissing)
+
+	v, err := f.env.ExecuteActivity(f.acts.AddActivities, activities.AddActivitiesInput{
+		Link: "acme-fixit", PrimaryJobRef: ref, SecondaryJobRef: fx, ActivityIDs: []string{b}})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, []string{b}, res.ActivityIDs)
+	got = keys(f.readFacts(ref, fx).Facts)
+	require.Contains(t, got, "assigned:primary:"+b+":7")
+	require.NotContains(t, got, rules.LineMissingKey(b, "7"))
+
+	// Without a linked job to compare with, the assignment is all a read says.
+	got = keys(f.readFacts(ref, "").Facts)
+	require.Contains(t, got, "assigned:primary:"+a+":7")
+}

@@ -182,6 +182,11 @@ type Assignment struct {
 	ActivityID string `json:"activityId"`
 	TeamID     string `json:"teamId"`
 	TeamName   string `json:"teamName,omitempty"`
+	// LineMissing is set only by a reconciliation (never from a webhook):
+	// the activity is assigned to the link's team but the linked job has no
+	// line for it, whatever the link believes (a fact of its own, see
+	// rules.FactKeys).
+	LineMissing bool `json:"lineMissing,omitempty"`
 }
 
 // StatusChange is the data of JOB_STATUS_CHANGED.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/rules"
 )
 
 func reconciled(ev events.Event, id string) events.Event {
@@ -177,4 +178,31 @@ func TestNextStepSaysWhatAnOperatorCanDo(t *testing.T) {
 	require.Contains(t, h.m.State().NextStep, "starter link acme-fixit AC000001 ACTIVITY_ID", "the creating event was skipped: Linking, nothing waiting")
 	h.mustOperate(ActionPause)
 	require.Contains(t, h.m.State().NextStep, "resume")
+}
+
+// TestALineMissingFromTheLinkedJobIsAddedEvenWhereTheLinkBelievesItThere:
+// the link has linked activity 137001 (issue 17: a retried creation once
+// recorded a line the linked job did not get); a reconciliation reads that
+// the linked job has no line for it. The assignment alone is a known fact,
+// but "its line is missing" is a fact of its own: queued, decided as an
+// add, applied once; offered again it is known.
+func TestALineMissingFromTheLinkedJobIsAddedEvenWhereTheLinkBelievesItThere(t *testing.T) {
+	h := linkedHarness(t)
+	require.Equal(t, []string{"137001"}, h.m.st.LinkedActivities)
+	missing := assignment("", "137001", "7", t0)
+	missing.Assignment.LineMissing = true
+	missing = reconciled(missing, rules.FactKeys(missing)[0])
+
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{reconciled(assignment("", "137001", "7", t0), "a")}), "the assignment is known")
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{missing, missing}), "the missing line is not")
+	h.begin()
+	cmd := h.m.Command()
+	require.Equal(t, rules.AddActivities, cmd.Action)
+	require.Equal(t, []string{"137001"}, cmd.ActivityIDs)
+	rec := h.finish()
+	require.Equal(t, OutcomeApplied, rec.Outcome)
+	require.Equal(t, events.FromReconcile, rec.Source)
+
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}), "applied once")
+	require.Equal(t, []string{"137001"}, h.m.st.LinkedActivities)
 }

@@ -45,6 +45,7 @@ func (s *stack) requireBothLinesOnce(jobRef string, a, b string) {
 	s.t.Helper()
 	st := s.settle(jobRef, 2)
 	require.Equal(s.t, lifecycle.StateLinked, st.State)
+	s.t.Logf("creation: %s", st.Events[0].Detail)
 	require.Contains(s.t, st.Events[0].Detail, "found (created by an earlier attempt)", "the race this test is about: %+v", st.Events)
 	require.ElementsMatch(s.t, []string{a, b}, st.LinkedActivities)
 	jobs := s.secondaryJobs(jobRef)

@@ -164,6 +164,31 @@ func undecided(status string) bool {
 	return strings.EqualFold(status, events.VersionNew) || strings.EqualFold(status, events.VersionPending)
 }
 
+// sourceTime is t, a time the source gives for a fact, or zero (the read's
+// time, see add) when it gives none or one after the read.
+func (r *factReader) sourceTime(t time.Time) time.Time {
+	if t.IsZero() || t.After(r.now) {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// appointmentTime dates the facts of an appointment read from a job. The
+// read says when an appointment is, not when it was booked, moved or
+// cancelled: those facts take the read's time. A completed appointment's
+// visit is over by the end of its slot (its start, without an end), so
+// every fact of it takes that time, which keeps its booking, never later,
+// in front of its completion.
+func (r *factReader) appointmentTime(ap oneserve.JobAppointment) time.Time {
+	if !strings.EqualFold(ap.Status, "Completed") {
+		return time.Time{}
+	}
+	if !ap.End.IsZero() {
+		return r.sourceTime(ap.End)
+	}
+	return r.sourceTime(ap.Start)
+}
+
 func (r *factReader) drift(reason string) {
 	r.add(events.Event{System: r.link.Primary.System, Side: events.Primary, Type: events.JobsDrifted,
 		Drift: &events.Drift{Reason: reason}}, "drift")
@@ -202,6 +227,8 @@ func (r *factReader) job(side events.Side, system string, j *oneserve.Job, jobRe
 			end := ap.End
 			a.End = &end
 		}
+		base := base
+		base.OccurredAt = r.appointmentTime(ap)
 		// Booked now, and at this time: the link drops what it knows.
 		for _, t := range []events.Type{events.AppointmentCreated, events.AppointmentRescheduled} {
 			ev := base
@@ -231,7 +258,7 @@ func (r *factReader) documents(ctx context.Context, side events.Side, system str
 		return classify(system, err)
 	}
 	for _, d := range docs {
-		ev := events.Event{System: system, Side: side, JobRef: jobRef, JobClientRef: clientRef, Type: events.DocumentUploaded,
+		ev := events.Event{System: system, Side: side, JobRef: jobRef, JobClientRef: clientRef, Type: events.DocumentUploaded, OccurredAt: r.sourceTime(d.Uploaded),
 			Document: &events.Document{DocumentID: d.DocumentID, FileName: d.FileName, Category: d.Category, Size: d.Size,
 				SHA256: strings.ToLower(d.SHA256), ClientRef: d.ClientRef}}
 		r.add(ev, rules.FactKeys(ev)[0])
@@ -245,6 +272,7 @@ func (r *factReader) documents(ctx context.Context, side events.Side, system str
 		default:
 			continue
 		}
+		ev.OccurredAt = time.Time{} // the list says when it was uploaded, not decided
 		r.add(ev, rules.FactKeys(ev)[0])
 	}
 	return nil

@@ -103,7 +103,10 @@ type Event struct {
 	// Side is the end of the link that System is on. Set per link by the webhook server.
 	Side Side `json:"side"`
 	Type Type `json:"type"`
-	// OccurredAt is the envelope timestamp: when the change happened in the source.
+	// OccurredAt is the envelope timestamp: when the change happened in the
+	// source. For a fact a reconciliation read it is the source's own time
+	// where the read gives one, else the time of the read
+	// (docs/reconciliation.md, "When a fact happened").
 	OccurredAt time.Time `json:"occurredAt"`
 	// JobRef is the job's reference in the sending system.
 	JobRef string `json:"jobRef"`

@@ -116,7 +116,7 @@ func (r *factReader) result() ReadFactsResult { return ReadFactsResult{Facts: r.
 // did. Its id names the fact (and, for a status, the read), so a fact
 // offered again by a later reconciliation is recognised as the same delivery.
 func (r *factReader) add(ev events.Event, id string) bool {
-	ev.ID, ev.Source = "reconcile:"+id, events.FromReconcile
+	ev.ID, ev.Source = rules.FactID(id), events.FromReconcile
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = r.now
 	}
@@ -147,7 +147,7 @@ func (r *factReader) lines(pj, sj *oneserve.Job) {
 		a := *ev.Assignment
 		a.LineMissing = true
 		ev.Assignment = &a
-		ev.ID = "reconcile:" + rules.FactKeys(ev)[0]
+		ev.ID = rules.FactID(rules.FactKeys(ev)[0])
 		r.facts[i] = ev
 	}
 }

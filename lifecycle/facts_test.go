@@ -206,3 +206,36 @@ func TestALineMissingFromTheLinkedJobIsAddedEvenWhereTheLinkBelievesItThere(t *t
 	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}), "applied once")
 	require.Equal(t, []string{"137001"}, h.m.st.LinkedActivities)
 }
+
+// A missing line of an activity the link has no record of is simply its
+// assignment (issue 17): the same fact, with the same identity, as its
+// webhook — dropped while that webhook is queued, applied once otherwise.
+func TestALineMissingForAnAssignmentTheLinkDoesNotKnowIsTheAssignment(t *testing.T) {
+	h := linkedHarness(t)
+	missing := assignment("", "137002", "7", t0)
+	missing.Assignment.LineMissing = true
+	missing = reconciled(missing, rules.FactKeys(missing)[0])
+
+	h.m.paused = true // the webhook waits in the queue
+	h.deliver(assignment("w2", "137002", "7", t0))
+	require.Empty(t, h.m.Unknown([]events.Event{missing}), "its webhook is queued")
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}))
+	h.m.paused = false
+	h.m.queue = nil
+
+	require.Equal(t, []int{0}, h.m.Unknown([]events.Event{missing}))
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{missing}))
+	h.run()
+	recs := h.m.TakeRecords()
+	require.Len(t, recs, 1)
+	require.Equal(t, rules.FactID("assigned:primary:137002:7"), recs[0].ID, "the assignment's own identity")
+	require.Equal(t, OutcomeApplied, recs[0].Outcome)
+	require.Contains(t, h.m.st.LinkedActivities, "137002")
+	// Read missing again after the link added it: now a repair, once.
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{missing}))
+	h.run()
+	recs = h.m.TakeRecords()
+	require.Len(t, recs, 1)
+	require.Equal(t, rules.FactID(rules.LineMissingKey("137002", "7")), recs[0].ID)
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}), "repaired once")
+}

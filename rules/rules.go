@@ -451,6 +451,11 @@ func FactKeys(ev events.Event) []string {
 	return nil
 }
 
+// FactID is the event id of a fact a reconciliation read, made from the
+// fact's identity (its first FactKeys key), so that the same fact offered by
+// every reconciliation is the same delivery.
+func FactID(key string) string { return "reconcile:" + key }
+
 // LineMissingKey is the fact "activity activityID, assigned to team teamID,
 // has no line on the linked job": a reconciliation reads it from the linked
 // job, so that a line the link believes is there is added (decideAssignment).

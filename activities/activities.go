@@ -176,7 +176,11 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 			return lifecycle.Result{}, err
 		}
 		res := lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: held, Existed: true}
-		if len(added) > 0 {
+		switch len(added) {
+		case 0:
+		case 1:
+			res.Detail = fmt.Sprintf("activity %s was not on it and was added", added[0])
+		default:
 			res.Detail = fmt.Sprintf("activities %s were not on it and were added", strings.Join(added, ", "))
 		}
 		log.Info("Linked job already exists; not creating another", "secondaryJobRef", ref, "added", len(added))

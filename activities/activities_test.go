@@ -478,3 +478,20 @@ func TestUnknownLinkIsAConfigurationError(t *testing.T) {
 	_, err := f.env.ExecuteActivity(f.acts.CreateLinkedJob, activities.CreateJobInput{Link: "nope", PrimaryJobRef: "AC1", ActivityIDs: []string{"1"}})
 	require.Equal(t, activities.ErrTypeConfig, nonRetryableType(t, err))
 }
+
+// AddActivities records as linked only what the linked job holds: an
+// activity that is not on the primary job is skipped, not reported added.
+func TestAddActivitiesSkipsAnActivityOfAnotherJob(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, a := f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(ref, a)
+	require.NoError(t, err)
+	_, other := f.assignedJob("SITE-001", "Emergency", "7")
+	v, err := f.env.ExecuteActivity(f.acts.AddActivities, activities.AddActivitiesInput{
+		Link: "acme-fixit", PrimaryJobRef: ref, SecondaryJobRef: res.SecondaryJobRef, ActivityIDs: []string{other}})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, lifecycle.OutcomeSkipped, res.Outcome)
+	require.Contains(t, res.Detail, "not on primary job "+ref)
+	require.Equal(t, []string{a}, f.lineRefs(ref))
+}

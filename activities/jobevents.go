@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -153,6 +154,9 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 		if slices.Contains(confirmed, line.ID) {
 			want = append(want, line)
 		}
+	}
+	if len(want) == 0 {
+		return lifecycle.Skipped(fmt.Sprintf("activities %v are not on primary job %s in %s", confirmed, in.PrimaryJobRef, pSys)), nil
 	}
 	held, added, err := completeLines(ctx, l, secondary, in.PrimaryJobRef, in.SecondaryJobRef, want)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +111,10 @@ type CreateJobInput struct {
 // activities were assigned to the link's team. It re-reads the job and the
 // activities from the primary rather than trusting the event, checks that the
 // site exists in the secondary, and finds a job created by an earlier attempt
-// before creating one, so it never creates two.
+// before creating one, so it never creates two. A job it finds holds what the
+// secondary says it holds: the lines assigned since the attempt that created
+// it are added to it (completeLines), and the result lists the lines the job
+// really holds.
 func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (lifecycle.Result, error) {
 	l, primary, secondary, err := a.link(in.Link)
 	if err != nil {
@@ -161,13 +165,33 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	if err != nil {
 		return lifecycle.Result{}, classify(sSys, err)
 	}
-	lineIDs := make([]string, 0, len(spec.Lines))
+	// A job an earlier attempt created holds the lines that attempt read
+	// from the primary, not necessarily today's: what it holds is read from
+	// the secondary, and the lines still missing are added (found).
+	var want []oneserve.JobLine
 	for _, line := range spec.Lines {
-		lineIDs = append(lineIDs, line.ActivityID)
+		if i := slices.IndexFunc(job.Activities, func(a oneserve.JobLine) bool { return a.ID == line.ActivityID }); i >= 0 {
+			want = append(want, job.Activities[i])
+		}
+	}
+	found := func(ref string) (lifecycle.Result, error) {
+		held, added, err := completeLines(ctx, l, secondary, in.PrimaryJobRef, ref, want)
+		if err != nil {
+			return lifecycle.Result{}, err
+		}
+		res := lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: held, Existed: true}
+		switch len(added) {
+		case 0:
+		case 1:
+			res.Detail = fmt.Sprintf("activity %s was not on it and was added", added[0])
+		default:
+			res.Detail = fmt.Sprintf("activities %s were not on it and were added", strings.Join(added, ", "))
+		}
+		log.Info("Linked job already exists; not creating another", "secondaryJobRef", ref, "added", len(added))
+		return res, nil
 	}
 	if ref := linkedJobAt(site, in.PrimaryJobRef); ref != "" {
-		log.Info("Linked job already exists; not creating another", "secondaryJobRef", ref)
-		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs, Existed: true}, nil
+		return found(ref)
 	}
 
 	req := oneserve.CreateJobRequest{
@@ -193,11 +217,16 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 			return earlier != "", nil
 		}
 		if settled(ctx, err, look) {
-			return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: earlier, ActivityIDs: lineIDs, Existed: true}, nil
+			over() // landed: what follows is a read, and a write of its own
+			return found(earlier)
 		}
 		return lifecycle.Result{}, createRefused(classify(sSys, err), spec.ContactRef, site, in.PrimaryJobRef, sSys)
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
+	lineIDs := make([]string, 0, len(spec.Lines))
+	for _, line := range spec.Lines {
+		lineIDs = append(lineIDs, line.ActivityID)
+	}
 	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,6 +47,9 @@ type fixture struct {
 	url  string
 	acts *activities.Activities
 	env  *testsuite.TestActivityEnvironment
+	// intercept, when set, sees every request before the simulator: it
+	// reports whether it handled the request itself (serve is the simulator).
+	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request, serve http.Handler) bool]
 }
 
 func newFixture(t *testing.T, tweak func(string) string, opts ...activities.Option) *fixture {
@@ -59,7 +64,14 @@ func newFixture(t *testing.T, tweak func(string) string, opts ...activities.Opti
 	}
 	sim, err := simulator.New(seed, simulator.Options{})
 	require.NoError(t, err)
-	srv := httptest.NewServer(sim.Handler())
+	f := &fixture{t: t}
+	h := sim.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if in := f.intercept.Load(); in != nil && (*in)(w, r, h) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 
 	raw, err := os.ReadFile("../o2o.example.yaml")
@@ -75,7 +87,8 @@ func newFixture(t *testing.T, tweak func(string) string, opts ...activities.Opti
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return &fixture{t: t, url: srv.URL, acts: acts, env: env}
+	f.url, f.acts, f.env = srv.URL, acts, env
+	return f
 }
 
 func (f *fixture) sim(method, path string, body, out any) int {
@@ -263,6 +276,115 @@ func TestAddJobEventHeldPastItsTimeoutIsWrittenOnce(t *testing.T) {
 	require.Equal(t, 1, marked("ev-3"))
 }
 
+// jobWithTwoLines raises a job with two activities in acme and assigns the
+// first to team 7.
+func (f *fixture) jobWithTwoLines() (jobRef, first, second string) {
+	f.t.Helper()
+	var job struct {
+		JobRef     string `json:"jobRef"`
+		Activities []struct {
+			ID string `json:"id"`
+		} `json:"activities"`
+	}
+	require.Equal(f.t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs", map[string]any{
+		"clientId": "28", "siteRef": "SITE-001", "contactRef": "CON-001", "priority": "Emergency", "description": "Leak under sink",
+		"activities": []map[string]string{{"code": "PLB001", "quantity": "2"}, {"code": "PLB002", "quantity": "1"}},
+	}, &job))
+	f.assign(job.Activities[0].ID)
+	return job.JobRef, job.Activities[0].ID, job.Activities[1].ID
+}
+
+func (f *fixture) assign(activityID string) {
+	f.t.Helper()
+	require.Equal(f.t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+activityID+"/assign", map[string]string{"teamId": "7"}, nil))
+}
+
+// lineRefs are the client refs of the lines of the one linked job of ref.
+func (f *fixture) lineRefs(ref string) []string {
+	f.t.Helper()
+	jobs := f.secondaryJobs(ref)
+	require.Len(f.t, jobs, 1, "one linked job")
+	var refs []string
+	for _, a := range jobs[0].Activities {
+		refs = append(refs, a.ClientRef)
+	}
+	return refs
+}
+
+// A retry that finds the job its earlier attempt created (issue 17): an
+// activity assigned since that attempt is not on the job, so it is added,
+// and the result lists what the job really holds.
+func TestCreateLinkedJobFoundByARetryGetsTheLinesAssignedSince(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, a, b := f.jobWithTwoLines()
+	first, err := f.create(ref, a)
+	require.NoError(t, err)
+	require.Equal(t, []string{a}, first.ActivityIDs)
+
+	f.assign(b) // before the retry reads the primary
+	again, err := f.create(ref, a)
+	require.NoError(t, err)
+	require.True(t, again.Existed)
+	require.Equal(t, first.SecondaryJobRef, again.SecondaryJobRef)
+	require.ElementsMatch(t, []string{a, b}, again.ActivityIDs)
+	require.ElementsMatch(t, []string{a, b}, f.lineRefs(ref), "both lines, once each")
+	require.Contains(t, again.Detail, b)
+
+	// Another retry adds nothing more.
+	again, err = f.create(ref, a)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{a, b}, again.ActivityIDs)
+	require.ElementsMatch(t, []string{a, b}, f.lineRefs(ref))
+	require.Empty(t, again.Detail)
+}
+
+// An attempt whose own createJob goes unanswered looks for the job and finds
+// one an earlier attempt created before the second activity was assigned
+// (its request landed late; this attempt's was lost): the job holds only the
+// first line, so the second is added (issue 17).
+func TestCreateLinkedJobFoundAfterALostAnswerGetsTheMissingLines(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, a, b := f.jobWithTwoLines()
+	f.assign(b)
+	var landed atomic.Bool
+	in := func(w http.ResponseWriter, r *http.Request, serve http.Handler) bool {
+		if r.URL.Path != "/fixit/rest/workflow/job/createJob" || !landed.CompareAndSwap(false, true) {
+			return false
+		}
+		// The earlier attempt's request, read before b was assigned, lands...
+		var body struct {
+			Activities []json.RawMessage `json:"activities"`
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err == nil {
+			err = json.Unmarshal(raw, &body)
+		}
+		if err != nil || len(body.Activities) != 2 {
+			http.Error(w, fmt.Sprintf("want two lines: %v %s", err, raw), http.StatusTeapot)
+			return true
+		}
+		var fields map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &fields)
+		fields["activities"], _ = json.Marshal(body.Activities[:1])
+		earlier, _ := json.Marshal(fields)
+		req := r.Clone(r.Context())
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(earlier)), int64(len(earlier))
+		serve.ServeHTTP(httptest.NewRecorder(), req)
+		// ...and this attempt's is lost: the connection drops unanswered.
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return true
+	}
+	f.intercept.Store(&in)
+
+	res, err := f.create(ref, a)
+	require.NoError(t, err)
+	require.True(t, res.Existed, "found by the look after the lost answer")
+	require.ElementsMatch(t, []string{a, b}, res.ActivityIDs)
+	require.ElementsMatch(t, []string{a, b}, f.lineRefs(ref), "both lines, once each")
+}
+
 func TestCreateLinkedJobMisalignedSiteIsNonRetryableAndNamesIt(t *testing.T) {
 	f := newFixture(t, nil)
 	ref, act := f.assignedJob("SITE-003", "Emergency", "7")
@@ -355,4 +477,21 @@ func TestUnknownLinkIsAConfigurationError(t *testing.T) {
 	f := newFixture(t, nil)
 	_, err := f.env.ExecuteActivity(f.acts.CreateLinkedJob, activities.CreateJobInput{Link: "nope", PrimaryJobRef: "AC1", ActivityIDs: []string{"1"}})
 	require.Equal(t, activities.ErrTypeConfig, nonRetryableType(t, err))
+}
+
+// AddActivities records as linked only what the linked job holds: an
+// activity that is not on the primary job is skipped, not reported added.
+func TestAddActivitiesSkipsAnActivityOfAnotherJob(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, a := f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(ref, a)
+	require.NoError(t, err)
+	_, other := f.assignedJob("SITE-001", "Emergency", "7")
+	v, err := f.env.ExecuteActivity(f.acts.AddActivities, activities.AddActivitiesInput{
+		Link: "acme-fixit", PrimaryJobRef: ref, SecondaryJobRef: res.SecondaryJobRef, ActivityIDs: []string{other}})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, lifecycle.OutcomeSkipped, res.Outcome)
+	require.Contains(t, res.Detail, "not on primary job "+ref)
+	require.Equal(t, []string{a}, f.lineRefs(ref))
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
@@ -133,7 +135,7 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	if err != nil {
 		return lifecycle.Result{}, err
 	}
-	pSys, sSys := l.Primary.System, l.Secondary.System
+	pSys := l.Primary.System
 	ctx, stop := keepAliveWrites(ctx)
 	defer stop()
 	confirmed, skipped, err := confirmAssigned(ctx, l, primary, in.ActivityIDs)
@@ -147,44 +149,76 @@ func (a *Activities) AddActivities(ctx context.Context, in AddActivitiesInput) (
 	if err := awaitLostWrite(ctx); err != nil {
 		return lifecycle.Result{}, err
 	}
-	sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
+	var want []oneserve.JobLine
+	for _, line := range pJob.Activities {
+		if slices.Contains(confirmed, line.ID) {
+			want = append(want, line)
+		}
+	}
+	if len(want) == 0 {
+		return lifecycle.Skipped(fmt.Sprintf("activities %v are not on primary job %s in %s", confirmed, in.PrimaryJobRef, pSys)), nil
+	}
+	held, added, err := completeLines(ctx, l, secondary, in.PrimaryJobRef, in.SecondaryJobRef, want)
 	if err != nil {
-		return lifecycle.Result{}, classify(sSys, err)
+		return lifecycle.Result{}, err
+	}
+	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(added), "confirmed", len(confirmed))
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, ActivityIDs: held}, nil
+}
+
+// completeLines makes the linked job hold every line of want (primary
+// lines; a line on the linked job is found by its client ref, the primary
+// activity id). It reads the linked job from the secondary — what a job
+// holds is never assumed from the primary — and adds the lines still
+// missing in one addActivityByClientRef, looked for again when its answer
+// is lost (settled). It returns the primary activity ids of want that the
+// linked job holds afterwards and those it added. The caller has waited for
+// an earlier attempt's lost write (awaitLostWrite).
+func completeLines(ctx context.Context, l *config.Link, secondary *oneserve.Client, primaryJobRef, secondaryJobRef string, want []oneserve.JobLine) (held, added []string, err error) {
+	sSys := l.Secondary.System
+	sJob, err := secondary.Job(ctx, secondaryJobRef)
+	if err != nil {
+		return nil, nil, classify(sSys, err)
 	}
 	var add []oneserve.ActivityByClientRef
-	for _, line := range pJob.Activities {
-		if !slices.Contains(confirmed, line.ID) {
-			continue
+	for _, line := range want {
+		held = append(held, line.ID)
+		if hasLine(sJob, line.ID) {
+			continue // created with the job, or added by an earlier attempt
 		}
-		if slices.ContainsFunc(sJob.Activities, func(s oneserve.JobLine) bool { return s.ClientRef == line.ID }) {
-			continue // an earlier attempt added it
-		}
+		added = append(added, line.ID)
 		add = append(add, oneserve.ActivityByClientRef{
-			JobClientRef: in.PrimaryJobRef, ClientID: l.Secondary.Client.ID, Code: line.Code, ClientRef: line.ID,
+			JobClientRef: primaryJobRef, ClientID: l.Secondary.Client.ID, Code: line.Code, ClientRef: line.ID,
 			Description: line.Description, CompletedQuantity: "0", TotalQuantity: line.Quantity,
 		})
 	}
-	if len(add) > 0 {
-		over := sending(ctx, secondary)
-		defer over()
-		if err := secondary.AddActivitiesByClientRef(ctx, false, add); err != nil {
-			look := func(ctx context.Context) (bool, error) {
-				sJob, err := secondary.Job(ctx, in.SecondaryJobRef)
-				if err != nil {
-					return false, err
-				}
-				for _, a := range add {
-					if !slices.ContainsFunc(sJob.Activities, func(s oneserve.JobLine) bool { return s.ClientRef == a.ClientRef }) {
-						return false, nil
-					}
-				}
-				return true, nil
+	if len(add) == 0 {
+		return held, nil, nil
+	}
+	over := sending(ctx, secondary)
+	defer over()
+	if err := secondary.AddActivitiesByClientRef(ctx, false, add); err != nil {
+		look := func(ctx context.Context) (bool, error) {
+			sJob, err := secondary.Job(ctx, secondaryJobRef)
+			if err != nil {
+				return false, err
 			}
-			if !settled(ctx, err, look) {
-				return lifecycle.Result{}, classify(sSys, err)
+			for _, a := range add {
+				if !hasLine(sJob, a.ClientRef) {
+					return false, nil
+				}
 			}
+			return true, nil
+		}
+		if !settled(ctx, err, look) {
+			return nil, nil, classify(sSys, err)
 		}
 	}
-	activity.GetLogger(ctx).Info("Activities on the linked job", "added", len(add), "confirmed", len(confirmed))
-	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, ActivityIDs: confirmed}, nil
+	return held, added, nil
+}
+
+// hasLine reports whether job has a line whose client ref is the primary
+// activity id.
+func hasLine(job *oneserve.Job, activityID string) bool {
+	return slices.ContainsFunc(job.Activities, func(s oneserve.JobLine) bool { return s.ClientRef == activityID })
 }

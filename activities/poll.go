@@ -212,7 +212,7 @@ func (a *Activities) DiscoverAssignments(ctx context.Context, in DiscoverInput) 
 		ev := events.Event{System: l.Primary.System, Side: events.Primary, Type: events.ActivityAssigned, OccurredAt: at,
 			JobRef: in.PrimaryJobRef, Source: events.FromReconcile,
 			Assignment: &events.Assignment{ActivityID: line.ID, TeamID: line.SupplierID}}
-		ev.ID = "reconcile:" + rules.FactKeys(ev)[0]
+		ev.ID = rules.FactID(rules.FactKeys(ev)[0])
 		res.Assignments = append(res.Assignments, ev)
 	}
 	return res, nil

@@ -88,6 +88,7 @@ func (a *Activities) readFacts(ctx context.Context, in ReadFactsInput, documents
 			r.drift(fmt.Sprintf("linked job %s in %s now has client ref %s, not %s", in.SecondaryJobRef, l.Secondary.System, sj.ClientRef, in.PrimaryJobRef))
 			return r.result(), nil
 		}
+		r.lines(pj, sj)
 		r.job(events.Secondary, l.Secondary.System, sj, in.SecondaryJobRef, in.PrimaryJobRef)
 		if documents {
 			if err := r.documents(ctx, events.Secondary, l.Secondary.System, secondary, in.SecondaryJobRef, in.PrimaryJobRef); err != nil {
@@ -105,21 +106,87 @@ type factReader struct {
 	now   time.Time
 	facts []events.Event
 	calls int
+	// assigned is the index in facts of each primary activity's assignment.
+	assigned map[string]int
 }
 
 func (r *factReader) result() ReadFactsResult { return ReadFactsResult{Facts: r.facts, Calls: r.calls} }
 
-// add keeps a fact the rules think worth offering. Its id names the fact
-// (and, for a status, the read), so a fact offered again by a later
-// reconciliation is recognised as the same delivery.
-func (r *factReader) add(ev events.Event, id string) {
-	ev.ID, ev.Source = "reconcile:"+id, events.FromReconcile
+// add keeps a fact the rules think worth offering, and reports whether it
+// did. Its id names the fact (and, for a status, the read), so a fact
+// offered again by a later reconciliation is recognised as the same delivery.
+func (r *factReader) add(ev events.Event, id string) bool {
+	ev.ID, ev.Source = rules.FactID(id), events.FromReconcile
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = r.now
 	}
-	if rules.WorthOffering(r.rules, ev) {
-		r.facts = append(r.facts, ev)
+	if !rules.WorthOffering(r.rules, ev) {
+		return false
 	}
+	r.facts = append(r.facts, ev)
+	return true
+}
+
+// lines compares the linked job's lines with the primary's activities
+// assigned to the link's team: an assignment whose line the linked job does
+// not hold (by client ref, the primary activity id) becomes the fact "its
+// line is missing" (Assignment.LineMissing), in its place, which the link
+// applies even if it believes the line is there. While either job's current
+// version is undecided (New or Pending) nothing is compared: a variation
+// may remove a line on one side before the other side's mirror of it.
+func (r *factReader) lines(pj, sj *oneserve.Job) {
+	if undecided(pj.VersionStatus) || undecided(sj.VersionStatus) {
+		return
+	}
+	for _, line := range pj.Activities {
+		i, ok := r.assigned[line.ID]
+		if !ok || hasLine(sj, line.ID) || mirrored(sj, line) {
+			continue
+		}
+		ev := r.facts[i]
+		a := *ev.Assignment
+		a.LineMissing = true
+		ev.Assignment = &a
+		ev.ID = rules.FactID(rules.FactKeys(ev)[0])
+		r.facts[i] = ev
+	}
+}
+
+// mirrored reports whether a primary line is itself the mirror of a line of
+// the linked job (added by a variation O2O mirrored from the secondary: its
+// client ref is that line's id), so the linked job holds it already.
+func mirrored(sj *oneserve.Job, line oneserve.JobLine) bool {
+	return line.ClientRef != "" && slices.ContainsFunc(sj.Activities, func(s oneserve.JobLine) bool { return s.ID == line.ClientRef })
+}
+
+// undecided reports whether a version status is New or Pending.
+func undecided(status string) bool {
+	return strings.EqualFold(status, events.VersionNew) || strings.EqualFold(status, events.VersionPending)
+}
+
+// sourceTime is t, a time the source gives for a fact, or zero (the read's
+// time, see add) when it gives none or one after the read.
+func (r *factReader) sourceTime(t time.Time) time.Time {
+	if t.IsZero() || t.After(r.now) {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// appointmentTime dates the facts of an appointment read from a job. The
+// read says when an appointment is, not when it was booked, moved or
+// cancelled: those facts take the read's time. A completed appointment's
+// visit is over by the end of its slot (its start, without an end), so
+// every fact of it takes that time, which keeps its booking, never later,
+// in front of its completion.
+func (r *factReader) appointmentTime(ap oneserve.JobAppointment) time.Time {
+	if !strings.EqualFold(ap.Status, "Completed") {
+		return time.Time{}
+	}
+	if !ap.End.IsZero() {
+		return r.sourceTime(ap.End)
+	}
+	return r.sourceTime(ap.Start)
 }
 
 func (r *factReader) drift(reason string) {
@@ -138,7 +205,12 @@ func (r *factReader) job(side events.Side, system string, j *oneserve.Job, jobRe
 			}
 			ev := base
 			ev.Type, ev.Assignment = events.ActivityAssigned, &events.Assignment{ActivityID: line.ID, TeamID: line.SupplierID}
-			r.add(ev, rules.FactKeys(ev)[0])
+			if r.add(ev, rules.FactKeys(ev)[0]) {
+				if r.assigned == nil {
+					r.assigned = map[string]int{}
+				}
+				r.assigned[line.ID] = len(r.facts) - 1
+			}
 		}
 	}
 	// The refs its superseded versions hold: the link's aliases, learned
@@ -165,6 +237,8 @@ func (r *factReader) job(side events.Side, system string, j *oneserve.Job, jobRe
 			end := ap.End
 			a.End = &end
 		}
+		base := base
+		base.OccurredAt = r.appointmentTime(ap)
 		// Booked now, and at this time: the link drops what it knows.
 		for _, t := range []events.Type{events.AppointmentCreated, events.AppointmentRescheduled} {
 			ev := base
@@ -194,7 +268,7 @@ func (r *factReader) documents(ctx context.Context, side events.Side, system str
 		return classify(system, err)
 	}
 	for _, d := range docs {
-		ev := events.Event{System: system, Side: side, JobRef: jobRef, JobClientRef: clientRef, Type: events.DocumentUploaded,
+		ev := events.Event{System: system, Side: side, JobRef: jobRef, JobClientRef: clientRef, Type: events.DocumentUploaded, OccurredAt: r.sourceTime(d.Uploaded),
 			Document: &events.Document{DocumentID: d.DocumentID, FileName: d.FileName, Category: d.Category, Size: d.Size,
 				SHA256: strings.ToLower(d.SHA256), ClientRef: d.ClientRef}}
 		r.add(ev, rules.FactKeys(ev)[0])
@@ -208,6 +282,7 @@ func (r *factReader) documents(ctx context.Context, side events.Side, system str
 		default:
 			continue
 		}
+		ev.OccurredAt = time.Time{} // the list says when it was uploaded, not decided
 		r.add(ev, rules.FactKeys(ev)[0])
 	}
 	return nil

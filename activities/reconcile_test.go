@@ -11,6 +11,7 @@ import (
 	"github.com/o2o-sync/o2o/activities"
 	"github.com/o2o-sync/o2o/events"
 	"github.com/o2o-sync/o2o/rules"
+	"github.com/o2o-sync/o2o/simulator"
 )
 
 func (f *fixture) readFacts(primary, secondary string) activities.ReadFactsResult {
@@ -109,4 +110,79 @@ func TestReadFactsReportsAJobGoneAsDriftAndCheckJobsBlocksOnIt(t *testing.T) {
 	read = f.readFacts("AC999999", "")
 	require.Len(t, read.Facts, 1)
 	require.Equal(t, "primary job AC999999 no longer exists in acme", read.Facts[0].Drift.Reason)
+}
+
+// TestReadFactsSaysWhichLinesTheLinkedJobLacks: an activity assigned to
+// the link's team whose line the linked job does not hold is read as "its
+// line is missing" (issue 17), whatever the link believes; once the line is
+// there, it is the plain assignment again.
+func TestReadFactsSaysWhichLinesTheLinkedJobLacks(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, a, b := f.jobWithTwoLines()
+	res, err := f.create(ref, a)
+	require.NoError(t, err)
+	fx := res.SecondaryJobRef
+	f.assign(b)
+
+	got := keys(f.readFacts(ref, fx).Facts)
+	require.Contains(t, got, "assigned:primary:"+a+":7", "a's line is there")
+	require.Contains(t, got, rules.LineMissingKey(b, "7"))
+	require.NotContains(t, got, "assigned:primary:"+b+":7", "b's fact is its missing line")
+	require.True(t, got[rules.LineMissingKey(b, "7")].Assignment.LineMissing)
+
+	v, err := f.env.ExecuteActivity(f.acts.AddActivities, activities.AddActivitiesInput{
+		Link: "acme-fixit", PrimaryJobRef: ref, SecondaryJobRef: fx, ActivityIDs: []string{b}})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, []string{b}, res.ActivityIDs)
+	got = keys(f.readFacts(ref, fx).Facts)
+	require.Contains(t, got, "assigned:primary:"+b+":7")
+	require.NotContains(t, got, rules.LineMissingKey(b, "7"))
+
+	// Without a linked job to compare with, the assignment is all a read says.
+	got = keys(f.readFacts(ref, "").Facts)
+	require.Contains(t, got, "assigned:primary:"+a+":7")
+}
+
+// TestReadFactsCarryTheSourcesTimeWhereTheReadHasOne: a document's fact is
+// dated when it was uploaded (the list's uploadedDate), a completed
+// appointment's facts when its slot ended; what the reads do not date (a
+// status, a booking still to come) carries the read's time (issue 17).
+func TestReadFactsCarryTheSourcesTimeWhereTheReadHasOne(t *testing.T) {
+	f := newFixture(t, nil)
+	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(ref, act)
+	require.NoError(t, err)
+	fx := res.SecondaryJobRef
+
+	start := time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)
+	var done, coming struct {
+		AppointmentID string `json:"appointmentId"`
+	}
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/jobs/"+fx+"/appointments",
+		map[string]string{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}, &done))
+	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/fixit/sim/appointments/"+done.AppointmentID+"/complete", map[string]string{}, nil))
+	later := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Hour)
+	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/fixit/sim/jobs/"+fx+"/appointments",
+		map[string]string{"start": later.Format(time.RFC3339), "end": later.Add(time.Hour).Format(time.RFC3339)}, &coming))
+	f.upload("fixit", fx, "Site%20Photos", "after.jpg")
+	var sj simulator.Job
+	require.Equal(t, http.StatusOK, f.sim(http.MethodGet, "/fixit/sim/jobs/"+fx, nil, &sj))
+	require.Len(t, sj.Documents, 1)
+	uploaded, err := time.ParseInLocation("02/01/2006 15:04", sj.Documents[0].UploadedDate, london)
+	require.NoError(t, err)
+
+	before := time.Now().UTC()
+	read := f.readFacts(ref, fx)
+	got := keys(read.Facts)
+	for _, k := range []string{":created", ":at:" + start.Format(time.RFC3339), ":completed"} {
+		ev, ok := got["appointment:secondary:"+done.AppointmentID+k]
+		require.True(t, ok, k)
+		require.True(t, ev.OccurredAt.Equal(start.Add(2*time.Hour)), "%s dated %s: the end of the completed visit", k, ev.OccurredAt)
+	}
+	doc := got["document:secondary:"+sj.Documents[0].DocumentID]
+	require.True(t, doc.OccurredAt.Equal(uploaded), "the document is dated %s, uploaded %s", doc.OccurredAt, uploaded)
+	booked := got["appointment:secondary:"+coming.AppointmentID+":created"]
+	require.False(t, booked.OccurredAt.Before(before), "a booking is dated by the read: %s", booked.OccurredAt)
+	require.False(t, got["JOB_STATUS_CHANGED secondary"].OccurredAt.Before(before), "a status is dated by the read")
 }

@@ -326,3 +326,60 @@ func TestAReconciliationThatCannotReadCountsItAndBlocksNothing(t *testing.T) {
 	require.Zero(t, r.code, "%s", r)
 	require.Contains(t, r.stdout, "0 failed")
 }
+
+// TestReconciliationPutsBackALineTheLinkedJobLacks: the link has linked
+// both activities, but the linked job has lost one line (issue 17: a retried
+// creation once recorded a line the job never got; here fixit drops it in
+// place, which sends no webhook). A reconciliation reads the linked job's
+// lines, adds the missing one once, and a second finds nothing missing.
+func TestReconciliationPutsBackALineTheLinkedJobLacks(t *testing.T) {
+	s := newStack(t, "RL")
+	job := s.createAcmeJob("SITE-001", "CON-001", [2]string{"PLB001", "1"}, [2]string{"PLB002", "1"})
+	a, b := job.Activities[0].ID, job.Activities[1].ID
+	s.assign("acme", a, "7")
+	s.settle(job.JobRef, 1)
+	s.assign("acme", b, "7")
+	st := s.settle(job.JobRef, 2)
+	require.ElementsMatch(t, []string{a, b}, st.LinkedActivities)
+	fx := st.SecondaryJobRef
+	// A first reconciliation teaches the link both jobs' statuses.
+	r := s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
+	require.Zero(t, r.code, "%s", r)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ = s.linkState("acme-fixit", job.JobRef)
+		assert.Zero(c, st.Pending)
+		assert.NotEmpty(c, st.PrimaryStatus)
+		assert.NotEmpty(c, st.SecondaryStatus)
+	}, 60*time.Second, 200*time.Millisecond)
+	known := len(st.Events)
+
+	// fixit drops b's line in place (versionLines, submitVersion 0).
+	drop := map[string]any{"submitVersion": "0", "changes": []map[string]string{{"change": "remove", "clientRef": b}}}
+	code := do(t, http.MethodPost, s.simURL+"/fixit/rest/workflow/job/"+fx+"/versionLines",
+		map[string]string{simulator.AuthHeader: devEnv["O2O_FIXIT_TOKEN"]}, drop, nil)
+	require.Equal(t, http.StatusOK, code)
+	lines := func() []string {
+		var refs []string
+		for _, l := range s.job("fixit", fx).Activities {
+			refs = append(refs, l.ClientRef)
+		}
+		return refs
+	}
+	require.Equal(t, []string{a}, lines())
+
+	r = s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
+	require.Zero(t, r.code, "%s", r)
+	require.Contains(t, r.stdout, " 1 missing and queued")
+	st = s.settle(job.JobRef, known+1)
+	added := st.Events[known]
+	require.Equal(t, lifecycle.OutcomeApplied, added.Outcome, "%+v", added)
+	require.Equal(t, events.FromReconcile, added.Source)
+	require.Equal(t, events.ActivityAssigned, added.Type)
+	require.ElementsMatch(t, []string{a, b}, lines(), "b's line is back, once")
+
+	r = s.starter(nil, "reconcile", "acme-fixit", job.JobRef)
+	require.Zero(t, r.code, "%s", r)
+	require.Contains(t, r.stdout, " 0 missing")
+	s.settle(job.JobRef, known+1)
+	require.ElementsMatch(t, []string{a, b}, lines())
+}

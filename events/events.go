@@ -109,7 +109,10 @@ type Event struct {
 	// Side is the end of the link that System is on. Set per link by the webhook server.
 	Side Side `json:"side"`
 	Type Type `json:"type"`
-	// OccurredAt is the envelope timestamp: when the change happened in the source.
+	// OccurredAt is the envelope timestamp: when the change happened in the
+	// source. For a fact a reconciliation read it is the source's own time
+	// where the read gives one, else the time of the read
+	// (docs/reconciliation.md, "When a fact happened").
 	OccurredAt time.Time `json:"occurredAt"`
 	// JobRef is the job's reference in the sending system.
 	JobRef string `json:"jobRef"`
@@ -188,6 +191,11 @@ type Assignment struct {
 	ActivityID string `json:"activityId"`
 	TeamID     string `json:"teamId"`
 	TeamName   string `json:"teamName,omitempty"`
+	// LineMissing is set only by a reconciliation (never from a webhook):
+	// the activity is assigned to the link's team but the linked job has no
+	// line for it, whatever the link believes (a fact of its own, see
+	// rules.FactKeys).
+	LineMissing bool `json:"lineMissing,omitempty"`
 }
 
 // StatusChange is the data of JOB_STATUS_CHANGED.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/rules"
 )
 
 func reconciled(ev events.Event, id string) events.Event {
@@ -177,4 +178,64 @@ func TestNextStepSaysWhatAnOperatorCanDo(t *testing.T) {
 	require.Contains(t, h.m.State().NextStep, "starter link acme-fixit AC000001 ACTIVITY_ID", "the creating event was skipped: Linking, nothing waiting")
 	h.mustOperate(ActionPause)
 	require.Contains(t, h.m.State().NextStep, "resume")
+}
+
+// TestALineMissingFromTheLinkedJobIsAddedEvenWhereTheLinkBelievesItThere:
+// the link has linked activity 137001 (issue 17: a retried creation once
+// recorded a line the linked job did not get); a reconciliation reads that
+// the linked job has no line for it. The assignment alone is a known fact,
+// but "its line is missing" is a fact of its own: queued, decided as an
+// add, applied once; offered again it is known.
+func TestALineMissingFromTheLinkedJobIsAddedEvenWhereTheLinkBelievesItThere(t *testing.T) {
+	h := linkedHarness(t)
+	require.Equal(t, []string{"137001"}, h.m.st.LinkedActivities)
+	missing := assignment("", "137001", "7", t0)
+	missing.Assignment.LineMissing = true
+	missing = reconciled(missing, rules.FactKeys(missing)[0])
+
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{reconciled(assignment("", "137001", "7", t0), "a")}), "the assignment is known")
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{missing, missing}), "the missing line is not")
+	h.begin()
+	cmd := h.m.Command()
+	require.Equal(t, rules.AddActivities, cmd.Action)
+	require.Equal(t, []string{"137001"}, cmd.ActivityIDs)
+	rec := h.finish()
+	require.Equal(t, OutcomeApplied, rec.Outcome)
+	require.Equal(t, events.FromReconcile, rec.Source)
+
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}), "applied once")
+	require.Equal(t, []string{"137001"}, h.m.st.LinkedActivities)
+}
+
+// A missing line of an activity the link has no record of is simply its
+// assignment (issue 17): the same fact, with the same identity, as its
+// webhook — dropped while that webhook is queued, applied once otherwise.
+func TestALineMissingForAnAssignmentTheLinkDoesNotKnowIsTheAssignment(t *testing.T) {
+	h := linkedHarness(t)
+	missing := assignment("", "137002", "7", t0)
+	missing.Assignment.LineMissing = true
+	missing = reconciled(missing, rules.FactKeys(missing)[0])
+
+	h.m.paused = true // the webhook waits in the queue
+	h.deliver(assignment("w2", "137002", "7", t0))
+	require.Empty(t, h.m.Unknown([]events.Event{missing}), "its webhook is queued")
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}))
+	h.m.paused = false
+	h.m.queue = nil
+
+	require.Equal(t, []int{0}, h.m.Unknown([]events.Event{missing}))
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{missing}))
+	h.run()
+	recs := h.m.TakeRecords()
+	require.Len(t, recs, 1)
+	require.Equal(t, rules.FactID("assigned:primary:137002:7"), recs[0].ID, "the assignment's own identity")
+	require.Equal(t, OutcomeApplied, recs[0].Outcome)
+	require.Contains(t, h.m.st.LinkedActivities, "137002")
+	// Read missing again after the link added it: now a repair, once.
+	require.Equal(t, 1, h.m.Offer(h.tick(), []events.Event{missing}))
+	h.run()
+	recs = h.m.TakeRecords()
+	require.Len(t, recs, 1)
+	require.Equal(t, rules.FactID(rules.LineMissingKey("137002", "7")), recs[0].ID)
+	require.Zero(t, h.m.Offer(h.tick(), []events.Event{missing}), "repaired once")
 }

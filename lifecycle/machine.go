@@ -588,6 +588,7 @@ func (m *Machine) Offer(now time.Time, facts []events.Event) int {
 	}
 	n := 0
 	for _, ev := range facts {
+		ev = m.missingLine(ev)
 		if m.duplicate(ev) != "" || m.pending(ev) {
 			continue
 		}
@@ -607,11 +608,34 @@ func (m *Machine) Unknown(facts []events.Event) []int {
 		return out
 	}
 	for i, ev := range facts {
+		ev = m.missingLine(ev)
 		if m.duplicate(ev) == "" && !m.pending(ev) {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// missingLine says what a reconciliation's "line missing from the linked
+// job" fact (Assignment.LineMissing) is to this link. Where the link knows
+// the assignment — it believes the line is there — it is a fact of its own,
+// to repair the linked job. Where it does not, it is simply the assignment,
+// with the assignment's identity: the same fact as its webhook, queued or
+// late.
+func (m *Machine) missingLine(ev events.Event) events.Event {
+	a := ev.Assignment
+	if ev.Type != events.ActivityAssigned || a == nil || !a.LineMissing {
+		return ev
+	}
+	plain := *a
+	plain.LineMissing = false
+	ev2 := ev
+	ev2.Assignment = &plain
+	if key := rules.FactKeys(ev2)[0]; m.known.has(key) {
+		return ev
+	}
+	ev2.ID = rules.FactID(rules.FactKeys(ev2)[0])
+	return ev2
 }
 
 // pending reports whether an event reporting the same fact is queued (or

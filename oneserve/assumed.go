@@ -185,13 +185,18 @@ type documentWire struct {
 	ClientRef   lenient.Scalar `json:"clientRef"`
 	// ApprovalStatus is ASSUMPTION: Pending, Approved or Rejected.
 	ApprovalStatus lenient.Scalar `json:"approvalStatus"`
+	// UploadedDate is read like the job read's reportedDate.
+	UploadedDate lenient.Scalar `json:"uploadedDate"`
 }
 
-func (d documentWire) document() Document {
+// document converts a listed document. An uploadedDate that cannot be read
+// is left zero rather than failing the list: it only dates a fact.
+func (d documentWire) document(loc *time.Location) Document {
+	uploaded, _ := parseDate(string(d.UploadedDate), loc, jobReadDateLayouts...)
 	return Document{
 		DocumentID: string(d.DocumentID), FileName: string(d.FileName), Category: string(d.Category),
 		ContentType: string(d.ContentType), SHA256: string(d.SHA256), ClientRef: string(d.ClientRef),
-		Size: sizeOf(d.Size), Approval: string(d.ApprovalStatus),
+		Size: sizeOf(d.Size), Approval: string(d.ApprovalStatus), Uploaded: uploaded,
 	}
 }
 
@@ -209,7 +214,7 @@ func (c *Client) Documents(ctx context.Context, jobRef string) ([]Document, erro
 	}
 	docs := make([]Document, 0, len(out.Documents))
 	for _, d := range out.Documents {
-		docs = append(docs, d.document())
+		docs = append(docs, d.document(c.loc))
 	}
 	return docs, nil
 }

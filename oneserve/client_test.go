@@ -574,10 +574,20 @@ func TestDocuments(t *testing.T) {
 		 "contentType":"application/pdf","clientRef":"","uploadedDate":"27/11/2026 10:02","approvalStatus":"Approved"},
 		{"documentId":18,"fileName":"photo.jpg","category":"Photos","size":1024,"contentType":"image/jpeg","clientRef":"o2o:l1:primary:D9","approvalStatus":"Rejected"},
 		{"documentId":"D19","fileName":"x","category":"C"},
-		{"documentId":"D20","fileName":"y","category":"C","approvalStatus":"Pending"},
+		{"documentId":"D20","fileName":"y","category":"C","approvalStatus":"Pending","uploadedDate":"yesterday"},
 		{"documentId":"D21","fileName":"z","category":"C","approvalStatus":null}]}`))
 	docs, err := c.Documents(context.Background(), "FX000001")
 	require.NoError(t, err)
+	// uploadedDate is UK local time, like reportedDate; one that cannot be
+	// read is left zero (it only dates a fact).
+	require.Len(t, docs, 5)
+	require.Equal(t, time.Date(2026, 11, 27, 10, 2, 0, 0, time.UTC), docs[0].Uploaded.UTC(), "27/11/2026 10:02 is GMT in November")
+	for i := range docs {
+		if i > 0 {
+			require.True(t, docs[i].Uploaded.IsZero(), "document %d", i)
+		}
+		docs[i].Uploaded = time.Time{}
+	}
 	require.Equal(t, []oneserve.Document{
 		{DocumentID: "D17", FileName: "gas-cert.pdf", Category: "Gas Certificate", ContentType: "application/pdf", SHA256: sum, Size: 48213,
 			Approval: oneserve.ApprovalApproved},

@@ -238,6 +238,11 @@ type Document struct {
 	// ApprovalApproved, ApprovalRejected); "" when the system sends none, and
 	// always "" from UploadDocument.
 	Approval string
+	// Uploaded is when the document was uploaded (ASSUMPTION: the list's
+	// uploadedDate, dd/mm/yyyy hh:mm in the client's Location, like the job
+	// read's reportedDate); zero when the system sent none or one that
+	// cannot be read, and always zero from UploadDocument.
+	Uploaded time.Time
 }
 
 // The approval states the document list reports (Document.Approval).

@@ -419,7 +419,14 @@ func FactKeys(ev events.Event) []string {
 	side := string(ev.Side)
 	switch {
 	case ev.Type == events.ActivityAssigned && ev.Assignment != nil:
-		return []string{"assigned:" + side + ":" + ev.Assignment.ActivityID + ":" + ev.Assignment.TeamID}
+		assigned := "assigned:" + side + ":" + ev.Assignment.ActivityID + ":" + ev.Assignment.TeamID
+		if ev.Assignment.LineMissing {
+			// Its own fact, so that it is applied even where the link
+			// knows the assignment (once: a line removed again later is
+			// not put back again); it implies the assignment.
+			return []string{LineMissingKey(ev.Assignment.ActivityID, ev.Assignment.TeamID), assigned}
+		}
+		return []string{assigned}
 	case ev.Type == events.DocumentUploaded && ev.Document != nil:
 		return []string{DocumentKey(ev.Side, ev.Document.DocumentID)}
 	case ev.Type == events.VersionCreated && ev.Version != nil:
@@ -450,6 +457,23 @@ func FactKeys(ev events.Event) []string {
 	return nil
 }
 
+// FactID is the event id of a fact a reconciliation read, made from the
+// fact's identity (its first FactKeys key), so that the same fact offered by
+// every reconciliation is the same delivery.
+func FactID(key string) string { return "reconcile:" + key }
+
+// LineMissingKey is the fact "activity activityID, assigned to team teamID,
+// has no line on the linked job": a reconciliation reads it from the linked
+// job, so that a line the link believes is there is added (decideAssignment).
+func LineMissingKey(activityID, teamID string) string {
+	return "line-missing:primary:" + activityID + ":" + teamID
+}
+
+// decideAssignment: an activity assigned to the link's team creates the
+// linked job, or is added to it. One the link has already linked is skipped,
+// unless a reconciliation read that its line is missing from the linked job
+// (Assignment.LineMissing): then it is added again (AddActivities adds only
+// the lines the linked job lacks).
 func decideAssignment(l Link, f Facts, ev events.Event) Command {
 	if ev.Side != events.Primary {
 		return skip("activity assignments in the secondary stay in the secondary")
@@ -461,7 +485,7 @@ func decideAssignment(l Link, f Facts, ev events.Event) Command {
 	if a.TeamID != l.Config.Primary.Team.ID {
 		return skip(fmt.Sprintf("assigned to team %s, not to the link's team %s", a.TeamID, l.Config.Primary.Team.ID))
 	}
-	if slices.Contains(f.LinkedActivities, a.ActivityID) {
+	if slices.Contains(f.LinkedActivities, a.ActivityID) && !(a.LineMissing && f.SecondaryJobRef != "") {
 		return skip(fmt.Sprintf("activity %s is already on the linked job", a.ActivityID))
 	}
 	if f.SecondaryJobRef == "" {

@@ -329,8 +329,8 @@ func TestAReconciliationThatCannotReadCountsItAndBlocksNothing(t *testing.T) {
 
 // TestReconciliationPutsBackALineTheLinkedJobLacks: the link has linked
 // both activities, but the linked job has lost one line (issue 17: a retried
-// creation once recorded a line the job never got; here fixit drops it in
-// place, which sends no webhook). A reconciliation reads the linked job's
+// creation once recorded a line the job never got; here fixit's
+// administrator deletes it, which sends no webhook). A reconciliation reads the linked job's
 // lines, adds the missing one once, and a second finds nothing missing.
 func TestReconciliationPutsBackALineTheLinkedJobLacks(t *testing.T) {
 	s := newStack(t, "RL")
@@ -353,11 +353,15 @@ func TestReconciliationPutsBackALineTheLinkedJobLacks(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond)
 	known := len(st.Events)
 
-	// fixit drops b's line in place (versionLines, submitVersion 0).
-	drop := map[string]any{"submitVersion": "0", "changes": []map[string]string{{"change": "remove", "clientRef": b}}}
-	code := do(t, http.MethodPost, s.simURL+"/fixit/rest/workflow/job/"+fx+"/versionLines",
-		map[string]string{simulator.AuthHeader: devEnv["O2O_FIXIT_TOKEN"]}, drop, nil)
-	require.Equal(t, http.StatusOK, code)
+	// fixit's administrator deletes b's line, which sends no webhook.
+	bLine := ""
+	for _, l := range s.job("fixit", fx).Activities {
+		if l.ClientRef == b {
+			bLine = l.ID
+		}
+	}
+	require.NotEmpty(t, bLine)
+	require.Equal(t, http.StatusNoContent, do(t, http.MethodDelete, s.simURL+"/fixit/sim/activities/"+bLine, nil, nil, nil))
 	lines := func() []string {
 		var refs []string
 		for _, l := range s.job("fixit", fx).Activities {

@@ -58,8 +58,12 @@ func TestVariationRoundTrip(t *testing.T) {
 		assert.Equal(c, "Pending", a.VersionStatus)
 		assert.Equal(c, map[string]string{"PLB001": "3", "PLB002": "1"}, lines(a), "exactly the variation's changes")
 	}, 30*time.Second, 200*time.Millisecond)
-	st, _ := s.linkState("acme-fixit", job.JobRef)
-	require.True(t, st.VariationPending())
+	// The version is open in acme once the last call submits it; the link
+	// records it when that call's activity has read the job back.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", job.JobRef)
+		assert.True(c, st.VariationPending())
+	}, 30*time.Second, 200*time.Millisecond)
 
 	s.act("acme", http.MethodPost, fmt.Sprintf("/jobs/%s/versions/2/approve", job.JobRef), map[string]string{"reason": "agreed on site"})
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -68,8 +72,11 @@ func TestVariationRoundTrip(t *testing.T) {
 		assert.Equal(c, []string{"PVAPP"}, historyCodes(f))
 	}, 30*time.Second, 200*time.Millisecond)
 	require.Contains(t, s.job("fixit", fx).History[0].Note, "agreed on site")
-	st, _ = s.linkState("acme-fixit", job.JobRef)
-	require.False(t, st.VariationPending())
+	// The decision is in fixit before the link records its result.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", job.JobRef)
+		assert.False(c, st.VariationPending())
+	}, 30*time.Second, 200*time.Millisecond)
 
 	// A second variation, rejected.
 	s.act("fixit", http.MethodPost, "/jobs/"+fx+"/versions", map[string]any{"reason": "more",
@@ -132,9 +139,11 @@ func TestVariationRoundTrip(t *testing.T) {
 		assert.Equal(c, "Cancelled", f.VersionStatus)
 		assert.Equal(c, []string{"PVAPP", "PVREJ", "PHOLD", "PVCAN"}, historyCodes(f), "On Hold came from the superseded version")
 	}, 30*time.Second, 200*time.Millisecond)
-	st, _ = s.linkState("acme-fixit", job.JobRef)
-	require.Equal(t, lifecycle.StateLinked, st.State)
-	require.False(t, st.VariationPending())
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st, _ := s.linkState("acme-fixit", job.JobRef)
+		assert.Equal(c, lifecycle.StateLinked, st.State)
+		assert.False(c, st.VariationPending())
+	}, 30*time.Second, 200*time.Millisecond)
 	recordHistory(t, "variations", workflows.WorkflowID("acme-fixit", job.JobRef))
 
 	// An SOR code acme does not have: the link needs attention, naming it.

@@ -50,6 +50,7 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("POST /documents/{documentId}/approve", s.simApproveDocument)
 	route("POST /documents/{documentId}/reject", s.simRejectDocument)
 	route("POST /activities/{id}/assign", s.simAssign)
+	route("DELETE /activities/{id}", s.simDeleteActivity)
 	route("POST /appointments/{id}/reschedule", s.simReschedule)
 	route("POST /appointments/{id}/cancel", s.simCancel)
 	route("POST /appointments/{id}/complete", s.simComplete)
@@ -180,6 +181,19 @@ func (s *Simulator) simGetJob(sys *system, w http.ResponseWriter, r *http.Reques
 func (s *Simulator) simDeleteJob(sys *system, w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	err := sys.deleteJob(r.PathValue("jobRef"))
+	s.mu.Unlock()
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// simDeleteActivity: DELETE /{system}/sim/activities/{id}: an administrator
+// deletes a line (no event).
+func (s *Simulator) simDeleteActivity(sys *system, w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	err := sys.deleteActivity(r.PathValue("id"))
 	s.mu.Unlock()
 	if err != nil {
 		writeSimError(w, err)

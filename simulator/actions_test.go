@@ -224,3 +224,19 @@ func TestSimDeleteJobMakesItsReadsNotFound(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code)
 	require.Equal(t, http.StatusNotFound, h.sim(http.MethodDelete, "acme", "/jobs/"+job.JobRef, nil, nil))
 }
+
+func TestSimDeleteActivityTakesTheLineOffItsJob(t *testing.T) {
+	h := newHarness(t, devSeed(t), simulator.Options{})
+	var job simulator.SimJobResponse
+	h.simOK(http.MethodPost, "acme", "/jobs", map[string]any{"clientId": "28", "siteRef": "SITE-001", "priority": "Emergency",
+		"activities": []map[string]string{{"code": "PLB001", "quantity": "1"}, {"code": "PLB002", "quantity": "1"}}}, &job)
+	gone, kept := job.Activities[0].ID, job.Activities[1].ID
+
+	require.Equal(t, http.StatusNoContent, h.sim(http.MethodDelete, "acme", "/activities/"+gone, nil, nil))
+	var read simulator.Job
+	h.simOK(http.MethodGet, "acme", "/jobs/"+job.JobRef, nil, &read)
+	require.Len(t, read.Activities, 1)
+	require.Equal(t, kept, read.Activities[0].ID)
+	require.Equal(t, http.StatusNotFound, h.sim(http.MethodPost, "acme", "/activities/"+gone+"/assign", map[string]string{"teamId": "7"}, nil))
+	require.Equal(t, http.StatusNotFound, h.sim(http.MethodDelete, "acme", "/activities/"+gone, nil, nil))
+}

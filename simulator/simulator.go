@@ -35,6 +35,8 @@
 //	GET    /{system}/sim/jobs[?clientRef=]             jobs with everything on them
 //	GET    /{system}/sim/jobs/{jobRef}
 //	POST   /{system}/sim/activities/{id}/assign        {"teamId"}
+//	DELETE /{system}/sim/activities/{id}               delete a line (no event)
+//	DELETE /{system}/sim/jobs/{jobRef}                 delete a job (no event)
 //	POST   /{system}/sim/jobs/{jobRef}/status          {"status"} or {"statusId"}
 //	POST   /{system}/sim/jobs/{jobRef}/appointments    {"start","end"} (RFC 3339)
 //	POST   /{system}/sim/appointments/{id}/reschedule  {"start","end","reason"}

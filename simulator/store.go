@@ -751,6 +751,21 @@ func (sys *system) deleteJob(jobRef string) *apiError {
 	return nil
 }
 
+// deleteActivity removes a line from its job, as an administrator deleting
+// it in Oneserve would: the job read no longer lists it and its activity
+// read answers 404. No event is sent (Oneserve documents none for it).
+func (sys *system) deleteActivity(id string) *apiError {
+	act := sys.activities[id]
+	if act == nil {
+		return notFound("activity %q not found", id)
+	}
+	if job := sys.jobsByRef[act.JobRef]; job != nil {
+		job.Activities = slices.DeleteFunc(job.Activities, func(a *Activity) bool { return a == act })
+	}
+	delete(sys.activities, id)
+	return nil
+}
+
 func (sys *system) job(jobRef string) (*Job, *apiError) {
 	job := sys.jobsByRef[jobRef]
 	if job == nil {

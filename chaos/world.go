@@ -102,3 +102,7 @@ func Systems() []model.System {
 // t0 is when every life's appointments are counted from (a BST date, so UK
 // time and UTC differ).
 var t0 = time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+
+// ConfigFile is O2O's configuration for the runner, relative to this package:
+// the same links as Links (config_test.go checks it).
+const ConfigFile = "o2o.yaml"

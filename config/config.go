@@ -767,12 +767,9 @@ func (c *Config) validateSides(p *problems, key string, l *Link) {
 	if l.Primary.System != "" && l.Primary.System == l.Secondary.System {
 		p.add(key+".secondary.system", "must differ from primary.system")
 	}
-	validateRef(p, key+".primary.client", l.Primary.Client)
-	validateRef(p, key+".primary.team", l.Primary.Team)
-	for k, r := range map[string]Ref{"workLogType": l.Secondary.WorkLogType, "workType": l.Secondary.WorkType,
-		"workflow": l.Secondary.Workflow, "client": l.Secondary.Client, "service": l.Secondary.Service} {
-		validateRef(p, key+".secondary."+k, r)
-	}
+	validateRefs(p, key+".primary", map[string]Ref{"client": l.Primary.Client, "team": l.Primary.Team})
+	validateRefs(p, key+".secondary", map[string]Ref{"workLogType": l.Secondary.WorkLogType, "workType": l.Secondary.WorkType,
+		"workflow": l.Secondary.Workflow, "client": l.Secondary.Client, "service": l.Secondary.Service})
 	if l.Secondary.AcceptedStatus == "" {
 		p.add(key+".secondary.acceptedStatus", "is required")
 	}
@@ -786,8 +783,7 @@ func validateMappings(p *problems, key string, l *Link) {
 	}
 	for j, m := range l.Priorities {
 		pk := fmt.Sprintf("%s.priorities[%d]", key, j)
-		validateRef(p, pk+".primary", m.Primary)
-		validateRef(p, pk+".secondary", m.Secondary)
+		validateRefs(p, pk, map[string]Ref{"primary": m.Primary, "secondary": m.Secondary})
 		if m.Primary.Name != "" && slices.ContainsFunc(l.Priorities[:j], func(o PriorityMapping) bool {
 			return strings.EqualFold(o.Primary.Name, m.Primary.Name)
 		}) {
@@ -1076,14 +1072,19 @@ func (c *Config) validateSystem(p *problems, key, name string) {
 	}
 }
 
-func validateRef(p *problems, key string, r Ref) {
-	if r.Name == "" {
-		p.add(key+".name", "is required")
-	}
-	if r.ID == "" {
-		p.add(key+".id", "is required (the numeric ID the Oneserve API uses)")
-	} else if !idRE.MatchString(r.ID) {
-		p.add(key+".id", "must be a whole number")
+// validateRefs checks each named {name, id} pair under key: both are
+// required, and the id is the number the Oneserve API uses.
+func validateRefs(p *problems, key string, refs map[string]Ref) {
+	for k, r := range refs {
+		rk := key + "." + k
+		if r.Name == "" {
+			p.add(rk+".name", "is required")
+		}
+		if r.ID == "" {
+			p.add(rk+".id", "is required (the numeric ID the Oneserve API uses)")
+		} else if !idRE.MatchString(r.ID) {
+			p.add(rk+".id", "must be a whole number")
+		}
 	}
 }
 

@@ -829,15 +829,11 @@ func validateStatusMapping(p *problems, key string, l *Link) {
 // version decisions and withdrawn documents, and the document approval
 // modes.
 func validateLinkEvents(p *problems, key string, l *Link) {
-	for k, v := range map[string]string{"created": l.AppointmentEvents.Created, "rescheduled": l.AppointmentEvents.Rescheduled,
-		"cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed} {
-		validateEventCode(p, key+".appointmentEvents."+k, v)
-	}
+	validateEventCodes(p, key+".appointmentEvents", map[string]string{"created": l.AppointmentEvents.Created,
+		"rescheduled": l.AppointmentEvents.Rescheduled, "cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed})
 	if l.Versions.Enabled {
 		for dir, e := range map[string]VersionEvents{"primaryToSecondary": l.Versions.Events.PrimaryToSecondary, "secondaryToPrimary": l.Versions.Events.SecondaryToPrimary} {
-			for k, v := range map[string]string{"approved": e.Approved, "rejected": e.Rejected, "cancelled": e.Cancelled} {
-				validateEventCode(p, key+".versions.events."+dir+"."+k, v)
-			}
+			validateEventCodes(p, key+".versions.events."+dir, map[string]string{"approved": e.Approved, "rejected": e.Rejected, "cancelled": e.Cancelled})
 		}
 	}
 	for _, d := range []struct{ name, mode, withdrawn string }{
@@ -1101,6 +1097,13 @@ func validateStatusEvents(p *problems, key string, list []StatusEvent) {
 		if len(s.Note) > 1000 {
 			p.add(k+".note", "must be at most 1000 characters")
 		}
+	}
+}
+
+// validateEventCodes checks each named event code under key.
+func validateEventCodes(p *problems, key string, codes map[string]string) {
+	for k, code := range codes {
+		validateEventCode(p, key+"."+k, code)
 	}
 }
 

@@ -810,8 +810,9 @@ func validateMappings(p *problems, key string, l *Link) {
 // link acts on (acceptance, cancellation) are mapped so they reach the other
 // side.
 func validateStatusMapping(p *problems, key string, l *Link) {
-	validateStatusEvents(p, key+".statusEvents.primaryToSecondary", l.StatusEvents.PrimaryToSecondary)
-	validateStatusEvents(p, key+".statusEvents.secondaryToPrimary", l.StatusEvents.SecondaryToPrimary)
+	for dir, list := range directions(l.StatusEvents.PrimaryToSecondary, l.StatusEvents.SecondaryToPrimary) {
+		validateStatusEvents(p, key+".statusEvents."+dir, list)
+	}
 	if l.Secondary.AcceptedStatus != "" && l.StatusEvent(events.Secondary, l.Secondary.AcceptedStatus) == nil {
 		p.add(key+".statusEvents.secondaryToPrimary", "must map the accepted status %q (secondary.acceptedStatus), so that acceptance reaches the primary", l.Secondary.AcceptedStatus)
 	}
@@ -832,21 +833,22 @@ func validateLinkEvents(p *problems, key string, l *Link) {
 	validateEventCodes(p, key+".appointmentEvents", map[string]string{"created": l.AppointmentEvents.Created,
 		"rescheduled": l.AppointmentEvents.Rescheduled, "cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed})
 	if l.Versions.Enabled {
-		for dir, e := range map[string]VersionEvents{"primaryToSecondary": l.Versions.Events.PrimaryToSecondary, "secondaryToPrimary": l.Versions.Events.SecondaryToPrimary} {
+		for dir, e := range directions(l.Versions.Events.PrimaryToSecondary, l.Versions.Events.SecondaryToPrimary) {
 			validateEventCodes(p, key+".versions.events."+dir, map[string]string{"approved": e.Approved, "rejected": e.Rejected, "cancelled": e.Cancelled})
 		}
 	}
-	for _, d := range []struct{ name, mode, withdrawn string }{
-		{"primaryToSecondary", l.DocumentApproval.PrimaryToSecondary, l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary},
-		{"secondaryToPrimary", l.DocumentApproval.SecondaryToPrimary, l.DocumentApproval.WithdrawnEvents.SecondaryToPrimary},
-	} {
+	type approval struct{ mode, withdrawn string }
+	for dir, d := range directions(
+		approval{l.DocumentApproval.PrimaryToSecondary, l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary},
+		approval{l.DocumentApproval.SecondaryToPrimary, l.DocumentApproval.WithdrawnEvents.SecondaryToPrimary},
+	) {
 		if d.mode != "" && d.mode != ApprovalOff && d.mode != ApprovalRequired {
-			p.add(key+".documentApproval."+d.name, "must be %q or %q", ApprovalRequired, ApprovalOff)
+			p.add(key+".documentApproval."+dir, "must be %q or %q", ApprovalRequired, ApprovalOff)
 		}
 		if d.withdrawn != "" {
-			validateEventCode(p, key+".documentApproval.withdrawnEvents."+d.name, d.withdrawn)
+			validateEventCode(p, key+".documentApproval.withdrawnEvents."+dir, d.withdrawn)
 			if d.mode != ApprovalRequired {
-				p.add(key+".documentApproval.withdrawnEvents."+d.name, "is only used when documentApproval.%s is %q", d.name, ApprovalRequired)
+				p.add(key+".documentApproval.withdrawnEvents."+dir, "is only used when documentApproval.%s is %q", dir, ApprovalRequired)
 			}
 		}
 	}
@@ -1098,6 +1100,12 @@ func validateStatusEvents(p *problems, key string, list []StatusEvent) {
 			p.add(k+".note", "must be at most 1000 characters")
 		}
 	}
+}
+
+// directions keys a per-direction setting by the name its YAML section
+// uses, so that both directions are checked by one loop.
+func directions[T any](primaryToSecondary, secondaryToPrimary T) map[string]T {
+	return map[string]T{"primaryToSecondary": primaryToSecondary, "secondaryToPrimary": secondaryToPrimary}
 }
 
 // validateEventCodes checks each named event code under key.

@@ -483,93 +483,104 @@ func cleanYAMLError(err error) error {
 	return errors.New(msg)
 }
 
+// defaults fills in what the configuration leaves out.
 func (c *Config) defaults() {
 	for name, s := range c.Systems {
-		if s == nil {
-			continue
-		}
-		s.Name = name
-		if s.Timeout == 0 {
-			s.Timeout = Duration(30 * time.Second)
-		}
-		s.BaseURL = strings.TrimRight(s.BaseURL, "/")
-		if s.WebhookAuth.Mode == "" {
-			s.WebhookAuth.Mode = AuthStandardWebhooks
-		}
-		if s.Events == "" {
-			s.Events = EventsWebhook
-		}
-		if s.Trust == "" {
-			s.Trust = TrustPayload
-		}
-		if s.Paths.JobRead == "" {
-			s.Paths.JobRead = oneserve.DefaultPaths.JobRead
-		}
-		if s.Paths.DocumentList == "" {
-			s.Paths.DocumentList = oneserve.DefaultPaths.DocumentList
-		}
-		if s.Paths.DocumentDownload == "" {
-			s.Paths.DocumentDownload = oneserve.DefaultPaths.DocumentDownload
-		}
-		if s.Paths.DocumentUpload == "" {
-			s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
-		}
-		if s.Paths.VersionLines == "" {
-			s.Paths.VersionLines = oneserve.DefaultPaths.VersionLines
-		}
-		if s.Paths.VersionStatus == "" {
-			s.Paths.VersionStatus = oneserve.DefaultPaths.VersionStatus
-		}
-		if s.Limits.RequestsPerSecond == 0 {
-			s.Limits.RequestsPerSecond = oneserve.DefaultLimits.RequestsPerSecond
-		}
-		if s.Limits.Concurrency == 0 {
-			s.Limits.Concurrency = oneserve.DefaultLimits.Concurrency
+		if s != nil {
+			s.defaults(name)
 		}
 	}
 	for _, l := range c.Links {
-		if l == nil {
-			continue
-		}
-		if l.CloseAfter == 0 {
-			l.CloseAfter = Duration(72 * time.Hour)
-		}
-		if l.ReconcileEvery == 0 {
-			l.ReconcileEvery = Duration(DefaultReconcileEvery)
-		}
-		if l.ReconcileHeartbeatTimeout == 0 {
-			l.ReconcileHeartbeatTimeout = Duration(min(DefaultReconcileHeartbeatTimeout, l.ReconcileEvery.D()))
-		}
-		if l.Primary.EndStatuses == nil {
-			l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
-		}
-		if l.Primary.CancelledStatuses == nil {
-			l.Primary.CancelledStatuses = []string{"Cancelled"}
-		}
-		if l.Secondary.EndStatuses == nil {
-			l.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
+		if l != nil {
+			l.defaults()
 		}
 	}
 	c.pollDefaults()
-	if c.Webhook.Addr == "" {
-		c.Webhook.Addr = ":8080"
+	c.Webhook.defaults()
+}
+
+func (s *System) defaults(name string) {
+	s.Name = name
+	if s.Timeout == 0 {
+		s.Timeout = Duration(30 * time.Second)
 	}
-	if c.Webhook.MaxBodyBytes == 0 {
-		c.Webhook.MaxBodyBytes = 1 << 20
+	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
+	if s.WebhookAuth.Mode == "" {
+		s.WebhookAuth.Mode = AuthStandardWebhooks
+	}
+	if s.Events == "" {
+		s.Events = EventsWebhook
+	}
+	if s.Trust == "" {
+		s.Trust = TrustPayload
+	}
+	if s.Paths.JobRead == "" {
+		s.Paths.JobRead = oneserve.DefaultPaths.JobRead
+	}
+	if s.Paths.DocumentList == "" {
+		s.Paths.DocumentList = oneserve.DefaultPaths.DocumentList
+	}
+	if s.Paths.DocumentDownload == "" {
+		s.Paths.DocumentDownload = oneserve.DefaultPaths.DocumentDownload
+	}
+	if s.Paths.DocumentUpload == "" {
+		s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
+	}
+	if s.Paths.VersionLines == "" {
+		s.Paths.VersionLines = oneserve.DefaultPaths.VersionLines
+	}
+	if s.Paths.VersionStatus == "" {
+		s.Paths.VersionStatus = oneserve.DefaultPaths.VersionStatus
+	}
+	if s.Limits.RequestsPerSecond == 0 {
+		s.Limits.RequestsPerSecond = oneserve.DefaultLimits.RequestsPerSecond
+	}
+	if s.Limits.Concurrency == 0 {
+		s.Limits.Concurrency = oneserve.DefaultLimits.Concurrency
+	}
+}
+
+func (l *Link) defaults() {
+	if l.CloseAfter == 0 {
+		l.CloseAfter = Duration(72 * time.Hour)
+	}
+	if l.ReconcileEvery == 0 {
+		l.ReconcileEvery = Duration(DefaultReconcileEvery)
+	}
+	if l.ReconcileHeartbeatTimeout == 0 {
+		l.ReconcileHeartbeatTimeout = Duration(min(DefaultReconcileHeartbeatTimeout, l.ReconcileEvery.D()))
+	}
+	if l.Primary.EndStatuses == nil {
+		l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
+	}
+	if l.Primary.CancelledStatuses == nil {
+		l.Primary.CancelledStatuses = []string{"Cancelled"}
+	}
+	if l.Secondary.EndStatuses == nil {
+		l.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
+	}
+}
+
+func (w *Webhook) defaults() {
+	if w.Addr == "" {
+		w.Addr = ":8080"
+	}
+	if w.MaxBodyBytes == 0 {
+		w.MaxBodyBytes = 1 << 20
 	}
 	for _, d := range []struct {
 		v   *Duration
 		def time.Duration
 	}{
-		{&c.Webhook.ReadHeaderTimeout, 5 * time.Second}, {&c.Webhook.ReadTimeout, 15 * time.Second},
-		{&c.Webhook.WriteTimeout, 30 * time.Second}, {&c.Webhook.IdleTimeout, 60 * time.Second},
+		{&w.ReadHeaderTimeout, 5 * time.Second}, {&w.ReadTimeout, 15 * time.Second},
+		{&w.WriteTimeout, 30 * time.Second}, {&w.IdleTimeout, 60 * time.Second},
 	} {
 		if *d.v == 0 {
 			*d.v = Duration(d.def)
 		}
 	}
-	if c.Webhook.MaxConnections == 0 {
-		c.Webhook.MaxConnections = 1024
+	if w.MaxConnections == 0 {
+		w.MaxConnections = 1024
 	}
 }
 

@@ -483,93 +483,104 @@ func cleanYAMLError(err error) error {
 	return errors.New(msg)
 }
 
+// defaults fills in what the configuration leaves out.
 func (c *Config) defaults() {
 	for name, s := range c.Systems {
-		if s == nil {
-			continue
-		}
-		s.Name = name
-		if s.Timeout == 0 {
-			s.Timeout = Duration(30 * time.Second)
-		}
-		s.BaseURL = strings.TrimRight(s.BaseURL, "/")
-		if s.WebhookAuth.Mode == "" {
-			s.WebhookAuth.Mode = AuthStandardWebhooks
-		}
-		if s.Events == "" {
-			s.Events = EventsWebhook
-		}
-		if s.Trust == "" {
-			s.Trust = TrustPayload
-		}
-		if s.Paths.JobRead == "" {
-			s.Paths.JobRead = oneserve.DefaultPaths.JobRead
-		}
-		if s.Paths.DocumentList == "" {
-			s.Paths.DocumentList = oneserve.DefaultPaths.DocumentList
-		}
-		if s.Paths.DocumentDownload == "" {
-			s.Paths.DocumentDownload = oneserve.DefaultPaths.DocumentDownload
-		}
-		if s.Paths.DocumentUpload == "" {
-			s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
-		}
-		if s.Paths.VersionLines == "" {
-			s.Paths.VersionLines = oneserve.DefaultPaths.VersionLines
-		}
-		if s.Paths.VersionStatus == "" {
-			s.Paths.VersionStatus = oneserve.DefaultPaths.VersionStatus
-		}
-		if s.Limits.RequestsPerSecond == 0 {
-			s.Limits.RequestsPerSecond = oneserve.DefaultLimits.RequestsPerSecond
-		}
-		if s.Limits.Concurrency == 0 {
-			s.Limits.Concurrency = oneserve.DefaultLimits.Concurrency
+		if s != nil {
+			s.defaults(name)
 		}
 	}
 	for _, l := range c.Links {
-		if l == nil {
-			continue
-		}
-		if l.CloseAfter == 0 {
-			l.CloseAfter = Duration(72 * time.Hour)
-		}
-		if l.ReconcileEvery == 0 {
-			l.ReconcileEvery = Duration(DefaultReconcileEvery)
-		}
-		if l.ReconcileHeartbeatTimeout == 0 {
-			l.ReconcileHeartbeatTimeout = Duration(min(DefaultReconcileHeartbeatTimeout, l.ReconcileEvery.D()))
-		}
-		if l.Primary.EndStatuses == nil {
-			l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
-		}
-		if l.Primary.CancelledStatuses == nil {
-			l.Primary.CancelledStatuses = []string{"Cancelled"}
-		}
-		if l.Secondary.EndStatuses == nil {
-			l.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
+		if l != nil {
+			l.defaults()
 		}
 	}
 	c.pollDefaults()
-	if c.Webhook.Addr == "" {
-		c.Webhook.Addr = ":8080"
+	c.Webhook.defaults()
+}
+
+func (s *System) defaults(name string) {
+	s.Name = name
+	if s.Timeout == 0 {
+		s.Timeout = Duration(30 * time.Second)
 	}
-	if c.Webhook.MaxBodyBytes == 0 {
-		c.Webhook.MaxBodyBytes = 1 << 20
+	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
+	if s.WebhookAuth.Mode == "" {
+		s.WebhookAuth.Mode = AuthStandardWebhooks
+	}
+	if s.Events == "" {
+		s.Events = EventsWebhook
+	}
+	if s.Trust == "" {
+		s.Trust = TrustPayload
+	}
+	if s.Paths.JobRead == "" {
+		s.Paths.JobRead = oneserve.DefaultPaths.JobRead
+	}
+	if s.Paths.DocumentList == "" {
+		s.Paths.DocumentList = oneserve.DefaultPaths.DocumentList
+	}
+	if s.Paths.DocumentDownload == "" {
+		s.Paths.DocumentDownload = oneserve.DefaultPaths.DocumentDownload
+	}
+	if s.Paths.DocumentUpload == "" {
+		s.Paths.DocumentUpload = oneserve.DefaultPaths.DocumentUpload
+	}
+	if s.Paths.VersionLines == "" {
+		s.Paths.VersionLines = oneserve.DefaultPaths.VersionLines
+	}
+	if s.Paths.VersionStatus == "" {
+		s.Paths.VersionStatus = oneserve.DefaultPaths.VersionStatus
+	}
+	if s.Limits.RequestsPerSecond == 0 {
+		s.Limits.RequestsPerSecond = oneserve.DefaultLimits.RequestsPerSecond
+	}
+	if s.Limits.Concurrency == 0 {
+		s.Limits.Concurrency = oneserve.DefaultLimits.Concurrency
+	}
+}
+
+func (l *Link) defaults() {
+	if l.CloseAfter == 0 {
+		l.CloseAfter = Duration(72 * time.Hour)
+	}
+	if l.ReconcileEvery == 0 {
+		l.ReconcileEvery = Duration(DefaultReconcileEvery)
+	}
+	if l.ReconcileHeartbeatTimeout == 0 {
+		l.ReconcileHeartbeatTimeout = Duration(min(DefaultReconcileHeartbeatTimeout, l.ReconcileEvery.D()))
+	}
+	if l.Primary.EndStatuses == nil {
+		l.Primary.EndStatuses = []string{"Completed", "Cancelled"}
+	}
+	if l.Primary.CancelledStatuses == nil {
+		l.Primary.CancelledStatuses = []string{"Cancelled"}
+	}
+	if l.Secondary.EndStatuses == nil {
+		l.Secondary.EndStatuses = []string{"Completed", "Cancelled"}
+	}
+}
+
+func (w *Webhook) defaults() {
+	if w.Addr == "" {
+		w.Addr = ":8080"
+	}
+	if w.MaxBodyBytes == 0 {
+		w.MaxBodyBytes = 1 << 20
 	}
 	for _, d := range []struct {
 		v   *Duration
 		def time.Duration
 	}{
-		{&c.Webhook.ReadHeaderTimeout, 5 * time.Second}, {&c.Webhook.ReadTimeout, 15 * time.Second},
-		{&c.Webhook.WriteTimeout, 30 * time.Second}, {&c.Webhook.IdleTimeout, 60 * time.Second},
+		{&w.ReadHeaderTimeout, 5 * time.Second}, {&w.ReadTimeout, 15 * time.Second},
+		{&w.WriteTimeout, 30 * time.Second}, {&w.IdleTimeout, 60 * time.Second},
 	} {
 		if *d.v == 0 {
 			*d.v = Duration(d.def)
 		}
 	}
-	if c.Webhook.MaxConnections == 0 {
-		c.Webhook.MaxConnections = 1024
+	if w.MaxConnections == 0 {
+		w.MaxConnections = 1024
 	}
 }
 
@@ -600,8 +611,24 @@ const (
 	maxConcurrency       = 100
 )
 
+// validate reports every problem in the configuration at once, sorted, so
+// that the output does not depend on the order checks run in. It also reads
+// the secrets the process needs (opt says which).
 func (c *Config) validate(opt Options) error {
 	var p problems
+	c.validateSystems(&p, opt)
+	c.validateLinks(&p)
+	c.validateWebhook(&p, opt)
+	c.validatePoll(&p)
+	if len(p) > 0 {
+		slices.Sort(p)
+		return fmt.Errorf("%d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
+	}
+	return nil
+}
+
+// validateSystems checks each system and reads its secrets.
+func (c *Config) validateSystems(p *problems, opt Options) {
 	if len(c.Systems) == 0 {
 		p.add("systems", "at least two systems are required")
 	}
@@ -615,63 +642,86 @@ func (c *Config) validate(opt Options) error {
 		if !nameRE.MatchString(name) {
 			p.add(key, "system names must be lower-case letters, digits and '-', at most 40 characters")
 		}
-		u, err := url.Parse(s.BaseURL)
-		switch {
-		case s.BaseURL == "":
-			p.add(key+".baseURL", "is required")
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			p.add(key+".baseURL", "must be an absolute http(s) URL")
-		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-			p.add(key+".baseURL", "must not carry a query, fragment or credentials")
-		}
-		c.validateEnv(&p, key+".authTokenEnv", s.AuthTokenEnv, true)
-		c.validateDelivery(&p, key, s)
+		validateBaseURL(p, key+".baseURL", s.BaseURL)
+		c.validateEnv(p, key+".authTokenEnv", s.AuthTokenEnv, true)
+		c.validateDelivery(p, key, s)
 		if s.APIUser == "" {
 			p.add(key+".apiUser", "is required (the user name O2O writes as, used to recognise its own changes)")
 		}
-		for k, v := range map[string]string{"jobRead": s.Paths.JobRead, "documentList": s.Paths.DocumentList,
-			"documentDownload": s.Paths.DocumentDownload, "documentUpload": s.Paths.DocumentUpload,
-			"versionLines": s.Paths.VersionLines, "versionStatus": s.Paths.VersionStatus} {
-			if !strings.HasPrefix(v, "/") {
-				p.add(key+".paths."+k, "must start with /")
-			}
-			for _, want := range pathVars[k] {
-				if !strings.Contains(v, want) {
-					p.add(key+".paths."+k, "must contain %s", want)
-				}
-			}
-			for _, got := range placeRE.FindAllString(v, -1) {
-				if !slices.Contains(pathVars[k], got) {
-					p.add(key+".paths."+k, "unknown placeholder %s", got)
-				}
-			}
-		}
-		if r := s.Limits.RequestsPerSecond; !(r > 0 && r <= maxRequestsPerSecond) {
-			p.add(key+".limits.requestsPerSecond", "must be more than 0 and at most %d (calls per second; 0 or absent: %v)", maxRequestsPerSecond, oneserve.DefaultLimits.RequestsPerSecond)
-		}
-		if n := s.Limits.Concurrency; n < 1 || n > maxConcurrency {
-			p.add(key+".limits.concurrency", "must be a whole number from 1 to %d (calls in flight at once; 0 or absent: %d)", maxConcurrency, oneserve.DefaultLimits.Concurrency)
-		}
-		// A key holding something other than a variable name (often the
-		// secret itself) is reported above; never look it up or quote it.
-		// Each process reads only what it uses: the API tokens to call the
-		// systems, the webhook credentials to receive their webhooks.
-		if opt.SkipSecrets {
-			continue
-		}
-		if !opt.WebhookOnly && envRE.MatchString(s.AuthTokenEnv) {
-			var ok bool
-			if s.AuthToken, ok = secret(&p, key+".authTokenEnv", s.AuthTokenEnv, opt.Getenv); ok && s.AuthToken == "" {
-				p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
-			}
-		}
-		if !opt.TokensOnly && s.ReceivesWebhooks() {
-			readWebhookCredentials(&p, key, s, opt.Getenv)
+		validatePaths(p, key+".paths", s.Paths)
+		validateLimits(p, key+".limits", s.Limits)
+		if !opt.SkipSecrets {
+			readSystemSecrets(p, key, s, opt)
 		}
 	}
 	if len(c.Systems) == 1 {
 		p.add("systems", "at least two systems are required")
 	}
+}
+
+func validateBaseURL(p *problems, key, v string) {
+	u, err := url.Parse(v)
+	switch {
+	case v == "":
+		p.add(key, "is required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		p.add(key, "must be an absolute http(s) URL")
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		p.add(key, "must not carry a query, fragment or credentials")
+	}
+}
+
+// validatePaths checks that each API path is absolute and holds exactly the
+// placeholders its call fills in (pathVars).
+func validatePaths(p *problems, key string, paths oneserve.Paths) {
+	for k, v := range map[string]string{"jobRead": paths.JobRead, "documentList": paths.DocumentList,
+		"documentDownload": paths.DocumentDownload, "documentUpload": paths.DocumentUpload,
+		"versionLines": paths.VersionLines, "versionStatus": paths.VersionStatus} {
+		if !strings.HasPrefix(v, "/") {
+			p.add(key+"."+k, "must start with /")
+		}
+		for _, want := range pathVars[k] {
+			if !strings.Contains(v, want) {
+				p.add(key+"."+k, "must contain %s", want)
+			}
+		}
+		for _, got := range placeRE.FindAllString(v, -1) {
+			if !slices.Contains(pathVars[k], got) {
+				p.add(key+"."+k, "unknown placeholder %s", got)
+			}
+		}
+	}
+}
+
+func validateLimits(p *problems, key string, l oneserve.Limits) {
+	if r := l.RequestsPerSecond; !(r > 0 && r <= maxRequestsPerSecond) {
+		p.add(key+".requestsPerSecond", "must be more than 0 and at most %d (calls per second; 0 or absent: %v)", maxRequestsPerSecond, oneserve.DefaultLimits.RequestsPerSecond)
+	}
+	if n := l.Concurrency; n < 1 || n > maxConcurrency {
+		p.add(key+".concurrency", "must be a whole number from 1 to %d (calls in flight at once; 0 or absent: %d)", maxConcurrency, oneserve.DefaultLimits.Concurrency)
+	}
+}
+
+// readSystemSecrets reads the secrets of one system that this process uses:
+// the API token to call the system, the webhook credentials to receive its
+// webhooks. A key holding something other than a variable name (often the
+// secret itself) has been reported by validateEnv; it is never looked up or
+// quoted.
+func readSystemSecrets(p *problems, key string, s *System, opt Options) {
+	if !opt.WebhookOnly && envRE.MatchString(s.AuthTokenEnv) {
+		var ok bool
+		if s.AuthToken, ok = secret(p, key+".authTokenEnv", s.AuthTokenEnv, opt.Getenv); ok && s.AuthToken == "" {
+			p.add(key+".authTokenEnv", "environment variable %s is not set", s.AuthTokenEnv)
+		}
+	}
+	if !opt.TokensOnly && s.ReceivesWebhooks() {
+		readWebhookCredentials(p, key, s, opt.Getenv)
+	}
+}
+
+// validateLinks checks each link, and that no two links share a name or
+// link the same team of the same primary system.
+func (c *Config) validateLinks(p *problems) {
 	if len(c.Links) == 0 {
 		p.add("links", "at least one link is required")
 	}
@@ -697,99 +747,127 @@ func (c *Config) validate(opt Options) error {
 			}
 			seen[l.Name] = i
 		}
-		if l.ReconcileEvery.D() < minReconcileEvery {
-			p.add(key+".reconcileEvery", "must be at least 1s (a reconciliation reads both jobs of every open link; absent: %s)", DefaultReconcileEvery)
-		}
-		if hb := l.ReconcileHeartbeatTimeout.D(); hb < minReconcileHeartbeatTimeout || hb > l.ReconcileEvery.D() {
-			p.add(key+".reconcileHeartbeatTimeout", "must be from 100ms to reconcileEvery (%s) (absent: %s, or reconcileEvery if shorter)", l.ReconcileEvery.D(), DefaultReconcileHeartbeatTimeout)
-		}
-		c.validateSystem(&p, key+".primary.system", l.Primary.System)
-		c.validateSystem(&p, key+".secondary.system", l.Secondary.System)
-		if l.Primary.System != "" && l.Primary.System == l.Secondary.System {
-			p.add(key+".secondary.system", "must differ from primary.system")
-		}
 		pair := l.Primary.System + "/" + l.Primary.Team.ID
 		if other, dup := pairs[pair]; dup && l.Primary.Team.ID != "" {
 			p.add(key+".primary.team", "duplicate link: %s already links team %s of %s", other, l.Primary.Team.ID, l.Primary.System)
 		}
 		pairs[pair] = l.Name
-		validateRef(&p, key+".primary.client", l.Primary.Client)
-		validateRef(&p, key+".primary.team", l.Primary.Team)
-		for k, r := range map[string]Ref{"workLogType": l.Secondary.WorkLogType, "workType": l.Secondary.WorkType,
-			"workflow": l.Secondary.Workflow, "client": l.Secondary.Client, "service": l.Secondary.Service} {
-			validateRef(&p, key+".secondary."+k, r)
+		c.validateLink(p, key, l)
+	}
+}
+
+// validateLink checks one link on its own.
+func (c *Config) validateLink(p *problems, key string, l *Link) {
+	if l.ReconcileEvery.D() < minReconcileEvery {
+		p.add(key+".reconcileEvery", "must be at least 1s (a reconciliation reads both jobs of every open link; absent: %s)", DefaultReconcileEvery)
+	}
+	if hb := l.ReconcileHeartbeatTimeout.D(); hb < minReconcileHeartbeatTimeout || hb > l.ReconcileEvery.D() {
+		p.add(key+".reconcileHeartbeatTimeout", "must be from 100ms to reconcileEvery (%s) (absent: %s, or reconcileEvery if shorter)", l.ReconcileEvery.D(), DefaultReconcileHeartbeatTimeout)
+	}
+	c.validateSides(p, key, l)
+	validateMappings(p, key, l)
+	validateStatusMapping(p, key, l)
+	validateLinkEvents(p, key, l)
+}
+
+// validateSides checks the primary and secondary sections: their systems
+// and the configured items a linked job is created with.
+func (c *Config) validateSides(p *problems, key string, l *Link) {
+	c.validateSystem(p, key+".primary.system", l.Primary.System)
+	c.validateSystem(p, key+".secondary.system", l.Secondary.System)
+	if l.Primary.System != "" && l.Primary.System == l.Secondary.System {
+		p.add(key+".secondary.system", "must differ from primary.system")
+	}
+	validateRefs(p, key+".primary", map[string]Ref{"client": l.Primary.Client, "team": l.Primary.Team})
+	validateRefs(p, key+".secondary", map[string]Ref{"workLogType": l.Secondary.WorkLogType, "workType": l.Secondary.WorkType,
+		"workflow": l.Secondary.Workflow, "client": l.Secondary.Client, "service": l.Secondary.Service})
+	if l.Secondary.AcceptedStatus == "" {
+		p.add(key+".secondary.acceptedStatus", "is required")
+	}
+}
+
+// validateMappings checks the priority and document category mappings.
+// Both are matched case-insensitively, so their duplicates are too.
+func validateMappings(p *problems, key string, l *Link) {
+	if len(l.Priorities) == 0 {
+		p.add(key+".priorities", "at least one priority mapping is required")
+	}
+	for j, m := range l.Priorities {
+		pk := fmt.Sprintf("%s.priorities[%d]", key, j)
+		validateRefs(p, pk, map[string]Ref{"primary": m.Primary, "secondary": m.Secondary})
+		if m.Primary.Name != "" && slices.ContainsFunc(l.Priorities[:j], func(o PriorityMapping) bool {
+			return strings.EqualFold(o.Primary.Name, m.Primary.Name)
+		}) {
+			p.add(pk+".primary.name", "priority %q is mapped twice", m.Primary.Name)
 		}
-		if l.Secondary.AcceptedStatus == "" {
-			p.add(key+".secondary.acceptedStatus", "is required")
+	}
+	for j, m := range l.DocumentCategories {
+		ck := fmt.Sprintf("%s.documentCategories[%d]", key, j)
+		if m.Primary == "" {
+			p.add(ck+".primary", "is required")
 		}
-		if len(l.Priorities) == 0 {
-			p.add(key+".priorities", "at least one priority mapping is required")
+		if m.Secondary == "" {
+			p.add(ck+".secondary", "is required")
 		}
-		for j, m := range l.Priorities {
-			pk := fmt.Sprintf("%s.priorities[%d]", key, j)
-			validateRef(&p, pk+".primary", m.Primary)
-			validateRef(&p, pk+".secondary", m.Secondary)
-			// Priority matches names case-insensitively, so duplicates are too.
-			if m.Primary.Name != "" && slices.ContainsFunc(l.Priorities[:j], func(o PriorityMapping) bool {
-				return strings.EqualFold(o.Primary.Name, m.Primary.Name)
-			}) {
-				p.add(pk+".primary.name", "priority %q is mapped twice", m.Primary.Name)
-			}
+		if slices.ContainsFunc(l.DocumentCategories[:j], func(o CategoryMapping) bool {
+			return strings.EqualFold(o.Primary, m.Primary) || strings.EqualFold(o.Secondary, m.Secondary)
+		}) {
+			p.add(ck, "category is mapped twice")
 		}
-		for j, m := range l.DocumentCategories {
-			ck := fmt.Sprintf("%s.documentCategories[%d]", key, j)
-			if m.Primary == "" {
-				p.add(ck+".primary", "is required")
-			}
-			if m.Secondary == "" {
-				p.add(ck+".secondary", "is required")
-			}
-			// Category matches case-insensitively, so duplicates are too.
-			if slices.ContainsFunc(l.DocumentCategories[:j], func(o CategoryMapping) bool {
-				return strings.EqualFold(o.Primary, m.Primary) || strings.EqualFold(o.Secondary, m.Secondary)
-			}) {
-				p.add(ck, "category is mapped twice")
-			}
+	}
+}
+
+// validateStatusMapping checks the status events, and that the statuses the
+// link acts on (acceptance, cancellation) are mapped so they reach the other
+// side.
+func validateStatusMapping(p *problems, key string, l *Link) {
+	for dir, list := range directions(l.StatusEvents.PrimaryToSecondary, l.StatusEvents.SecondaryToPrimary) {
+		validateStatusEvents(p, key+".statusEvents."+dir, list)
+	}
+	if l.Secondary.AcceptedStatus != "" && l.StatusEvent(events.Secondary, l.Secondary.AcceptedStatus) == nil {
+		p.add(key+".statusEvents.secondaryToPrimary", "must map the accepted status %q (secondary.acceptedStatus), so that acceptance reaches the primary", l.Secondary.AcceptedStatus)
+	}
+	for _, st := range l.Primary.CancelledStatuses {
+		if !slices.ContainsFunc(l.Primary.EndStatuses, func(e string) bool { return strings.EqualFold(e, st) }) {
+			p.add(key+".primary.cancelledStatuses", "%q must also be one of primary.endStatuses", st)
 		}
-		validateStatusEvents(&p, key+".statusEvents.primaryToSecondary", l.StatusEvents.PrimaryToSecondary)
-		validateStatusEvents(&p, key+".statusEvents.secondaryToPrimary", l.StatusEvents.SecondaryToPrimary)
-		if l.Secondary.AcceptedStatus != "" && l.StatusEvent(events.Secondary, l.Secondary.AcceptedStatus) == nil {
-			p.add(key+".statusEvents.secondaryToPrimary", "must map the accepted status %q (secondary.acceptedStatus), so that acceptance reaches the primary", l.Secondary.AcceptedStatus)
+		if l.StatusEvent(events.Primary, st) == nil {
+			p.add(key+".statusEvents.primaryToSecondary", "must map the cancelled status %q (primary.cancelledStatuses), so that a cancellation reaches the secondary", st)
 		}
-		for _, st := range l.Primary.CancelledStatuses {
-			if !slices.ContainsFunc(l.Primary.EndStatuses, func(e string) bool { return strings.EqualFold(e, st) }) {
-				p.add(key+".primary.cancelledStatuses", "%q must also be one of primary.endStatuses", st)
-			}
-			if l.StatusEvent(events.Primary, st) == nil {
-				p.add(key+".statusEvents.primaryToSecondary", "must map the cancelled status %q (primary.cancelledStatuses), so that a cancellation reaches the secondary", st)
-			}
+	}
+}
+
+// validateLinkEvents checks the event codes written for appointments,
+// version decisions and withdrawn documents, and the document approval
+// modes.
+func validateLinkEvents(p *problems, key string, l *Link) {
+	validateEventCodes(p, key+".appointmentEvents", map[string]string{"created": l.AppointmentEvents.Created,
+		"rescheduled": l.AppointmentEvents.Rescheduled, "cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed})
+	if l.Versions.Enabled {
+		for dir, e := range directions(l.Versions.Events.PrimaryToSecondary, l.Versions.Events.SecondaryToPrimary) {
+			validateEventCodes(p, key+".versions.events."+dir, map[string]string{"approved": e.Approved, "rejected": e.Rejected, "cancelled": e.Cancelled})
 		}
-		for k, v := range map[string]string{"created": l.AppointmentEvents.Created, "rescheduled": l.AppointmentEvents.Rescheduled,
-			"cancelled": l.AppointmentEvents.Cancelled, "completed": l.AppointmentEvents.Completed} {
-			validateEventCode(&p, key+".appointmentEvents."+k, v)
+	}
+	type approval struct{ mode, withdrawn string }
+	for dir, d := range directions(
+		approval{l.DocumentApproval.PrimaryToSecondary, l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary},
+		approval{l.DocumentApproval.SecondaryToPrimary, l.DocumentApproval.WithdrawnEvents.SecondaryToPrimary},
+	) {
+		if d.mode != "" && d.mode != ApprovalOff && d.mode != ApprovalRequired {
+			p.add(key+".documentApproval."+dir, "must be %q or %q", ApprovalRequired, ApprovalOff)
 		}
-		if l.Versions.Enabled {
-			for dir, e := range map[string]VersionEvents{"primaryToSecondary": l.Versions.Events.PrimaryToSecondary, "secondaryToPrimary": l.Versions.Events.SecondaryToPrimary} {
-				for k, v := range map[string]string{"approved": e.Approved, "rejected": e.Rejected, "cancelled": e.Cancelled} {
-					validateEventCode(&p, key+".versions.events."+dir+"."+k, v)
-				}
-			}
-		}
-		for _, d := range []struct{ name, mode, withdrawn string }{
-			{"primaryToSecondary", l.DocumentApproval.PrimaryToSecondary, l.DocumentApproval.WithdrawnEvents.PrimaryToSecondary},
-			{"secondaryToPrimary", l.DocumentApproval.SecondaryToPrimary, l.DocumentApproval.WithdrawnEvents.SecondaryToPrimary},
-		} {
-			if d.mode != "" && d.mode != ApprovalOff && d.mode != ApprovalRequired {
-				p.add(key+".documentApproval."+d.name, "must be %q or %q", ApprovalRequired, ApprovalOff)
-			}
-			if d.withdrawn != "" {
-				validateEventCode(&p, key+".documentApproval.withdrawnEvents."+d.name, d.withdrawn)
-				if d.mode != ApprovalRequired {
-					p.add(key+".documentApproval.withdrawnEvents."+d.name, "is only used when documentApproval.%s is %q", d.name, ApprovalRequired)
-				}
+		if d.withdrawn != "" {
+			validateEventCode(p, key+".documentApproval.withdrawnEvents."+dir, d.withdrawn)
+			if d.mode != ApprovalRequired {
+				p.add(key+".documentApproval.withdrawnEvents."+dir, "is only used when documentApproval.%s is %q", dir, ApprovalRequired)
 			}
 		}
 	}
+}
+
+// validateWebhook checks the webhook server's settings and reads its API
+// token.
+func (c *Config) validateWebhook(p *problems, opt Options) {
 	if c.Webhook.MaxBodyBytes < 1024 || c.Webhook.MaxBodyBytes > 16<<20 {
 		p.add("webhook.maxBodyBytes", "must be between 1024 and 16777216")
 	}
@@ -803,9 +881,9 @@ func (c *Config) validate(opt Options) error {
 		p.add("webhook.maxConnections", "must be at least 16")
 	}
 	if c.Webhook.APITokenEnv != "" {
-		c.validateEnv(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)
+		c.validateEnv(p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, false)
 		if !opt.SkipSecrets && !opt.TokensOnly && envRE.MatchString(c.Webhook.APITokenEnv) {
-			token, ok := secret(&p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, opt.Getenv)
+			token, ok := secret(p, "webhook.apiTokenEnv", c.Webhook.APITokenEnv, opt.Getenv)
 			c.Webhook.APIToken = token
 			switch {
 			case !ok:
@@ -822,12 +900,6 @@ func (c *Config) validate(opt Options) error {
 			p.add(fmt.Sprintf("webhook.codec.uiOrigins[%d]", i), "%q must be an origin like https://temporal-ui.example.com (scheme, host, optional port; no path)", o)
 		}
 	}
-	c.validatePoll(&p)
-	if len(p) > 0 {
-		slices.Sort(p)
-		return fmt.Errorf("%d problem(s):\n  %s", len(p), strings.Join(p, "\n  "))
-	}
-	return nil
 }
 
 // secret reads the secret held by the variable env, or by the file its
@@ -1009,14 +1081,19 @@ func (c *Config) validateSystem(p *problems, key, name string) {
 	}
 }
 
-func validateRef(p *problems, key string, r Ref) {
-	if r.Name == "" {
-		p.add(key+".name", "is required")
-	}
-	if r.ID == "" {
-		p.add(key+".id", "is required (the numeric ID the Oneserve API uses)")
-	} else if !idRE.MatchString(r.ID) {
-		p.add(key+".id", "must be a whole number")
+// validateRefs checks each named {name, id} pair under key: both are
+// required, and the id is the number the Oneserve API uses.
+func validateRefs(p *problems, key string, refs map[string]Ref) {
+	for k, r := range refs {
+		rk := key + "." + k
+		if r.Name == "" {
+			p.add(rk+".name", "is required")
+		}
+		if r.ID == "" {
+			p.add(rk+".id", "is required (the numeric ID the Oneserve API uses)")
+		} else if !idRE.MatchString(r.ID) {
+			p.add(rk+".id", "must be a whole number")
+		}
 	}
 }
 
@@ -1033,6 +1110,19 @@ func validateStatusEvents(p *problems, key string, list []StatusEvent) {
 		if len(s.Note) > 1000 {
 			p.add(k+".note", "must be at most 1000 characters")
 		}
+	}
+}
+
+// directions keys a per-direction setting by the name its YAML section
+// uses, so that both directions are checked by one loop.
+func directions[T any](primaryToSecondary, secondaryToPrimary T) map[string]T {
+	return map[string]T{"primaryToSecondary": primaryToSecondary, "secondaryToPrimary": secondaryToPrimary}
+}
+
+// validateEventCodes checks each named event code under key.
+func validateEventCodes(p *problems, key string, codes map[string]string) {
+	for k, code := range codes {
+		validateEventCode(p, key+"."+k, code)
 	}
 }
 

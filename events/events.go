@@ -295,6 +295,7 @@ type common struct {
 	Actor        *Text `json:"actor"`
 }
 
+// decodeData reads the fields every event carries, then those of its type.
 func decodeData(ev *Event, data []byte) error {
 	var c common
 	if err := unmarshal(data, &c, "data."); err != nil {
@@ -319,125 +320,139 @@ func decodeData(ev *Event, data []byte) error {
 
 	switch {
 	case ev.Type == ActivityAssigned:
-		var d struct {
-			ActivityID *Text `json:"activityId"`
-			TeamID     *Text `json:"teamId"`
-			TeamName   *Text `json:"teamName"`
-		}
-		if err := unmarshal(data, &d, "data."); err != nil {
-			return err
-		}
-		if err := require("data.activityId", d.ActivityID, 50); err != nil {
-			return err
-		}
-		if err := require("data.teamId", d.TeamID, 50); err != nil {
-			return err
-		}
-		ev.Assignment = &Assignment{ActivityID: string(*d.ActivityID), TeamID: string(*d.TeamID), TeamName: d.TeamName.String()}
+		ev.Assignment, err = decodeAssignment(data)
 	case ev.Type == JobStatusChanged:
-		var d struct {
-			Status         *Text `json:"status"`
-			StatusID       *Text `json:"statusId"`
-			PreviousStatus *Text `json:"previousStatus"`
-		}
-		if err := unmarshal(data, &d, "data."); err != nil {
-			return err
-		}
-		if err := require("data.status", d.Status, 100); err != nil {
-			return err
-		}
-		ev.Status = &StatusChange{Status: string(*d.Status), StatusID: d.StatusID.String(), PreviousStatus: d.PreviousStatus.String()}
+		ev.Status, err = decodeStatusChange(data)
 	case ev.Type.IsAppointment():
-		var d struct {
-			AppointmentID *Text   `json:"appointmentId"`
-			Start         *string `json:"start"`
-			End           *string `json:"end"`
-			PreviousStart *string `json:"previousStart"`
-			Reason        *Text   `json:"reason"`
-		}
-		if err := unmarshal(data, &d, "data."); err != nil {
-			return err
-		}
-		if err := require("data.appointmentId", d.AppointmentID, 50); err != nil {
-			return err
-		}
-		if d.Start == nil {
-			return &FieldError{"data.start", "is required"}
-		}
-		a := &Appointment{AppointmentID: string(*d.AppointmentID), Reason: d.Reason.String()}
-		var err error
-		if a.Start, err = time.Parse(time.RFC3339, *d.Start); err != nil {
-			return &FieldError{"data.start", "must be an RFC 3339 date-time"}
-		}
-		if a.End, err = optionalTime("data.end", d.End); err != nil {
-			return err
-		}
-		if a.PreviousStart, err = optionalTime("data.previousStart", d.PreviousStart); err != nil {
-			return err
-		}
-		if err := maxLen("data.reason", a.Reason, 1000); err != nil {
-			return err
-		}
-		ev.Appointment = a
+		ev.Appointment, err = decodeAppointment(data)
 	case ev.Type == DocumentUploaded || ev.Type == DocumentApproved || ev.Type == DocumentRejected:
-		var d struct {
-			DocumentID *Text `json:"documentId"`
-			FileName   *Text `json:"fileName"`
-			Category   *Text `json:"category"`
-			Size       *Text `json:"size"`
-			SHA256     *Text `json:"sha256"`
-			ClientRef  *Text `json:"clientRef"`
-		}
-		if err := unmarshal(data, &d, "data."); err != nil {
-			return err
-		}
-		if err := require("data.documentId", d.DocumentID, 100); err != nil {
-			return err
-		}
-		if err := require("data.fileName", d.FileName, 255); err != nil {
-			return err
-		}
-		if strings.ContainsAny(string(*d.FileName), "/\\\x00") {
-			return &FieldError{"data.fileName", "must be a plain file name, without path separators"}
-		}
-		if err := require("data.category", d.Category, 100); err != nil {
-			return err
-		}
-		doc := &Document{DocumentID: string(*d.DocumentID), FileName: string(*d.FileName), Category: string(*d.Category),
-			SHA256: d.SHA256.String(), ClientRef: d.ClientRef.String()}
-		if d.Size != nil {
-			var n int64
-			if _, err := fmt.Sscanf(string(*d.Size), "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != string(*d.Size) {
-				return &FieldError{"data.size", "must be a non-negative whole number of bytes"}
-			}
-			doc.Size = n
-		}
-		if doc.SHA256 != "" && !isHex(doc.SHA256, 64) {
-			return &FieldError{"data.sha256", "must be 64 hexadecimal characters"}
-		}
-		if ev.Type != DocumentUploaded {
-			// Only the approval events carry a reason; on an upload the
-			// field is someone else's and ignored, like any unknown field.
-			var r struct {
-				Reason *Text `json:"reason"`
-			}
-			if err := unmarshal(data, &r, "data."); err != nil {
-				return err
-			}
-			doc.Reason = r.Reason.String()
-			if err := maxLen("data.reason", doc.Reason, 1000); err != nil {
-				return err
-			}
-		}
-		ev.Document = doc
+		ev.Document, err = decodeDocument(ev.Type, data)
 	case ev.Type == VersionCreated || ev.Type == VersionStatusChanged:
-		v, err := decodeVersion(ev.Type, data)
-		if err != nil {
-			return err
-		}
-		ev.Version = v
+		ev.Version, err = decodeVersion(ev.Type, data)
 	}
-	return nil
+	return err
+}
+
+func decodeAssignment(data []byte) (*Assignment, error) {
+	var d struct {
+		ActivityID *Text `json:"activityId"`
+		TeamID     *Text `json:"teamId"`
+		TeamName   *Text `json:"teamName"`
+	}
+	if err := unmarshal(data, &d, "data."); err != nil {
+		return nil, err
+	}
+	if err := require("data.activityId", d.ActivityID, 50); err != nil {
+		return nil, err
+	}
+	if err := require("data.teamId", d.TeamID, 50); err != nil {
+		return nil, err
+	}
+	return &Assignment{ActivityID: string(*d.ActivityID), TeamID: string(*d.TeamID), TeamName: d.TeamName.String()}, nil
+}
+
+func decodeStatusChange(data []byte) (*StatusChange, error) {
+	var d struct {
+		Status         *Text `json:"status"`
+		StatusID       *Text `json:"statusId"`
+		PreviousStatus *Text `json:"previousStatus"`
+	}
+	if err := unmarshal(data, &d, "data."); err != nil {
+		return nil, err
+	}
+	if err := require("data.status", d.Status, 100); err != nil {
+		return nil, err
+	}
+	return &StatusChange{Status: string(*d.Status), StatusID: d.StatusID.String(), PreviousStatus: d.PreviousStatus.String()}, nil
+}
+
+func decodeAppointment(data []byte) (*Appointment, error) {
+	var d struct {
+		AppointmentID *Text   `json:"appointmentId"`
+		Start         *string `json:"start"`
+		End           *string `json:"end"`
+		PreviousStart *string `json:"previousStart"`
+		Reason        *Text   `json:"reason"`
+	}
+	if err := unmarshal(data, &d, "data."); err != nil {
+		return nil, err
+	}
+	if err := require("data.appointmentId", d.AppointmentID, 50); err != nil {
+		return nil, err
+	}
+	if d.Start == nil {
+		return nil, &FieldError{"data.start", "is required"}
+	}
+	a := &Appointment{AppointmentID: string(*d.AppointmentID), Reason: d.Reason.String()}
+	var err error
+	if a.Start, err = time.Parse(time.RFC3339, *d.Start); err != nil {
+		return nil, &FieldError{"data.start", "must be an RFC 3339 date-time"}
+	}
+	if a.End, err = optionalTime("data.end", d.End); err != nil {
+		return nil, err
+	}
+	if a.PreviousStart, err = optionalTime("data.previousStart", d.PreviousStart); err != nil {
+		return nil, err
+	}
+	if err := maxLen("data.reason", a.Reason, 1000); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// decodeDocument reads the data of a document event of type t (uploaded,
+// approved or rejected).
+func decodeDocument(t Type, data []byte) (*Document, error) {
+	var d struct {
+		DocumentID *Text `json:"documentId"`
+		FileName   *Text `json:"fileName"`
+		Category   *Text `json:"category"`
+		Size       *Text `json:"size"`
+		SHA256     *Text `json:"sha256"`
+		ClientRef  *Text `json:"clientRef"`
+	}
+	if err := unmarshal(data, &d, "data."); err != nil {
+		return nil, err
+	}
+	if err := require("data.documentId", d.DocumentID, 100); err != nil {
+		return nil, err
+	}
+	if err := require("data.fileName", d.FileName, 255); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(string(*d.FileName), "/\\\x00") {
+		return nil, &FieldError{"data.fileName", "must be a plain file name, without path separators"}
+	}
+	if err := require("data.category", d.Category, 100); err != nil {
+		return nil, err
+	}
+	doc := &Document{DocumentID: string(*d.DocumentID), FileName: string(*d.FileName), Category: string(*d.Category),
+		SHA256: d.SHA256.String(), ClientRef: d.ClientRef.String()}
+	if d.Size != nil {
+		var n int64
+		if _, err := fmt.Sscanf(string(*d.Size), "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != string(*d.Size) {
+			return nil, &FieldError{"data.size", "must be a non-negative whole number of bytes"}
+		}
+		doc.Size = n
+	}
+	if doc.SHA256 != "" && !isHex(doc.SHA256, 64) {
+		return nil, &FieldError{"data.sha256", "must be 64 hexadecimal characters"}
+	}
+	if t != DocumentUploaded {
+		// Only the approval events carry a reason; on an upload the
+		// field is someone else's and ignored, like any unknown field.
+		var r struct {
+			Reason *Text `json:"reason"`
+		}
+		if err := unmarshal(data, &r, "data."); err != nil {
+			return nil, err
+		}
+		doc.Reason = r.Reason.String()
+		if err := maxLen("data.reason", doc.Reason, 1000); err != nil {
+			return nil, err
+		}
+	}
+	return doc, nil
 }
 
 // maxChanges bounds the line changes of one VERSION_CREATED.

@@ -92,37 +92,14 @@ func errorReply(c echo.Context, code int, msg string) error {
 // of that is a 5xx so that the sender redelivers.
 func (s *server) webhook(c echo.Context) error {
 	name := c.Param("system")
-	sys := s.cfg.System(name)
-	if sys == nil {
-		setOutcome(c, outcomeUnknownSystem)
-		return errorReply(c, http.StatusNotFound, "unknown system")
-	}
-	if !sys.ReceivesWebhooks() {
-		// Answered like an unknown system, before anything is read: the
-		// system has no endpoint, and no credentials to check one with.
-		setOutcome(c, outcomePollOnly)
-		return errorReply(c, http.StatusNotFound, "system "+name+" is configured for polling (events: poll): it has no webhook endpoint")
+	sys, refused := s.webhookSystem(name)
+	if refused != nil {
+		return refused.reply(c)
 	}
 	r := c.Request()
-	if r.ContentLength > s.cfg.Webhook.MaxBodyBytes {
-		// Declared too large: refused before a byte of it is read.
-		setOutcome(c, outcomeTooLarge)
-		return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.Webhook.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			setOutcome(c, outcomeTooLarge)
-			return errorReply(c, http.StatusRequestEntityTooLarge, "body is larger than the allowed size")
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// webhook.readTimeout: the body came too slowly.
-			setOutcome(c, outcomeReadTimeout)
-			return errorReply(c, http.StatusRequestTimeout, "the body did not arrive within the read timeout")
-		}
-		setOutcome(c, outcomeMalformed)
-		return errorReply(c, http.StatusBadRequest, "could not read the body")
+	body, refused := readBody(c, s.cfg.Webhook.MaxBodyBytes)
+	if refused != nil {
+		return refused.reply(c)
 	}
 	id, authErr := authenticate(sys, r, body, s.now())
 	log := s.log.With(zap.String("system", name), zap.String("eventId", sanitize(id)))
@@ -136,6 +113,7 @@ func (s *server) webhook(c echo.Context) error {
 	}
 
 	var ev events.Event
+	var err error
 	if sys.Nudges() {
 		// trust: nudge: nothing but the job reference is taken from the
 		// payload, whatever its type; the link reads the job itself.
@@ -155,9 +133,62 @@ func (s *server) webhook(c echo.Context) error {
 		setOutcome(c, outcomeMalformed)
 		return errorReply(c, http.StatusBadRequest, err.Error())
 	}
-	log = log.With(zap.String("eventType", string(ev.Type)), zap.String("jobRef", ev.JobRef))
+	return s.deliver(c, log.With(zap.String("eventType", string(ev.Type)), zap.String("jobRef", ev.JobRef)), ev)
+}
 
-	ctx, cancel := context.WithTimeout(r.Context(), deliverTimeout)
+// refusal is an error answer that ends a webhook request before its event
+// is read, with the outcome it is counted under.
+type refusal struct {
+	outcome string
+	code    int
+	msg     string
+}
+
+func (f *refusal) reply(c echo.Context) error {
+	setOutcome(c, f.outcome)
+	return errorReply(c, f.code, f.msg)
+}
+
+// webhookSystem is the named system, if it receives webhooks.
+func (s *server) webhookSystem(name string) (*config.System, *refusal) {
+	sys := s.cfg.System(name)
+	if sys == nil {
+		return nil, &refusal{outcomeUnknownSystem, http.StatusNotFound, "unknown system"}
+	}
+	if !sys.ReceivesWebhooks() {
+		// Answered like an unknown system, before anything is read: the
+		// system has no endpoint, and no credentials to check one with.
+		return nil, &refusal{outcomePollOnly, http.StatusNotFound, "system " + name + " is configured for polling (events: poll): it has no webhook endpoint"}
+	}
+	return sys, nil
+}
+
+// readBody reads the request's body, at most limit bytes of it.
+func readBody(c echo.Context, limit int64) ([]byte, *refusal) {
+	r := c.Request()
+	if r.ContentLength > limit {
+		// Declared too large: refused before a byte of it is read.
+		return nil, &refusal{outcomeTooLarge, http.StatusRequestEntityTooLarge, "body is larger than the allowed size"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &refusal{outcomeTooLarge, http.StatusRequestEntityTooLarge, "body is larger than the allowed size"}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// webhook.readTimeout: the body came too slowly.
+			return nil, &refusal{outcomeReadTimeout, http.StatusRequestTimeout, "the body did not arrive within the read timeout"}
+		}
+		return nil, &refusal{outcomeMalformed, http.StatusBadRequest, "could not read the body"}
+	}
+	return body, nil
+}
+
+// deliver hands a valid event to every link it concerns, and answers
+// accepted if at least one running link took it.
+func (s *server) deliver(c echo.Context, log *zap.Logger, ev events.Event) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), deliverTimeout)
 	defer cancel()
 	targets, err := ownLinks(ctx, s.temporal, ev, route(s.cfg, ev))
 	if err != nil {

@@ -88,55 +88,13 @@ func run() error {
 		return err
 	}
 	defer tc.Close()
-	// Temporal can answer while its database is still down (or the
-	// namespace not yet made): the setup waits too, and says so.
-	var polled []string
-	err = platform.Await(ctx, log, "Temporal to take O2O's search attributes and schedules (is its database up? is the namespace there?)", func(ctx context.Context) error {
-		if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE"), workflows.SearchAttributes); err != nil {
-			return err
-		}
-		if err := workflows.EnsureSchedules(ctx, tc, cfg); err != nil {
-			return err
-		}
-		polled, err = workflows.EnsurePollSchedules(ctx, tc, cfg)
+	if err := setUpTemporal(ctx, log, tc, cfg); err != nil {
 		return err
-	})
-	if err != nil {
-		return err
-	}
-	for name, s := range cfg.Systems {
-		switch {
-		case slices.Contains(polled, name):
-			log.Info("Polling the system's job events", zap.String("system", name), zap.Duration("every", s.Poll.Every.D()),
-				zap.String("schedule", workflows.PollScheduleID(name)))
-		case s.Polled():
-			log.Warn("The system is polled but has no job events to read (systems."+name+".poll.eventIds, links[].discovery): "+
-				"its changes are found only by the links' scheduled reconciliation", zap.String("system", name))
-		}
 	}
 
-	acts, err := activities.New(cfg, activities.WithMetrics(metrics.MetricsHandler()))
+	w, fatal, err := startWorker(tc, cfg, metrics, opts, stickyCache)
 	if err != nil {
 		return err
-	}
-	fatal := make(chan error, 1)
-	// Let running activities finish (or heartbeat their progress) on
-	// shutdown instead of cancelling them at once.
-	opts.WorkerStopTimeout = platform.ShutdownTimeout
-	opts.OnFatalError = func(err error) {
-		select {
-		case fatal <- err:
-		default:
-		}
-	}
-	if stickyCache > 0 {
-		worker.SetStickyWorkflowCacheSize(stickyCache)
-	}
-	w := worker.New(tc, workflows.TaskQueue, opts)
-	workflows.Register(w, acts, tc)
-
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("worker: %w", err)
 	}
 	st.started(tc)
 	log.Info("Worker started", zap.String("taskQueue", workflows.TaskQueue), zap.Int("links", len(cfg.Links)))
@@ -156,6 +114,68 @@ func run() error {
 	}
 	log.Info("Stopped")
 	return nil
+}
+
+// setUpTemporal registers O2O's search attributes and makes its schedules,
+// waiting for Temporal, and logs how each system's changes are found.
+func setUpTemporal(ctx context.Context, log *zap.Logger, tc client.Client, cfg *config.Config) error {
+	// Temporal can answer while its database is still down (or the
+	// namespace not yet made): the setup waits too, and says so.
+	var polled []string
+	err := platform.Await(ctx, log, "Temporal to take O2O's search attributes and schedules (is its database up? is the namespace there?)", func(ctx context.Context) error {
+		if err := platform.RegisterSearchAttributes(ctx, tc, os.Getenv("TEMPORAL_NAMESPACE"), workflows.SearchAttributes); err != nil {
+			return err
+		}
+		if err := workflows.EnsureSchedules(ctx, tc, cfg); err != nil {
+			return err
+		}
+		var err error
+		polled, err = workflows.EnsurePollSchedules(ctx, tc, cfg)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for name, s := range cfg.Systems {
+		switch {
+		case slices.Contains(polled, name):
+			log.Info("Polling the system's job events", zap.String("system", name), zap.Duration("every", s.Poll.Every.D()),
+				zap.String("schedule", workflows.PollScheduleID(name)))
+		case s.Polled():
+			log.Warn("The system is polled but has no job events to read (systems."+name+".poll.eventIds, links[].discovery): "+
+				"its changes are found only by the links' scheduled reconciliation", zap.String("system", name))
+		}
+	}
+	return nil
+}
+
+// startWorker starts the worker on O2O's task queue with its workflows and
+// activities. fatal receives the error that stops it, if one does.
+func startWorker(tc client.Client, cfg *config.Config, metrics *platform.Metrics, opts worker.Options, stickyCache int) (w worker.Worker, fatal <-chan error, err error) {
+	acts, err := activities.New(cfg, activities.WithMetrics(metrics.MetricsHandler()))
+	if err != nil {
+		return nil, nil, err
+	}
+	fatalCh := make(chan error, 1)
+	// Let running activities finish (or heartbeat their progress) on
+	// shutdown instead of cancelling them at once.
+	opts.WorkerStopTimeout = platform.ShutdownTimeout
+	opts.OnFatalError = func(err error) {
+		select {
+		case fatalCh <- err:
+		default:
+		}
+	}
+	if stickyCache > 0 {
+		worker.SetStickyWorkflowCacheSize(stickyCache)
+	}
+	w = worker.New(tc, workflows.TaskQueue, opts)
+	workflows.Register(w, acts, tc)
+
+	if err := w.Start(); err != nil {
+		return nil, nil, fmt.Errorf("worker: %w", err)
+	}
+	return w, fatalCh, nil
 }
 
 // refusal picks the activity errors the SDK logs at ERROR that are a link's

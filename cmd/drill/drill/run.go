@@ -327,22 +327,7 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	go func() { defer close(progressDone); d.progress(progressCtx, links, total) }()
 
 	produceStart := time.Now()
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range o.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				d.drive(driveCtx, i, links[i])
-			}
-		}()
-	}
-	for i := range links {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	d.produce(driveCtx, links)
 	produced := time.Now()
 	d.note("all events produced (%d) in %.1fs", d.produced.Load(), produced.Sub(produceStart).Seconds())
 
@@ -361,16 +346,9 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	}
 	drainedAt := time.Now()
 	// A worker must run for the link states; late duplicates get a moment.
-	d.workerMu.Lock()
-	if d.worker.Exited() {
-		p, serr := d.startProcess("worker", d.o.BinDir+"/worker", nil, "O2O_METRICS_ADDR="+d.workerAddr)
-		if serr != nil {
-			d.workerMu.Unlock()
-			return nil, serr
-		}
-		d.worker = p
+	if serr := d.ensureWorker(); serr != nil {
+		return nil, serr
 	}
-	d.workerMu.Unlock()
 	d.waitQuiet(ctx, links, 2*time.Minute)
 	rep, aerr := d.analyse(ctx, links)
 	if aerr != nil {
@@ -378,21 +356,61 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	}
 	rep.ProduceTime = produced.Sub(produceStart)
 	rep.Drained = drained
-	if drained {
-		rep.DrainTime = drainedAt.Sub(produced)
-	} else {
-		rep.DrainTime = drainedAt.Sub(produced)
+	rep.DrainTime = drainedAt.Sub(produced)
+	if !drained {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("not drained (drain timeout %s): %v", o.DrainTimeout, err))
 	}
 	rep.TotalTime = drainedAt.Sub(produceStart)
 	rep.WorkerKills = int(d.kills.Load())
+	d.addTimeline(rep, produceStart)
+	return rep, nil
+}
+
+// produce drives every link, Concurrency at a time, and returns when all
+// are driven (or have failed).
+func (d *drill) produce(ctx context.Context, links []*link) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range d.o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				d.drive(ctx, i, links[i])
+			}
+		}()
+	}
+	for i := range links {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// ensureWorker starts a worker if the last one was killed and not restarted.
+func (d *drill) ensureWorker() error {
+	d.workerMu.Lock()
+	defer d.workerMu.Unlock()
+	if d.worker.Exited() {
+		p, err := d.startProcess("worker", d.o.BinDir+"/worker", nil, "O2O_METRICS_ADDR="+d.workerAddr)
+		if err != nil {
+			return err
+		}
+		d.worker = p
+	}
+	return nil
+}
+
+// addTimeline adds the drill's marks (kills, restarts, phases) to the
+// report, timed from the start of production, and the note on the longest
+// stall.
+func (d *drill) addTimeline(rep *Report, produceStart time.Time) {
 	d.timelineMu.Lock()
 	for _, m := range d.timeline {
 		rep.Timeline = append(rep.Timeline, fmt.Sprintf("%7.1fs  %s", m.at.Sub(produceStart).Seconds(), m.what))
 	}
 	d.timelineMu.Unlock()
 	rep.stallNote(produceStart, d.timeline)
-	return rep, nil
 }
 
 // chaos kills the worker every KillEvery and restarts Temporal once, when

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/o2o-sync/o2o/internal/drill"
+	"github.com/o2o-sync/o2o/cmd/drill/drill"
 )
 
 // TestDrillSmall is make drill at a small size: 50 links × 5 events, every

@@ -15,7 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/o2o-sync/o2o/internal/drill"
+	"github.com/o2o-sync/o2o/cmd/drill/drill"
 )
 
 func main() {

@@ -261,42 +261,9 @@ func run(ctx context.Context, o options) (_ string, err error) {
 		vr := &variantResult{variant: v}
 		rep.variants = append(rep.variants, vr)
 		for r := range o.rounds {
-			t0 := time.Now()
-			evs, err := b.o2oEvents(ctx, o.events)
-			if err != nil {
+			if err := b.rounds(ctx, v, r, vr); err != nil {
 				return rep.String(), err
 			}
-			t1 := time.Now()
-			res, err := b.round(ctx, false, evs)
-			if err != nil {
-				return rep.String(), fmt.Errorf("O2O round %d (%s): %w", r+1, v.name(), err)
-			}
-			vr.o2o = append(vr.o2o, res)
-			t2 := time.Now()
-			res2, err := b.round(ctx, true, b.rawEvents(o.events))
-			if err != nil {
-				return rep.String(), fmt.Errorf("raw round %d: %w", r+1, err)
-			}
-			vr.raw = append(vr.raw, res2)
-			t3 := time.Now()
-			if o.latencyInflight > 0 {
-				// Light load: one more event per link, a few in flight.
-				evs, err := b.o2oEvents(ctx, 1)
-				if err != nil {
-					return rep.String(), err
-				}
-				light, err := b.roundWith(ctx, false, evs, true)
-				if err != nil {
-					return rep.String(), fmt.Errorf("O2O light-load round %d (%s): %w", r+1, v.name(), err)
-				}
-				vr.o2oLight = append(vr.o2oLight, light)
-				if light, err = b.roundWith(ctx, true, b.rawEvents(1), true); err != nil {
-					return rep.String(), fmt.Errorf("raw light-load round %d: %w", r+1, err)
-				}
-				vr.rawLight = append(vr.rawLight, light)
-			}
-			progress("%s, round %d/%d: O2O %.1f events/s, raw %.1f events/s (making the events %s, O2O round %s, raw round %s, each with reading histories; light-load rounds %s)",
-				v.name(), r+1, o.rounds, res.throughput(), res2.throughput(), t1.Sub(t0).Round(time.Second), t2.Sub(t1).Round(time.Second), t3.Sub(t2).Round(time.Second), time.Since(t3).Round(time.Second))
 		}
 	}
 	// Every event of every round and warm-up, read back from the target.
@@ -304,16 +271,88 @@ func run(ctx context.Context, o options) (_ string, err error) {
 		return rep.String(), err
 	}
 	if o.showHistory {
-		for _, id := range []string{workflows.WorkflowID(linkName, b.links[0].primary), rawWorkflowID(b.raws[0].jobRef)} {
-			h, err := historyTypes(ctx, s.tc, id)
-			if err != nil {
-				return rep.String(), err
-			}
-			fmt.Fprintf(os.Stderr, "history of %s:\n%s\n", id, h)
+		if err := b.printHistories(ctx); err != nil {
+			return rep.String(), err
 		}
 	}
 	stopWorker()
 
+	if err := b.memory(ctx, rep); err != nil {
+		return rep.String(), err
+	}
+	rep.took = time.Since(started)
+	return rep.String(), nil
+}
+
+// rounds runs round r of variant v and adds its results to vr: an O2O round
+// and a raw round at full load, then (with -latency-inflight) the light-load
+// rounds.
+func (b *bench) rounds(ctx context.Context, v variant, r int, vr *variantResult) error {
+	o := b.o
+	t0 := time.Now()
+	evs, err := b.o2oEvents(ctx, o.events)
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	res, err := b.round(ctx, false, evs)
+	if err != nil {
+		return fmt.Errorf("O2O round %d (%s): %w", r+1, v.name(), err)
+	}
+	vr.o2o = append(vr.o2o, res)
+	t2 := time.Now()
+	res2, err := b.round(ctx, true, b.rawEvents(o.events))
+	if err != nil {
+		return fmt.Errorf("raw round %d: %w", r+1, err)
+	}
+	vr.raw = append(vr.raw, res2)
+	t3 := time.Now()
+	if o.latencyInflight > 0 {
+		if err := b.lightRounds(ctx, v, r, vr); err != nil {
+			return err
+		}
+	}
+	progress("%s, round %d/%d: O2O %.1f events/s, raw %.1f events/s (making the events %s, O2O round %s, raw round %s, each with reading histories; light-load rounds %s)",
+		v.name(), r+1, o.rounds, res.throughput(), res2.throughput(), t1.Sub(t0).Round(time.Second), t2.Sub(t1).Round(time.Second), t3.Sub(t2).Round(time.Second), time.Since(t3).Round(time.Second))
+	return nil
+}
+
+// lightRounds runs round r's light-load rounds, O2O's then the raw
+// baseline's: one more event per link, a few in flight.
+func (b *bench) lightRounds(ctx context.Context, v variant, r int, vr *variantResult) error {
+	evs, err := b.o2oEvents(ctx, 1)
+	if err != nil {
+		return err
+	}
+	light, err := b.roundWith(ctx, false, evs, true)
+	if err != nil {
+		return fmt.Errorf("O2O light-load round %d (%s): %w", r+1, v.name(), err)
+	}
+	vr.o2oLight = append(vr.o2oLight, light)
+	if light, err = b.roundWith(ctx, true, b.rawEvents(1), true); err != nil {
+		return fmt.Errorf("raw light-load round %d: %w", r+1, err)
+	}
+	vr.rawLight = append(vr.rawLight, light)
+	return nil
+}
+
+// printHistories prints the event types of the first link's workflow history
+// and the first raw workflow's (-show-history).
+func (b *bench) printHistories(ctx context.Context) error {
+	for _, id := range []string{workflows.WorkflowID(linkName, b.links[0].primary), rawWorkflowID(b.raws[0].jobRef)} {
+		h, err := historyTypes(ctx, b.s.tc, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "history of %s:\n%s\n", id, h)
+	}
+	return nil
+}
+
+// memory measures the worker's memory (-rss-sizes) for the first variant, or
+// every variant with -rss-all, and adds it to rep.
+func (b *bench) memory(ctx context.Context, rep *report) error {
+	o := b.o
 	rssVariants := o.variants[:1]
 	if o.rssAll {
 		rssVariants = o.variants
@@ -323,13 +362,12 @@ func run(ctx context.Context, o options) (_ string, err error) {
 			progress("worker memory (%s): linking %v jobs", v.name(), o.rssSizes)
 			m, err := b.measureRSS(ctx, v)
 			if err != nil {
-				return rep.String(), fmt.Errorf("worker memory (%s): %w", v.name(), err)
+				return fmt.Errorf("worker memory (%s): %w", v.name(), err)
 			}
 			rep.memory = append(rep.memory, m)
 		}
 	}
-	rep.took = time.Since(started)
-	return rep.String(), nil
+	return nil
 }
 
 // cliVersion is the Temporal CLI's version line.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/o2o-sync/o2o/internal/proc"
 )
 
 // The worker's memory per open link: a fresh worker process, a few links
@@ -37,6 +39,9 @@ type rssResult struct {
 // rssWarmUp links are made before the baseline is read.
 const rssWarmUp = 20
 
+// measureRSS measures variant v's worker memory: a fresh worker, warmed up
+// with rssWarmUp links, read as the baseline, then read again at each of
+// -rss-sizes open links.
 func (b *bench) measureRSS(ctx context.Context, v variant) (rssResult, error) {
 	res := rssResult{variant: v}
 	w, metrics, err := b.s.startWorker(ctx, v)
@@ -44,63 +49,19 @@ func (b *bench) measureRSS(ctx context.Context, v variant) (rssResult, error) {
 		return res, err
 	}
 	defer w.Stop(stopGrace)
-	created := 0
-	grow := func(to int) (float64, error) {
-		n := to - created
-		var spent time.Duration // delivering and creating, not making the jobs
-		// In batches, so that the simulator's and the capture server's
-		// bookkeeping stays small and the webhooks are fresh.
-		for done := 0; done < n; {
-			batch := min(n-done, 1000)
-			refs, evs, err := b.assignments(ctx, batch)
-			if err != nil {
-				return 0, err
-			}
-			sendStart := time.Now()
-			if err := b.send(ctx, evs, func(ctx context.Context, ev *event) error { return b.deliver(ctx, "acme", ev) }); err != nil {
-				return 0, err
-			}
-			if err := b.waitCreated(ctx, refs); err != nil {
-				return 0, err
-			}
-			spent += time.Since(sendStart)
-			done += batch
-			if n > 1000 {
-				progress("  %d of %d links made (%.1f/s)", created+done-rssWarmUp, to-rssWarmUp, float64(done)/spent.Seconds())
-			}
-		}
-		created = to
-		if w.Exited() {
-			return 0, fmt.Errorf("the worker exited: %v (log: %s)", w.Err(), w.LogPath)
-		}
-		return float64(n) / spent.Seconds(), nil
-	}
-	read := func(links int, rate float64) (rssPoint, error) {
-		if err := waitQuiet(ctx, w.Pid()); err != nil {
-			return rssPoint{}, err
-		}
-		rss, err := vmRSS(w.Pid())
-		if err != nil {
-			return rssPoint{}, err
-		}
-		heap, err := heapInUse(metrics)
-		if err != nil {
-			return rssPoint{}, err
-		}
-		return rssPoint{links: links, rss: rss, heap: heap, rate: rate}, nil
-	}
-	if _, err := grow(rssWarmUp); err != nil {
+	m := &rssMeter{b: b, w: w, metrics: metrics}
+	if _, err := m.grow(ctx, rssWarmUp); err != nil {
 		return res, err
 	}
-	if res.baseline, err = read(0, 0); err != nil {
+	if res.baseline, err = m.read(ctx, 0, 0); err != nil {
 		return res, err
 	}
 	for _, size := range b.o.rssSizes {
-		rate, err := grow(rssWarmUp + size)
+		rate, err := m.grow(ctx, rssWarmUp+size)
 		if err != nil {
 			return res, err
 		}
-		p, err := read(size, rate)
+		p, err := m.read(ctx, size, rate)
 		if err != nil {
 			return res, err
 		}
@@ -109,6 +70,65 @@ func (b *bench) measureRSS(ctx context.Context, v variant) (rssResult, error) {
 		res.points = append(res.points, p)
 	}
 	return res, nil
+}
+
+// rssMeter is one worker under measurement and the links made for it so far.
+type rssMeter struct {
+	b       *bench
+	w       *proc.Process
+	metrics string // the worker's metrics server, http://host:port
+	created int    // links made, the warm-up included
+}
+
+// grow makes links until there are to, and returns how many it made per
+// second (delivering and creating, not making the jobs).
+func (m *rssMeter) grow(ctx context.Context, to int) (float64, error) {
+	b, w := m.b, m.w
+	n := to - m.created
+	var spent time.Duration // delivering and creating, not making the jobs
+	// In batches, so that the simulator's and the capture server's
+	// bookkeeping stays small and the webhooks are fresh.
+	for done := 0; done < n; {
+		batch := min(n-done, 1000)
+		refs, evs, err := b.assignments(ctx, batch)
+		if err != nil {
+			return 0, err
+		}
+		sendStart := time.Now()
+		if err := b.send(ctx, evs, func(ctx context.Context, ev *event) error { return b.deliver(ctx, "acme", ev) }); err != nil {
+			return 0, err
+		}
+		if err := b.waitCreated(ctx, refs); err != nil {
+			return 0, err
+		}
+		spent += time.Since(sendStart)
+		done += batch
+		if n > 1000 {
+			progress("  %d of %d links made (%.1f/s)", m.created+done-rssWarmUp, to-rssWarmUp, float64(done)/spent.Seconds())
+		}
+	}
+	m.created = to
+	if w.Exited() {
+		return 0, fmt.Errorf("the worker exited: %v (log: %s)", w.Err(), w.LogPath)
+	}
+	return float64(n) / spent.Seconds(), nil
+}
+
+// read waits until the worker is idle and reads its memory, with links open
+// links made at rate per second.
+func (m *rssMeter) read(ctx context.Context, links int, rate float64) (rssPoint, error) {
+	if err := waitQuiet(ctx, m.w.Pid()); err != nil {
+		return rssPoint{}, err
+	}
+	rss, err := vmRSS(m.w.Pid())
+	if err != nil {
+		return rssPoint{}, err
+	}
+	heap, err := heapInUse(m.metrics)
+	if err != nil {
+		return rssPoint{}, err
+	}
+	return rssPoint{links: links, rss: rss, heap: heap, rate: rate}, nil
 }
 
 // waitQuiet waits until the process has used under 2% of a CPU for two

@@ -51,6 +51,8 @@ type stack struct {
 	keep       bool // keep dir when closing (-keep-logs, or a failure)
 }
 
+// startStack starts everything one bench run uses (stack); on an error it
+// stops what it started and keeps the logs.
 func startStack(ctx context.Context, o options) (_ *stack, err error) {
 	s := &stack{opts: o}
 	defer func() {
@@ -74,38 +76,58 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 		}
 	})
 
+	if err = s.startTemporal(ctx); err != nil {
+		return nil, err
+	}
+	if err = s.startSimulator(); err != nil {
+		return nil, err
+	}
+	if err = s.writeConfig(); err != nil {
+		return nil, err
+	}
+	if err = s.startWebhook(ctx); err != nil {
+		return nil, err
+	}
+	if err = s.startRawWorker(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startTemporal starts the Temporal dev server and dials it.
+func (s *stack) startTemporal(ctx context.Context) (err error) {
 	// Temporal: the pinned CLI's dev server with the flags the end-to-end
 	// tests start it with (testsuite.StartDevServer's: in memory, headless;
 	// O2O's search attributes; the tests' dynamic configuration), plus any
 	// -dynamic-config values. Started here rather than through testsuite so
 	// that it dies with the bench (Pdeathsig).
 	args := []string{}
-	for _, dc := range o.dynamicConfig {
+	for _, dc := range s.opts.dynamicConfig {
 		args = append(args, "--dynamic-config-value", dc)
 	}
 	args = append(args, platform.DevServerFlags(workflows.SearchAttributes)...)
 	if s.temporal, err = freeAddr(); err != nil {
-		return nil, err
+		return err
 	}
 	host, port, _ := strings.Cut(s.temporal, ":")
 	// Its HTTP and metrics ports too: their defaults would clash with
 	// make run or another dev server on this machine.
 	httpAddr, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	metricsAddr, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	_, httpPort, _ := strings.Cut(httpAddr, ":")
 	_, metricsPort, _ := strings.Cut(metricsAddr, ":")
 	args = append([]string{"server", "start-dev", "--ip", host, "--port", port, "--http-port", httpPort, "--metrics-port", metricsPort,
 		"--headless", "--log-level", "error",
 		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}, args...)
-	dev, err := proc.Start("temporal", o.temporalCLI, args, os.Environ(), filepath.Join(s.dir, "temporal.log"))
+	dev, err := proc.Start("temporal", s.opts.temporalCLI, args, os.Environ(), filepath.Join(s.dir, "temporal.log"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, func() { dev.Stop(stopGrace) })
 	deadline := time.Now().Add(2 * time.Minute)
@@ -117,21 +139,26 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 			break
 		}
 		if dev.Exited() || time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("start the Temporal dev server (%s): %v\n%s", o.temporalCLI, err, tail(dev.LogPath, 20))
+			return fmt.Errorf("start the Temporal dev server (%s): %v\n%s", s.opts.temporalCLI, err, tail(dev.LogPath, 20))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	s.closers = append(s.closers, s.tc.Close)
+	return nil
+}
 
+// startSimulator starts the simulated systems behind the observer, with the
+// capture server their webhooks go to.
+func (s *stack) startSimulator() (err error) {
 	// The simulated systems send their webhooks to the capture server: the
 	// bench delivers them to O2O itself, signed, at its own concurrency
 	// (the simulator's sender is one ordered queue per system).
 	s.capture = newCapture()
 	capSrv := httptest.NewServer(s.capture)
 	s.closers = append(s.closers, capSrv.Close)
-	seed, err := simulator.LoadSeed(filepath.Join(o.repo, "dev", "simulator.yaml"))
+	seed, err := simulator.LoadSeed(filepath.Join(s.opts.repo, "dev", "simulator.yaml"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := range seed.Systems {
 		sys := &seed.Systems[i]
@@ -139,14 +166,14 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 		// Jobs are spread over many sites, as a housing association's are:
 		// creating a linked job reads its site, jobs included.
 		clientID := map[string]string{"acme": "28", "fixit": "41"}[sys.Name]
-		for n := range o.sites() {
+		for n := range s.opts.sites() {
 			sys.Sites = append(sys.Sites, simulator.Site{ClientID: clientID, SiteRef: benchSite(n),
 				Name: fmt.Sprintf("%d Bench Road", n+1), Address1: fmt.Sprintf("%d Bench Road", n+1), Postcode: "ZZ9 9ZZ"})
 		}
 	}
 	s.sim, err = simulator.New(seed, simulator.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, time.Second}})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.obs = newObserver(s.sim.Handler())
 	simSrv := httptest.NewUnstartedServer(s.obs)
@@ -154,43 +181,57 @@ func startStack(ctx context.Context, o options) (_ *stack, err error) {
 	simSrv.Start()
 	s.simURL = simSrv.URL
 	s.closers = append(s.closers, func() { simSrv.Close(); s.sim.Close() })
+	return nil
+}
 
+// writeConfig writes O2O's configuration for the bench to the work directory.
+func (s *stack) writeConfig() error {
 	// O2O's configuration: the example's, against this simulator, with the
 	// bench's API budget and no scheduled reconciliation during the run.
-	raw, err := os.ReadFile(filepath.Join(o.repo, "o2o.example.yaml"))
+	raw, err := os.ReadFile(filepath.Join(s.opts.repo, "o2o.example.yaml"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cfg, err := benchConfig(string(raw), s.simURL)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.configPath = filepath.Join(s.dir, "o2o.yaml")
 	if err := os.WriteFile(s.configPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
+		return err
 	}
+	return nil
+}
 
+// startWebhook starts O2O's webhook server and waits until it is ready.
+func (s *stack) startWebhook(ctx context.Context) (err error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.webhookURL = "http://" + addr
-	if s.webhook, err = s.start(ctx, "webhook", filepath.Join(o.bin, "webhook"), nil, []string{"O2O_WEBHOOK_ADDR=" + addr}, s.webhookURL+"/readyz"); err != nil {
-		return nil, err
+	if s.webhook, err = s.start(ctx, "webhook", filepath.Join(s.opts.bin, "webhook"), nil, []string{"O2O_WEBHOOK_ADDR=" + addr}, s.webhookURL+"/readyz"); err != nil {
+		return err
 	}
+	return nil
+}
+
+// startRawWorker starts the raw baseline's worker (this binary, raw-worker)
+// and waits until it is ready.
+func (s *stack) startRawWorker(ctx context.Context) (err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rawMetrics, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if s.raw, err = s.start(ctx, "raw-worker", self, []string{"raw-worker"},
 		[]string{"O2O_BENCH_SIM_URL=" + s.simURL, "O2O_BENCH_READY_ADDR=" + rawMetrics}, "http://"+rawMetrics+"/readyz"); err != nil {
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
 }
 
 // benchConfig is the example configuration with the simulator at simURL,

@@ -169,8 +169,8 @@ func overtaken(sent map[string]*delivery) int {
 
 // analyse checks the simulator's final state against what was produced.
 func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
-	r := &Report{Options: d.o}
-	sent := d.deliveries(r)
+	a := &analysis{r: &Report{Options: d.o}}
+	a.sent = d.deliveries(a.r)
 	var fixitJobs []simulator.Job
 	if err := d.simDo(http.MethodGet, "fixit", "/jobs", nil, &fixitJobs); err != nil {
 		return nil, err
@@ -181,16 +181,7 @@ func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
 	}
 	states := d.linkStates(ctx, links)
 
-	type point struct {
-		at    time.Time
-		delta int
-	}
-	var timeline []point
-	example := func(format string, args ...any) {
-		if len(r.Examples) < 10 {
-			r.Examples = append(r.Examples, fmt.Sprintf(format, args...))
-		}
-	}
+	r := a.r
 	for _, l := range links {
 		acmeRef, _, evs := l.snapshot()
 		if l.err != nil {
@@ -211,125 +202,208 @@ func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
 		}
 		st := states[acmeRef]
 		for _, side := range []string{"acme", "fixit"} {
-			var srcs []source
-			for _, ev := range evs {
-				if ev.System == side {
-					srcs = append(srcs, ev)
-				}
-			}
-			pos := map[string]int{} // marker → source position
-			for i, ev := range srcs {
-				if ev.Kind != "assign" {
-					pos[marker(ev.ID)] = i
-				}
-			}
-			count := make([]int, len(srcs))
-			appliedAt := make([]time.Time, len(srcs))
-			var order []int // source positions in the order they were written
-			for _, h := range written[side] {
-				for m, i := range pos {
-					if strings.Contains(h.Note, m) {
-						if count[i] == 0 {
-							order = append(order, i)
-							appliedAt[i] = h.RecordedAt
-						}
-						count[i]++
-					}
-				}
-			}
-			for i, ev := range srcs {
-				if ev.Kind == "assign" {
-					count[i] = len(linked)
-					if len(linked) > 0 {
-						appliedAt[i] = linked[0].CreatedAt
-					}
-				}
-				dv := sent[ev.ID]
-				if dv == nil {
-					dv = &delivery{}
-				}
-				// An event that overtook its link's assignment waits for
-				// reconciliation (off in the drill), not for O2O's work:
-				// it would make the tail look like one long stall.
-				if !(count[i] == 0 && dv.overtook()) {
-					timeline = append(timeline, point{ev.At, +1})
-				}
-				if !appliedAt[i].IsZero() {
-					timeline = append(timeline, point{appliedAt[i], -1})
-				}
-				switch {
-				case count[i] == 0 && dv.overtook():
-					r.Overtook++
-				case count[i] == 0:
-					r.Lost++
-					why := "never applied"
-					switch {
-					case dv.acks > 0:
-						why = fmt.Sprintf("acknowledged %d time(s) (202), never applied", dv.acks)
-					}
-					example("lost: %s %s of %s (%s): %s%s", side, ev.Kind, acmeRef, ev.ID, why, stateNote(st))
-				case count[i] > 1:
-					r.Duplicated += count[i] - 1
-					example("duplicated: %s %s of %s (%s) applied %d times", side, ev.Kind, acmeRef, ev.ID, count[i])
-				}
-				if st != nil && dv.acks > 0 {
-					stored := 0
-					for _, rec := range st.Events {
-						if rec.ID == ev.ID {
-							stored++
-						}
-					}
-					if st.EventsDropped == 0 && stored < dv.acks {
-						r.AckedNotStored += dv.acks - stored
-						example("acknowledged (202) %d time(s), recorded %d time(s) by its link: %s %s of %s (%s)",
-							dv.acks, stored, side, ev.Kind, acmeRef, ev.ID)
-					}
-				}
-			}
-			// Order: an event written after a later one of its side.
-			for j, e := range order {
-				late := false
-				for _, f := range order[:j] {
-					if f > e {
-						late = true
-						break
-					}
-				}
-				if !late {
-					continue
-				}
-				ownFault := false
-				for _, f := range order[:j] {
-					if f > e && sent[srcs[e].ID] != nil && sent[srcs[f].ID] != nil &&
-						sent[srcs[e].ID].firstAck.Before(sent[srcs[f].ID].firstAck) {
-						ownFault = true
-					}
-				}
-				if ownFault {
-					r.OutOfOrder++
-					example("out of order: %s %s of %s (%s) applied after a later event although O2O acknowledged it first",
-						side, srcs[e].Kind, acmeRef, srcs[e].ID)
-				} else {
-					r.AppliedLate++
-				}
-			}
-			for i := range srcs {
-				for k := i + 1; k < len(srcs); k++ {
-					a, b := sent[srcs[i].ID], sent[srcs[k].ID]
-					if a != nil && b != nil && !a.firstAck.IsZero() && !b.firstAck.IsZero() && b.firstAck.Before(a.firstAck) {
-						r.DeliveredLate++
-						break
-					}
-				}
-			}
+			a.side(linkSide{name: side, acmeRef: acmeRef, st: st}, sideEvents(evs, side), written[side], linked)
 		}
 		if st != nil && (st.State != lifecycle.StateLinked || st.Pending > 0) {
 			r.Problems = append(r.Problems, fmt.Sprintf("link %s: %s, %d pending%s", acmeRef, st.State, st.Pending, stateNote(st)))
 		}
 	}
+	r.LongestStall, r.StallFrom = longestStall(a.timeline)
+	if len(r.Problems) > 20 {
+		r.Problems = append(r.Problems[:20], fmt.Sprintf("... and %d more", len(r.Problems)-20))
+	}
+	return r, nil
+}
 
-	// The longest stall: the longest time in which no event was applied
-	// while at least one had been produced and not yet applied.
+// analysis is one pass of analyse: the report it fills, what the senders saw
+// of each webhook, and the timeline the longest stall is read from.
+type analysis struct {
+	r        *Report
+	sent     map[string]*delivery
+	timeline []point
+}
+
+// point is one step of the timeline: an event produced (+1) or applied (-1).
+type point struct {
+	at    time.Time
+	delta int
+}
+
+// linkSide names one side of one link, for the checks and their examples.
+type linkSide struct {
+	name    string // "acme" or "fixit": the system whose events these are
+	acmeRef string
+	st      *lifecycle.LinkState // nil if the link's state could not be read
+}
+
+// example keeps the first ten findings as examples for the report.
+func (a *analysis) example(format string, args ...any) {
+	if len(a.r.Examples) < 10 {
+		a.r.Examples = append(a.r.Examples, fmt.Sprintf(format, args...))
+	}
+}
+
+// sideEvents is the events of evs produced by system side, in order.
+func sideEvents(evs []source, side string) []source {
+	var srcs []source
+	for _, ev := range evs {
+		if ev.System == side {
+			srcs = append(srcs, ev)
+		}
+	}
+	return srcs
+}
+
+// side checks one side's events of a link against the history they are
+// written to: each applied once, in order; linked is the link's fixit job(s),
+// made by its assignment.
+func (a *analysis) side(ls linkSide, srcs []source, written []simulator.HistoryEvent, linked []simulator.Job) {
+	count, appliedAt, order := applications(srcs, written)
+	for i, ev := range srcs {
+		if ev.Kind == "assign" {
+			count[i] = len(linked)
+			if len(linked) > 0 {
+				appliedAt[i] = linked[0].CreatedAt
+			}
+		}
+		a.event(ls, ev, count[i], appliedAt[i])
+	}
+	a.order(ls, srcs, order)
+	a.deliveredLate(srcs)
+}
+
+// applications finds each event's marker in the history written: how many
+// times each event (by source position) was applied, when first, and the
+// positions in the order they were first written. An assignment writes no
+// marker; the caller counts it by the jobs it made.
+func applications(srcs []source, written []simulator.HistoryEvent) (count []int, appliedAt []time.Time, order []int) {
+	pos := map[string]int{} // marker → source position
+	for i, ev := range srcs {
+		if ev.Kind != "assign" {
+			pos[marker(ev.ID)] = i
+		}
+	}
+	count = make([]int, len(srcs))
+	appliedAt = make([]time.Time, len(srcs))
+	for _, h := range written {
+		for m, i := range pos {
+			if strings.Contains(h.Note, m) {
+				if count[i] == 0 {
+					order = append(order, i)
+					appliedAt[i] = h.RecordedAt
+				}
+				count[i]++
+			}
+		}
+	}
+	return count, appliedAt, order
+}
+
+// event counts one event: on the timeline, and as lost, duplicated, overtaken
+// or acknowledged but not recorded; count is how many times it was applied,
+// appliedAt when first (zero if never).
+func (a *analysis) event(ls linkSide, ev source, count int, appliedAt time.Time) {
+	r := a.r
+	dv := a.sent[ev.ID]
+	if dv == nil {
+		dv = &delivery{}
+	}
+	// An event that overtook its link's assignment waits for
+	// reconciliation (off in the drill), not for O2O's work:
+	// it would make the tail look like one long stall.
+	if !(count == 0 && dv.overtook()) {
+		a.timeline = append(a.timeline, point{ev.At, +1})
+	}
+	if !appliedAt.IsZero() {
+		a.timeline = append(a.timeline, point{appliedAt, -1})
+	}
+	switch {
+	case count == 0 && dv.overtook():
+		r.Overtook++
+	case count == 0:
+		r.Lost++
+		why := "never applied"
+		switch {
+		case dv.acks > 0:
+			why = fmt.Sprintf("acknowledged %d time(s) (202), never applied", dv.acks)
+		}
+		a.example("lost: %s %s of %s (%s): %s%s", ls.name, ev.Kind, ls.acmeRef, ev.ID, why, stateNote(ls.st))
+	case count > 1:
+		r.Duplicated += count - 1
+		a.example("duplicated: %s %s of %s (%s) applied %d times", ls.name, ev.Kind, ls.acmeRef, ev.ID, count)
+	}
+	if ls.st != nil && dv.acks > 0 {
+		a.stored(ls, ev, dv)
+	}
+}
+
+// stored checks that every acknowledged (202) delivery of ev was recorded by
+// its link, unless the link has dropped old records.
+func (a *analysis) stored(ls linkSide, ev source, dv *delivery) {
+	stored := 0
+	for _, rec := range ls.st.Events {
+		if rec.ID == ev.ID {
+			stored++
+		}
+	}
+	if ls.st.EventsDropped == 0 && stored < dv.acks {
+		a.r.AckedNotStored += dv.acks - stored
+		a.example("acknowledged (202) %d time(s), recorded %d time(s) by its link: %s %s of %s (%s)",
+			dv.acks, stored, ls.name, ev.Kind, ls.acmeRef, ev.ID)
+	}
+}
+
+// order checks the order events were written in (source positions): an event
+// written after a later one of its side is out of order (O2O's fault) if O2O
+// acknowledged it first, else applied late (it arrived late).
+func (a *analysis) order(ls linkSide, srcs []source, order []int) {
+	sent := a.sent
+	for j, e := range order {
+		late := false
+		for _, f := range order[:j] {
+			if f > e {
+				late = true
+				break
+			}
+		}
+		if !late {
+			continue
+		}
+		ownFault := false
+		for _, f := range order[:j] {
+			if f > e && sent[srcs[e].ID] != nil && sent[srcs[f].ID] != nil &&
+				sent[srcs[e].ID].firstAck.Before(sent[srcs[f].ID].firstAck) {
+				ownFault = true
+			}
+		}
+		if ownFault {
+			a.r.OutOfOrder++
+			a.example("out of order: %s %s of %s (%s) applied after a later event although O2O acknowledged it first",
+				ls.name, srcs[e].Kind, ls.acmeRef, srcs[e].ID)
+		} else {
+			a.r.AppliedLate++
+		}
+	}
+}
+
+// deliveredLate counts the events first acknowledged after a later event of
+// their side: the senders' reordering, not O2O's.
+func (a *analysis) deliveredLate(srcs []source) {
+	for i := range srcs {
+		for k := i + 1; k < len(srcs); k++ {
+			x, y := a.sent[srcs[i].ID], a.sent[srcs[k].ID]
+			if x != nil && y != nil && !x.firstAck.IsZero() && !y.firstAck.IsZero() && y.firstAck.Before(x.firstAck) {
+				a.r.DeliveredLate++
+				break
+			}
+		}
+	}
+}
+
+// longestStall is the longest time in which no event was applied while at
+// least one had been produced and not yet applied, and when it began (from
+// the first point); a stall still open at the end runs until now.
+func longestStall(timeline []point) (longest, from time.Duration) {
 	sort.Slice(timeline, func(i, j int) bool { return timeline[i].at.Before(timeline[j].at) })
 	pending := 0
 	var since, first time.Time
@@ -338,8 +412,8 @@ func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
 			first = p.at
 		}
 		if p.delta < 0 {
-			if pending > 0 && p.at.Sub(since) > r.LongestStall {
-				r.LongestStall, r.StallFrom = p.at.Sub(since), since.Sub(first)
+			if pending > 0 && p.at.Sub(since) > longest {
+				longest, from = p.at.Sub(since), since.Sub(first)
 			}
 			since = p.at
 		} else if pending == 0 {
@@ -347,13 +421,10 @@ func (d *drill) analyse(ctx context.Context, links []*link) (*Report, error) {
 		}
 		pending += p.delta
 	}
-	if pending > 0 && time.Since(since) > r.LongestStall {
-		r.LongestStall, r.StallFrom = time.Since(since), since.Sub(first)
+	if pending > 0 && time.Since(since) > longest {
+		longest, from = time.Since(since), since.Sub(first)
 	}
-	if len(r.Problems) > 20 {
-		r.Problems = append(r.Problems[:20], fmt.Sprintf("... and %d more", len(r.Problems)-20))
-	}
-	return r, nil
+	return longest, from
 }
 
 func stateNote(st *lifecycle.LinkState) string {

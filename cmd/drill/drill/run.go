@@ -193,8 +193,28 @@ func (l *link) snapshot() (acmeRef, fixitRef string, evs []source) {
 
 // drive gives one link its life: assigned to the Fixit team and put On
 // Hold in acme; once the linked job exists in fixit, Accepted there, an
-// appointment booked, rescheduled and completed.
+// appointment booked, rescheduled and completed. A failure is left in l.err.
 func (d *drill) drive(ctx context.Context, i int, l *link) {
+	activityID := d.createJob(i, l)
+	if l.err != nil {
+		return
+	}
+	d.act(l, "acme", "assign", "/activities/"+activityID+"/assign", map[string]string{"teamId": "7"})
+	d.act(l, "acme", "On Hold", "/jobs/"+l.acmeRef+"/status", map[string]string{"status": "On Hold"})
+	if l.err != nil {
+		return
+	}
+	// The rest happens in fixit, once O2O has created the linked job.
+	if l.err = d.waitLinked(ctx, l); l.err != nil {
+		return
+	}
+	d.act(l, "fixit", "Accepted", "/jobs/"+l.fixitRef+"/status", map[string]string{"status": "Accepted"})
+	d.appointment(i, l)
+}
+
+// createJob creates link i's primary job in acme (on one of two sites, in
+// turn) and returns its activity's id.
+func (d *drill) createJob(i int, l *link) (activityID string) {
 	site, contact, code := "SITE-001", "CON-001", "PLB001"
 	if i%2 == 1 {
 		site, contact, code = "SITE-002", "CON-002", "PLB002"
@@ -208,43 +228,46 @@ func (d *drill) drive(ctx context.Context, i int, l *link) {
 	if l.err = d.simPost("acme", "/jobs", map[string]any{"clientId": "28", "siteRef": site, "contactRef": contact,
 		"priority": "Emergency", "description": fmt.Sprintf("Drill job %d", i),
 		"activities": []map[string]string{{"code": code, "quantity": "1", "description": "Drill work"}}}, &job); l.err != nil {
-		return
+		return ""
 	}
 	l.mu.Lock()
 	l.acmeRef = job.JobRef
 	l.mu.Unlock()
-	act := func(system, kind, path string, body any) map[string]any {
-		if l.err != nil {
-			return nil
-		}
-		var out map[string]any
-		if l.err = d.simPost(system, path, body, &out); l.err != nil {
-			return nil
-		}
-		id, _ := out["eventId"].(string)
-		if id == "" {
-			l.err = fmt.Errorf("%s %s: no eventId in %v", system, path, out)
-			return nil
-		}
-		l.mu.Lock()
-		l.events = append(l.events, source{ID: id, System: system, Kind: kind, At: time.Now()})
-		l.mu.Unlock()
-		d.produced.Add(1)
-		return out
-	}
-	act("acme", "assign", "/activities/"+job.Activities[0].ID+"/assign", map[string]string{"teamId": "7"})
-	act("acme", "On Hold", "/jobs/"+l.acmeRef+"/status", map[string]string{"status": "On Hold"})
+	return job.Activities[0].ID
+}
+
+// act is a simulated user's action on the link (a POST to system's path),
+// recorded as one of its source events; it returns the simulator's answer,
+// or nil once the link has failed.
+func (d *drill) act(l *link, system, kind, path string, body any) map[string]any {
 	if l.err != nil {
-		return
+		return nil
 	}
-	// The rest happens in fixit, once O2O has created the linked job.
+	var out map[string]any
+	if l.err = d.simPost(system, path, body, &out); l.err != nil {
+		return nil
+	}
+	id, _ := out["eventId"].(string)
+	if id == "" {
+		l.err = fmt.Errorf("%s %s: no eventId in %v", system, path, out)
+		return nil
+	}
+	l.mu.Lock()
+	l.events = append(l.events, source{ID: id, System: system, Kind: kind, At: time.Now()})
+	l.mu.Unlock()
+	d.produced.Add(1)
+	return out
+}
+
+// waitLinked waits until O2O has created the link's job in fixit and records
+// its reference.
+func (d *drill) waitLinked(ctx context.Context, l *link) error {
 	for l.fixitRef == "" {
 		var jobs []struct {
 			JobRef string `json:"jobRef"`
 		}
 		if err := d.simDo(http.MethodGet, "fixit", "/jobs?clientRef="+l.acmeRef, nil, &jobs); err != nil {
-			l.err = err
-			return
+			return err
 		}
 		if len(jobs) > 0 {
 			l.mu.Lock()
@@ -254,26 +277,32 @@ func (d *drill) drive(ctx context.Context, i int, l *link) {
 		}
 		select {
 		case <-ctx.Done():
-			l.err = fmt.Errorf("no linked job for %s: %w", l.acmeRef, ctx.Err())
-			return
+			return fmt.Errorf("no linked job for %s: %w", l.acmeRef, ctx.Err())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	act("fixit", "Accepted", "/jobs/"+l.fixitRef+"/status", map[string]string{"status": "Accepted"})
+	return nil
+}
+
+// appointment books an appointment on link i's fixit job, reschedules it
+// as often as EventsPerLink leaves room for (the other five events are the
+// assignment, On Hold, Accepted, the booking and the completion), and
+// completes it.
+func (d *drill) appointment(i int, l *link) {
 	start := time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
 	slot := func(k int) map[string]string {
 		s := start.Add(time.Duration(k) * 24 * time.Hour)
 		return map[string]string{"start": s.Format(time.RFC3339), "end": s.Add(time.Hour).Format(time.RFC3339), "reason": fmt.Sprintf("drill move %d", k)}
 	}
-	a := act("fixit", "book", "/jobs/"+l.fixitRef+"/appointments", slot(0))
+	a := d.act(l, "fixit", "book", "/jobs/"+l.fixitRef+"/appointments", slot(0))
 	if l.err != nil {
 		return
 	}
 	appt := fmt.Sprint(a["appointmentId"])
 	for k := 1; k <= d.o.EventsPerLink-5; k++ {
-		act("fixit", "reschedule", "/appointments/"+appt+"/reschedule", slot(k))
+		d.act(l, "fixit", "reschedule", "/appointments/"+appt+"/reschedule", slot(k))
 	}
-	act("fixit", "complete", "/appointments/"+appt+"/complete", map[string]string{})
+	d.act(l, "fixit", "complete", "/appointments/"+appt+"/complete", map[string]string{})
 }
 
 // run produces the events with the chaos going on, waits for them to drain,
@@ -298,22 +327,7 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	go func() { defer close(progressDone); d.progress(progressCtx, links, total) }()
 
 	produceStart := time.Now()
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range o.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				d.drive(driveCtx, i, links[i])
-			}
-		}()
-	}
-	for i := range links {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	d.produce(driveCtx, links)
 	produced := time.Now()
 	d.note("all events produced (%d) in %.1fs", d.produced.Load(), produced.Sub(produceStart).Seconds())
 
@@ -332,16 +346,9 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	}
 	drainedAt := time.Now()
 	// A worker must run for the link states; late duplicates get a moment.
-	d.workerMu.Lock()
-	if d.worker.Exited() {
-		p, serr := d.startProcess("worker", d.o.BinDir+"/worker", nil, "O2O_METRICS_ADDR="+d.workerAddr)
-		if serr != nil {
-			d.workerMu.Unlock()
-			return nil, serr
-		}
-		d.worker = p
+	if serr := d.ensureWorker(); serr != nil {
+		return nil, serr
 	}
-	d.workerMu.Unlock()
 	d.waitQuiet(ctx, links, 2*time.Minute)
 	rep, aerr := d.analyse(ctx, links)
 	if aerr != nil {
@@ -349,21 +356,61 @@ func (d *drill) run(ctx context.Context) (*Report, error) {
 	}
 	rep.ProduceTime = produced.Sub(produceStart)
 	rep.Drained = drained
-	if drained {
-		rep.DrainTime = drainedAt.Sub(produced)
-	} else {
-		rep.DrainTime = drainedAt.Sub(produced)
+	rep.DrainTime = drainedAt.Sub(produced)
+	if !drained {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("not drained (drain timeout %s): %v", o.DrainTimeout, err))
 	}
 	rep.TotalTime = drainedAt.Sub(produceStart)
 	rep.WorkerKills = int(d.kills.Load())
+	d.addTimeline(rep, produceStart)
+	return rep, nil
+}
+
+// produce drives every link, Concurrency at a time, and returns when all
+// are driven (or have failed).
+func (d *drill) produce(ctx context.Context, links []*link) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range d.o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				d.drive(ctx, i, links[i])
+			}
+		}()
+	}
+	for i := range links {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// ensureWorker starts a worker if the last one was killed and not restarted.
+func (d *drill) ensureWorker() error {
+	d.workerMu.Lock()
+	defer d.workerMu.Unlock()
+	if d.worker.Exited() {
+		p, err := d.startProcess("worker", d.o.BinDir+"/worker", nil, "O2O_METRICS_ADDR="+d.workerAddr)
+		if err != nil {
+			return err
+		}
+		d.worker = p
+	}
+	return nil
+}
+
+// addTimeline adds the drill's marks (kills, restarts, phases) to the
+// report, timed from the start of production, and the note on the longest
+// stall.
+func (d *drill) addTimeline(rep *Report, produceStart time.Time) {
 	d.timelineMu.Lock()
 	for _, m := range d.timeline {
 		rep.Timeline = append(rep.Timeline, fmt.Sprintf("%7.1fs  %s", m.at.Sub(produceStart).Seconds(), m.what))
 	}
 	d.timelineMu.Unlock()
 	rep.stallNote(produceStart, d.timeline)
-	return rep, nil
 }
 
 // chaos kills the worker every KillEvery and restarts Temporal once, when

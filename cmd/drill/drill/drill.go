@@ -205,7 +205,42 @@ func (d *drill) logf(format string, args ...any) {
 	fmt.Fprintf(d.o.Out, "drill %6.1fs  %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
+// setUp starts the drill's stack: Temporal on a database file, the
+// simulated systems, O2O's worker and webhook server; then it turns the
+// faults on.
 func (d *drill) setUp(ctx context.Context) error {
+	o := d.o
+	if err := d.prepareDir(); err != nil {
+		return err
+	}
+	ports, err := freePorts(5)
+	if err != nil {
+		return err
+	}
+	if err := d.setUpTemporal(ctx, ports[0], ports[1], ports[2]); err != nil {
+		return err
+	}
+
+	// The simulated systems, sending their webhooks to the webhook server.
+	d.webhookAddr = fmt.Sprintf("127.0.0.1:%d", ports[3])
+	d.workerAddr = fmt.Sprintf("127.0.0.1:%d", ports[4])
+	if err := d.startSimulator(); err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(d.dir, "o2o.yaml")
+	if err := writeConfig(o, d.simURL, cfgPath); err != nil {
+		return err
+	}
+	if err := d.startO2O(ctx, cfgPath); err != nil {
+		return err
+	}
+	return d.injectFaults()
+}
+
+// prepareDir makes the work directory (a temporary one unless WorkDir is
+// set), clears what an earlier run left there and checks the binaries the
+// drill runs are built.
+func (d *drill) prepareDir() error {
 	o := d.o
 	d.dir = o.WorkDir
 	if d.dir == "" {
@@ -229,17 +264,16 @@ func (d *drill) setUp(ctx context.Context) error {
 			return fmt.Errorf("%s is missing (make build builds it): %w", p, err)
 		}
 	}
+	return nil
+}
 
-	// Temporal: the dev server on a database file, so that a restart keeps
-	// every link.
-	ports, err := freePorts(5)
-	if err != nil {
-		return err
-	}
-	d.temporalAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+// setUpTemporal starts the Temporal dev server on a database file, so that
+// a restart keeps every link, on the ports given, and dials it.
+func (d *drill) setUpTemporal(ctx context.Context, port, httpPort, metricsPort int) (err error) {
+	d.temporalAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	d.temporalArgs = append([]string{"server", "start-dev", "--headless",
 		"--db-filename", filepath.Join(d.dir, "temporal.db"), "--ip", "127.0.0.1",
-		"--port", fmt.Sprint(ports[0]), "--http-port", fmt.Sprint(ports[1]), "--metrics-port", fmt.Sprint(ports[2]),
+		"--port", fmt.Sprint(port), "--http-port", fmt.Sprint(httpPort), "--metrics-port", fmt.Sprint(metricsPort),
 		"--log-level", "error",
 		// Durable against a killed process (the drill's faults), not against
 		// a crashed machine, and much faster than SQLite's default journal.
@@ -252,17 +286,13 @@ func (d *drill) setUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("Temporal client: %w", err)
 	}
+	return nil
+}
 
-	// The simulated systems, sending their webhooks to the webhook server.
-	d.webhookAddr = fmt.Sprintf("127.0.0.1:%d", ports[3])
-	d.workerAddr = fmt.Sprintf("127.0.0.1:%d", ports[4])
-	if err := d.startSimulator(); err != nil {
-		return err
-	}
-	cfgPath := filepath.Join(d.dir, "o2o.yaml")
-	if err := writeConfig(o, d.simURL, cfgPath); err != nil {
-		return err
-	}
+// startO2O starts O2O's worker and webhook server with the configuration at
+// cfgPath and waits until both are ready.
+func (d *drill) startO2O(ctx context.Context, cfgPath string) (err error) {
+	o := d.o
 	d.env = append(os.Environ(), devenv.List()...)
 	d.env = append(d.env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS="+d.temporalAddr, "TEMPORAL_NAMESPACE=default",
 		"O2O_LOG_LEVEL="+o.LogLevel)
@@ -281,7 +311,7 @@ func (d *drill) setUp(ctx context.Context) error {
 			return fmt.Errorf("%s did not become ready (log in %s): %w", name, d.dir, err)
 		}
 	}
-	return d.injectFaults()
+	return nil
 }
 
 func (d *drill) startTemporal(ctx context.Context) error {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -343,46 +344,12 @@ type Poller struct {
 // It waits for the reconciliations it starts, so that a job whose
 // reconciliation failed is handled again by the next poll.
 func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDispatchResult, error) {
-	var res PollDispatchResult
 	links, err := p.Acts.PollLinks(ctx, in.System)
 	if err != nil {
-		return res, err
+		return PollDispatchResult{}, err
 	}
 	defer activities.Heartbeat(ctx, 5*time.Second)()
-	log := activity.GetLogger(ctx)
-	// What became of each job; when several links concern a job, the
-	// highest wins.
-	const (
-		unhandled = iota
-		noLink
-		lookAgain // a secondary job no running link was found for (yet)
-		handled
-		failed
-	)
-	state := make([]int, len(in.Jobs))
-	set := func(i, s int) { state[i] = max(state[i], s) }
-	fail := func(i int, what string, err error) {
-		set(i, failed)
-		if len(res.Failures) < maxFailuresListed {
-			res.Failures = append(res.Failures, fmt.Sprintf("%s %s: %s", what, in.Jobs[i].JobRef, errorMessage(err)))
-		}
-		log.Warn("Polled job not handled", "system", in.System, "jobRef", in.Jobs[i].JobRef, "error", err)
-	}
-	type reconcile struct {
-		link, primaryJobRef string
-		jobs                []int
-		run                 client.WorkflowRun
-	}
-	var reconciles []*reconcile
-	toReconcile := func(link, primaryJobRef string, i int) {
-		for _, r := range reconciles {
-			if r.link == link && r.primaryJobRef == primaryJobRef {
-				r.jobs = append(r.jobs, i)
-				return
-			}
-		}
-		reconciles = append(reconciles, &reconcile{link: link, primaryJobRef: primaryJobRef, jobs: []int{i}})
-	}
+	d := &dispatch{in: in, log: activity.GetLogger(ctx), state: make([]int, len(in.Jobs))}
 
 	// Each job ref in its canonical form (events.CanonicalJobRef), the one
 	// workflow ids and search attributes hold; "" for a text that cannot be
@@ -402,92 +369,163 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 			continue
 		}
 		if pl.Side == events.Secondary {
-			secondary := make([]string, len(mine))
-			for k, i := range mine {
-				secondary[k] = refs[i]
-			}
-			found, err := p.linksBySecondary(ctx, pl.Link.Name, secondary)
-			for _, i := range mine {
-				switch primaryJobRef, ok := found[refs[i]]; {
-				case err != nil:
-					fail(i, "looking up the link of "+in.System+" job", err)
-				case ok:
-					set(i, handled)
-					toReconcile(pl.Link.Name, primaryJobRef, i)
-				default:
-					set(i, lookAgain)
-				}
-			}
-			continue
-		}
-		for _, i := range mine {
-			j := in.Jobs[i]
-			j.JobRef = refs[i]
-			running, exists, err := p.linkStatus(ctx, pl.Link.Name, j.JobRef)
-			switch {
-			case err != nil:
-				fail(i, "looking up the link of "+in.System+" job", err)
-			case running:
-				set(i, handled)
-				toReconcile(pl.Link.Name, j.JobRef, i)
-			case exists:
-				set(i, handled) // closed: it stays closed
-			case j.Assignment && pl.Link.Discovery.AssignmentEventID != "":
-				n, err := p.discover(ctx, &res, pl.Link, j)
-				switch {
-				case err != nil:
-					fail(i, "discovering the assignments of "+in.System+" job", err)
-				case n > 0:
-					set(i, handled)
-				default:
-					set(i, noLink)
-				}
-			default:
-				set(i, noLink)
-			}
+			p.matchSecondary(ctx, d, pl, mine, refs)
+		} else {
+			p.matchPrimary(ctx, d, pl, mine, refs)
 		}
 	}
+	p.reconcileAll(ctx, d)
+	d.tally()
+	return d.res, nil
+}
 
-	// Reconcile, all at once, and wait for each.
-	for _, r := range reconciles {
+// What became of a polled job; when several links concern a job, the
+// highest wins.
+const (
+	jobUnhandled = iota
+	jobNoLink
+	jobLookAgain // a secondary job no running link was found for (yet)
+	jobHandled
+	jobFailed
+)
+
+// dispatch is one PollDispatch under way: what became of each job, and the
+// reconciliations to run.
+type dispatch struct {
+	in         PollDispatchInput
+	log        log.Logger
+	res        PollDispatchResult
+	state      []int // by job, one of the states above
+	reconciles []*dispatchReconcile
+}
+
+// dispatchReconcile is one link's reconciliation, for the jobs that asked for it.
+type dispatchReconcile struct {
+	link, primaryJobRef string
+	jobs                []int
+	run                 client.WorkflowRun
+}
+
+func (d *dispatch) set(i, s int) { d.state[i] = max(d.state[i], s) }
+
+// fail records that job i was not handled, and why.
+func (d *dispatch) fail(i int, what string, err error) {
+	d.set(i, jobFailed)
+	if len(d.res.Failures) < maxFailuresListed {
+		d.res.Failures = append(d.res.Failures, fmt.Sprintf("%s %s: %s", what, d.in.Jobs[i].JobRef, errorMessage(err)))
+	}
+	d.log.Warn("Polled job not handled", "system", d.in.System, "jobRef", d.in.Jobs[i].JobRef, "error", err)
+}
+
+// toReconcile adds job i to the reconciliation of a link's job, once per
+// link and job however many polled jobs ask for it.
+func (d *dispatch) toReconcile(link, primaryJobRef string, i int) {
+	for _, r := range d.reconciles {
+		if r.link == link && r.primaryJobRef == primaryJobRef {
+			r.jobs = append(r.jobs, i)
+			return
+		}
+	}
+	d.reconciles = append(d.reconciles, &dispatchReconcile{link: link, primaryJobRef: primaryJobRef, jobs: []int{i}})
+}
+
+// matchSecondary finds, all at once, the running links of the jobs (mine)
+// of a system that is pl's secondary, and marks them to reconcile.
+func (p *Poller) matchSecondary(ctx context.Context, d *dispatch, pl activities.PollLink, mine []int, refs []string) {
+	secondary := make([]string, len(mine))
+	for k, i := range mine {
+		secondary[k] = refs[i]
+	}
+	found, err := p.linksBySecondary(ctx, pl.Link.Name, secondary)
+	for _, i := range mine {
+		switch primaryJobRef, ok := found[refs[i]]; {
+		case err != nil:
+			d.fail(i, "looking up the link of "+d.in.System+" job", err)
+		case ok:
+			d.set(i, jobHandled)
+			d.toReconcile(pl.Link.Name, primaryJobRef, i)
+		default:
+			d.set(i, jobLookAgain)
+		}
+	}
+}
+
+// matchPrimary looks up the link of each job (mine) of a system that is
+// pl's primary: a running one is marked to reconcile, a closed one stays
+// closed, and a job with none is discovered when it has an assignment.
+func (p *Poller) matchPrimary(ctx context.Context, d *dispatch, pl activities.PollLink, mine []int, refs []string) {
+	for _, i := range mine {
+		j := d.in.Jobs[i]
+		j.JobRef = refs[i]
+		running, exists, err := p.linkStatus(ctx, pl.Link.Name, j.JobRef)
+		switch {
+		case err != nil:
+			d.fail(i, "looking up the link of "+d.in.System+" job", err)
+		case running:
+			d.set(i, jobHandled)
+			d.toReconcile(pl.Link.Name, j.JobRef, i)
+		case exists:
+			d.set(i, jobHandled) // closed: it stays closed
+		case j.Assignment && pl.Link.Discovery.AssignmentEventID != "":
+			n, err := p.discover(ctx, &d.res, pl.Link, j)
+			switch {
+			case err != nil:
+				d.fail(i, "discovering the assignments of "+d.in.System+" job", err)
+			case n > 0:
+				d.set(i, jobHandled)
+			default:
+				d.set(i, jobNoLink)
+			}
+		default:
+			d.set(i, jobNoLink)
+		}
+	}
+}
+
+// reconcileAll starts the reconciliations all at once, and waits for each.
+func (p *Poller) reconcileAll(ctx context.Context, d *dispatch) {
+	for _, r := range d.reconciles {
+		var err error
 		r.run, err = StartReconcile(ctx, p.Client, r.link, r.primaryJobRef)
 		if err != nil {
 			for _, i := range r.jobs {
-				fail(i, "starting the reconciliation of "+r.link+" job", err)
+				d.fail(i, "starting the reconciliation of "+r.link+" job", err)
 			}
 		}
 	}
-	for _, r := range reconciles {
+	for _, r := range d.reconciles {
 		if r.run == nil {
 			continue
 		}
 		rr, err := ReconcileRunResult(ctx, r.run)
-		res.Calls += rr.Calls
+		d.res.Calls += rr.Calls
 		if IsReconcileIncomplete(err) || err == nil && rr.Failed > 0 { // the latter: a run started before runs failed
 			err = errors.New(strings.Join(rr.Failures, "; "))
 		}
 		if err != nil {
 			for _, i := range r.jobs {
-				fail(i, "reconciling link "+r.link+" of job", err)
+				d.fail(i, "reconciling link "+r.link+" of job", err)
 			}
 			continue
 		}
-		res.Reconciled++
+		d.res.Reconciled++
 	}
+}
 
-	for i, s := range state {
+// tally counts the jobs by what became of them, and lists those to handle again.
+func (d *dispatch) tally() {
+	for i, s := range d.state {
 		switch s {
-		case failed:
-			res.Failed++
-			res.Retry = append(res.Retry, in.Jobs[i])
-		case lookAgain:
-			res.NoLink++
-			res.Retry = append(res.Retry, in.Jobs[i])
-		case noLink, unhandled:
-			res.NoLink++
+		case jobFailed:
+			d.res.Failed++
+			d.res.Retry = append(d.res.Retry, d.in.Jobs[i])
+		case jobLookAgain:
+			d.res.NoLink++
+			d.res.Retry = append(d.res.Retry, d.in.Jobs[i])
+		case jobNoLink, jobUnhandled:
+			d.res.NoLink++
 		}
 	}
-	return res, nil
 }
 
 // linkStatus says whether the link of a primary job runs, or exists at all.

@@ -155,24 +155,44 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 	details := func(state string) { workflow.SetCurrentDetails(ctx, "**"+state+"** "+res.Summary()) }
 	res.From = windows[0].From
 
-	// 1. Read the windows, oldest first. A window that cannot be read ends
-	// the reading: what was read before it is handled and the mark stops
-	// there; with nothing read, the run fails and the next one reads the
-	// same windows again.
+	read, err := readPollWindows(ctx, in.System, windows, &res, details)
+	if err != nil {
+		return res, err
+	}
+	jobs := newPolledJobs(read, prev.Seen, &res)
+	retry := dispatchPolledJobs(ctx, in.System, jobs, &res, details)
+
+	// 4. The new mark, and the events the next run, reading the overlap
+	// again, must skip: those within the overlap, except the events of
+	// jobs to try again.
+	res.Mark = res.To
+	res.Seen = seenInOverlap(read, res.Mark.Add(-in.Overlap), retry)
+	recordPollMetrics(ctx, res)
+	details("Done")
+	log.Info("Polled", "system", in.System, "read", res.Read, "new", res.New, "reconciled", res.Reconciled,
+		"discovered", res.Discovered, "failed", res.Failed, "mark", res.Mark)
+	return res, nil
+}
+
+// readPollWindows is a poll's step 1: it reads the windows, oldest first. A
+// window that cannot be read ends the reading: what was read before it is
+// handled and the mark stops there; with nothing read, the run fails (the
+// error returned) and the next one reads the same windows again.
+func readPollWindows(ctx workflow.Context, system string, windows []oneserve.Window, res *PollResult, details func(string)) ([]activities.PolledEvent, error) {
 	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "Read the job events of " + in.System,
+		Summary:             "Read the job events of " + system,
 	})
 	var read []activities.PolledEvent
 	for _, w := range windows {
 		details("Reading")
 		var r activities.ReadJobEventsResult
-		err := workflow.ExecuteActivity(rctx, acts.ReadJobEvents, activities.ReadJobEventsInput{System: in.System, From: w.From, To: w.To}).Get(ctx, &r)
+		err := workflow.ExecuteActivity(rctx, acts.ReadJobEvents, activities.ReadJobEventsInput{System: system, From: w.From, To: w.To}).Get(ctx, &r)
 		if err != nil {
 			if res.Windows == 0 {
-				return res, err
+				return nil, err
 			}
 			res.failure(fmt.Sprintf("reading from %s: %s", w.From.Format(time.RFC3339), errorMessage(err)))
 			break
@@ -183,10 +203,14 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		read = append(read, r.Events...)
 	}
 	res.Read = len(read)
+	return read, nil
+}
 
-	// 2. The events not seen before, by job.
-	seen := make(map[string]bool, len(prev.Seen))
-	for _, k := range prev.Seen {
+// newPolledJobs is a poll's step 2: the jobs of the events read that were
+// not seen before, each with its latest event's date.
+func newPolledJobs(read []activities.PolledEvent, prevSeen []string, res *PollResult) []PollJob {
+	seen := make(map[string]bool, len(prevSeen))
+	for _, k := range prevSeen {
 		seen[k] = true
 	}
 	var jobs []PollJob
@@ -209,8 +233,13 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		}
 	}
 	res.Jobs = len(jobs)
+	return jobs
+}
 
-	// 3. Reconcile (or discover) the links of those jobs.
+// dispatchPolledJobs is a poll's step 3: it reconciles (or discovers) the
+// links of the jobs, a batch at a time, and returns the keys
+// (pollJobKey) of the jobs to try again.
+func dispatchPolledJobs(ctx workflow.Context, system string, jobs []PollJob, res *PollResult, details func(string)) map[string]bool {
 	retry := map[string]bool{}
 	for i := 0; i < len(jobs); i += pollDispatchBatch {
 		batch := jobs[i:min(i+pollDispatchBatch, len(jobs))]
@@ -219,8 +248,8 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
-			Summary:     fmt.Sprintf("Reconcile the links of jobs %d–%d of %d in %s", i+1, i+len(batch), len(jobs), in.System),
-		}), poller.PollDispatch, PollDispatchInput{System: in.System, Jobs: batch}).Get(ctx, &d)
+			Summary:     fmt.Sprintf("Reconcile the links of jobs %d–%d of %d in %s", i+1, i+len(batch), len(jobs), system),
+		}), poller.PollDispatch, PollDispatchInput{System: system, Jobs: batch}).Get(ctx, &d)
 		if err != nil {
 			d = PollDispatchResult{Failed: len(batch), Retry: batch,
 				Failures: []string{fmt.Sprintf("jobs %d–%d: %s", i+1, i+len(batch), errorMessage(err))}}
@@ -231,26 +260,23 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		}
 	}
 	res.Retry = len(retry)
+	return retry
+}
 
-	// 4. The new mark, and the events the next run, reading the overlap
-	// again, must skip: those within the overlap, except the events of
-	// jobs to try again.
-	res.Mark = res.To
-	cut := res.Mark.Add(-in.Overlap)
-	res.Seen = nil
+// seenInOverlap lists the keys of the events read at or after cut (the
+// overlap the next run reads again), except those of the jobs to try
+// again, once each.
+func seenInOverlap(read []activities.PolledEvent, cut time.Time, retry map[string]bool) []string {
+	var seen []string
 	kept := map[string]bool{}
 	for _, e := range read {
 		if e.At.Before(cut) || kept[e.Key] || retry[pollJobKey(e.ClientID, e.JobRef)] {
 			continue
 		}
 		kept[e.Key] = true
-		res.Seen = append(res.Seen, e.Key)
+		seen = append(seen, e.Key)
 	}
-	recordPollMetrics(ctx, res)
-	details("Done")
-	log.Info("Polled", "system", in.System, "read", res.Read, "new", res.New, "reconciled", res.Reconciled,
-		"discovered", res.Discovered, "failed", res.Failed, "mark", res.Mark)
-	return res, nil
+	return seen
 }
 
 // pollWindows plans a run: from the mark less the overlap (with no mark

@@ -283,6 +283,16 @@ func TestAddJobEventHeldPastItsTimeoutIsWrittenOnce(t *testing.T) {
 	require.Equal(t, 1, marked("ev-3"))
 }
 
+// linkedJob raises a job in acme, assigns its first activity to team 7 and
+// creates its linked job in fixit.
+func (f *fixture) linkedJob() (ref, act, fx string) {
+	f.t.Helper()
+	ref, act = f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(ref, act)
+	require.NoError(f.t, err)
+	return ref, act, res.SecondaryJobRef
+}
+
 // jobWithTwoLines raises a job with two activities in acme and assigns the
 // first to team 7.
 func (f *fixture) jobWithTwoLines() (jobRef, first, second string) {

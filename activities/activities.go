@@ -183,11 +183,7 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 		return lifecycle.Result{}, createRefused(classify(sSys, err), spec.ContactRef, site, in.PrimaryJobRef, sSys)
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
-	lineIDs := make([]string, 0, len(spec.Lines))
-	for _, line := range spec.Lines {
-		lineIDs = append(lineIDs, line.ActivityID)
-	}
-	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs(spec)}, nil
 }
 
 // linkedJobSpec is what the linked job of the primary job must be, with
@@ -239,6 +235,16 @@ func existingLinkedJob(ctx context.Context, l *config.Link, secondary *oneserve.
 	}
 	activity.GetLogger(ctx).Info("Linked job already exists; not creating another", "secondaryJobRef", ref, "added", len(added))
 	return res, nil
+}
+
+// lineIDs are the primary's activity ids of the spec's lines, which the
+// created job holds.
+func lineIDs(spec rules.JobSpec) []string {
+	ids := make([]string, 0, len(spec.Lines))
+	for _, line := range spec.Lines {
+		ids = append(ids, line.ActivityID)
+	}
+	return ids
 }
 
 // createJobRequest is the request that creates the linked job the spec describes.

@@ -139,19 +139,9 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	if err != nil || skipped != "" {
 		return lifecycle.Skipped(skipped), err
 	}
-
-	lines := make([]rules.Activity, 0, len(job.Activities))
-	for _, line := range job.Activities {
-		lines = append(lines, rules.Activity{ID: line.ID, TeamID: line.SupplierID, Code: line.Code, Quantity: line.Quantity})
-	}
-	pj := rules.PrimaryJob{
-		JobRef: job.JobRef, SiteRef: job.SiteRef, ContactRef: job.ContactRef,
-		Priority: job.Priority, Description: job.Description, ReportedDate: job.ReportedDate,
-		Lines: rules.TeamLines(*l, lines, confirmed),
-	}
-	spec, problems := rules.LinkedJobSpec(*l, pj)
-	if len(problems) > 0 {
-		return lifecycle.Result{}, misaligned("cannot create the linked job: %s", strings.Join(problems, "; "))
+	spec, err := linkedJobSpec(l, job, confirmed)
+	if err != nil {
+		return lifecycle.Result{}, err
 	}
 
 	if err := awaitLostWrite(ctx); err != nil {
@@ -165,44 +155,14 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 	if err != nil {
 		return lifecycle.Result{}, classify(sSys, err)
 	}
-	// A job an earlier attempt created holds the lines that attempt read
-	// from the primary, not necessarily today's: what it holds is read from
-	// the secondary, and the lines still missing are added (found).
-	var want []oneserve.JobLine
-	for _, line := range spec.Lines {
-		if i := slices.IndexFunc(job.Activities, func(a oneserve.JobLine) bool { return a.ID == line.ActivityID }); i >= 0 {
-			want = append(want, job.Activities[i])
-		}
-	}
 	found := func(ref string) (lifecycle.Result, error) {
-		held, added, err := completeLines(ctx, l, secondary, in.PrimaryJobRef, ref, want)
-		if err != nil {
-			return lifecycle.Result{}, err
-		}
-		res := lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: held, Existed: true}
-		switch len(added) {
-		case 0:
-		case 1:
-			res.Detail = fmt.Sprintf("activity %s was not on it and was added", added[0])
-		default:
-			res.Detail = fmt.Sprintf("activities %s were not on it and were added", strings.Join(added, ", "))
-		}
-		log.Info("Linked job already exists; not creating another", "secondaryJobRef", ref, "added", len(added))
-		return res, nil
+		return existingLinkedJob(ctx, l, secondary, in.PrimaryJobRef, ref, wantedLines(spec, job))
 	}
 	if ref := linkedJobAt(site, in.PrimaryJobRef); ref != "" {
 		return found(ref)
 	}
 
-	req := oneserve.CreateJobRequest{
-		ClientRef: spec.ClientRef, SiteRef: spec.SiteRef, ReportedDate: spec.ReportedDate,
-		ContactRef: spec.ContactRef, ClientID: spec.ClientID, WorkLogTypeID: spec.WorkLogTypeID,
-		WorkTypeID: spec.WorkTypeID, WorkflowID: spec.WorkflowID, ServiceID: spec.ServiceID,
-		PriorityID: spec.PriorityID, Description: spec.Description,
-	}
-	for _, line := range spec.Lines {
-		req.Activities = append(req.Activities, oneserve.JobActivity{Code: line.Code, Quantity: line.Quantity, ClientRef: line.ActivityID})
-	}
+	req := createJobRequest(spec)
 	over := sending(ctx, secondary)
 	defer over()
 	ref, err := secondary.CreateJob(ctx, req)
@@ -223,11 +183,82 @@ func (a *Activities) CreateLinkedJob(ctx context.Context, in CreateJobInput) (li
 		return lifecycle.Result{}, createRefused(classify(sSys, err), spec.ContactRef, site, in.PrimaryJobRef, sSys)
 	}
 	log.Info("Created linked job", "secondaryJobRef", ref, "lines", len(req.Activities))
-	lineIDs := make([]string, 0, len(spec.Lines))
-	for _, line := range spec.Lines {
-		lineIDs = append(lineIDs, line.ActivityID)
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs(spec)}, nil
+}
+
+// linkedJobSpec is what the linked job of the primary job must be, with
+// the lines of the link's team among the confirmed ones.
+func linkedJobSpec(l *config.Link, job *oneserve.Job, confirmed []string) (rules.JobSpec, error) {
+	lines := make([]rules.Activity, 0, len(job.Activities))
+	for _, line := range job.Activities {
+		lines = append(lines, rules.Activity{ID: line.ID, TeamID: line.SupplierID, Code: line.Code, Quantity: line.Quantity})
 	}
-	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: lineIDs}, nil
+	pj := rules.PrimaryJob{
+		JobRef: job.JobRef, SiteRef: job.SiteRef, ContactRef: job.ContactRef,
+		Priority: job.Priority, Description: job.Description, ReportedDate: job.ReportedDate,
+		Lines: rules.TeamLines(*l, lines, confirmed),
+	}
+	spec, problems := rules.LinkedJobSpec(*l, pj)
+	if len(problems) > 0 {
+		return rules.JobSpec{}, misaligned("cannot create the linked job: %s", strings.Join(problems, "; "))
+	}
+	return spec, nil
+}
+
+// wantedLines are the primary job's lines the spec puts on the linked job.
+func wantedLines(spec rules.JobSpec, job *oneserve.Job) []oneserve.JobLine {
+	var want []oneserve.JobLine
+	for _, line := range spec.Lines {
+		if i := slices.IndexFunc(job.Activities, func(a oneserve.JobLine) bool { return a.ID == line.ActivityID }); i >= 0 {
+			want = append(want, job.Activities[i])
+		}
+	}
+	return want
+}
+
+// existingLinkedJob takes over the linked job an earlier attempt created.
+// It holds the lines that attempt read from the primary, not necessarily
+// today's: what it holds is read from the secondary, and the lines still
+// missing (of want) are added.
+func existingLinkedJob(ctx context.Context, l *config.Link, secondary *oneserve.Client, primaryJobRef, ref string, want []oneserve.JobLine) (lifecycle.Result, error) {
+	held, added, err := completeLines(ctx, l, secondary, primaryJobRef, ref, want)
+	if err != nil {
+		return lifecycle.Result{}, err
+	}
+	res := lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: held, Existed: true}
+	switch len(added) {
+	case 0:
+	case 1:
+		res.Detail = fmt.Sprintf("activity %s was not on it and was added", added[0])
+	default:
+		res.Detail = fmt.Sprintf("activities %s were not on it and were added", strings.Join(added, ", "))
+	}
+	activity.GetLogger(ctx).Info("Linked job already exists; not creating another", "secondaryJobRef", ref, "added", len(added))
+	return res, nil
+}
+
+// lineIDs are the primary's activity ids of the spec's lines, which the
+// created job holds.
+func lineIDs(spec rules.JobSpec) []string {
+	ids := make([]string, 0, len(spec.Lines))
+	for _, line := range spec.Lines {
+		ids = append(ids, line.ActivityID)
+	}
+	return ids
+}
+
+// createJobRequest is the request that creates the linked job the spec describes.
+func createJobRequest(spec rules.JobSpec) oneserve.CreateJobRequest {
+	req := oneserve.CreateJobRequest{
+		ClientRef: spec.ClientRef, SiteRef: spec.SiteRef, ReportedDate: spec.ReportedDate,
+		ContactRef: spec.ContactRef, ClientID: spec.ClientID, WorkLogTypeID: spec.WorkLogTypeID,
+		WorkTypeID: spec.WorkTypeID, WorkflowID: spec.WorkflowID, ServiceID: spec.ServiceID,
+		PriorityID: spec.PriorityID, Description: spec.Description,
+	}
+	for _, line := range spec.Lines {
+		req.Activities = append(req.Activities, oneserve.JobActivity{Code: line.Code, Quantity: line.Quantity, ClientRef: line.ActivityID})
+	}
+	return req
 }
 
 // linkedJobAt returns the job at site that carries primaryJobRef as its

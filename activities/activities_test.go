@@ -106,8 +106,8 @@ func (f *fixture) sim(method, path string, body, out any) int {
 	return resp.StatusCode
 }
 
-// assignedJob raises a job in acme and assigns its first activity to team.
-func (f *fixture) assignedJob(siteRef, priority, team string) (jobRef, activityID string) {
+// twoLineJob raises a job with two activities (PLB001 and PLB002) in acme.
+func (f *fixture) twoLineJob(siteRef, priority string) (jobRef, first, second string) {
 	f.t.Helper()
 	var job struct {
 		JobRef     string `json:"jobRef"`
@@ -119,8 +119,15 @@ func (f *fixture) assignedJob(siteRef, priority, team string) (jobRef, activityI
 		"clientId": "28", "siteRef": siteRef, "contactRef": "CON-001", "priority": priority, "description": "Leak under sink",
 		"activities": []map[string]string{{"code": "PLB001", "quantity": "2"}, {"code": "PLB002", "quantity": "1"}},
 	}, &job))
-	require.Equal(f.t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+job.Activities[0].ID+"/assign", map[string]string{"teamId": team}, nil))
-	return job.JobRef, job.Activities[0].ID
+	return job.JobRef, job.Activities[0].ID, job.Activities[1].ID
+}
+
+// assignedJob raises a job in acme and assigns its first activity to team.
+func (f *fixture) assignedJob(siteRef, priority, team string) (jobRef, activityID string) {
+	f.t.Helper()
+	jobRef, activityID, _ = f.twoLineJob(siteRef, priority)
+	require.Equal(f.t, http.StatusOK, f.sim(http.MethodPost, "/acme/sim/activities/"+activityID+"/assign", map[string]string{"teamId": team}, nil))
+	return jobRef, activityID
 }
 
 func (f *fixture) secondaryJobs(clientRef string) []simulator.Job {
@@ -276,22 +283,23 @@ func TestAddJobEventHeldPastItsTimeoutIsWrittenOnce(t *testing.T) {
 	require.Equal(t, 1, marked("ev-3"))
 }
 
+// linkedJob raises a job in acme, assigns its first activity to team 7 and
+// creates its linked job in fixit.
+func (f *fixture) linkedJob() (ref, act, fx string) {
+	f.t.Helper()
+	ref, act = f.assignedJob("SITE-001", "Emergency", "7")
+	res, err := f.create(ref, act)
+	require.NoError(f.t, err)
+	return ref, act, res.SecondaryJobRef
+}
+
 // jobWithTwoLines raises a job with two activities in acme and assigns the
 // first to team 7.
 func (f *fixture) jobWithTwoLines() (jobRef, first, second string) {
 	f.t.Helper()
-	var job struct {
-		JobRef     string `json:"jobRef"`
-		Activities []struct {
-			ID string `json:"id"`
-		} `json:"activities"`
-	}
-	require.Equal(f.t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs", map[string]any{
-		"clientId": "28", "siteRef": "SITE-001", "contactRef": "CON-001", "priority": "Emergency", "description": "Leak under sink",
-		"activities": []map[string]string{{"code": "PLB001", "quantity": "2"}, {"code": "PLB002", "quantity": "1"}},
-	}, &job))
-	f.assign(job.Activities[0].ID)
-	return job.JobRef, job.Activities[0].ID, job.Activities[1].ID
+	jobRef, first, second = f.twoLineJob("SITE-001", "Emergency")
+	f.assign(first)
+	return jobRef, first, second
 }
 
 func (f *fixture) assign(activityID string) {

@@ -93,119 +93,186 @@ type CopyDocumentInput struct {
 // made by an earlier attempt and returns it with Existed set.
 func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (res lifecycle.Result, err error) {
 	defer func() { err = giveUpOnPersistentMismatch(ctx, err) }()
-	l, primary, secondary, err := a.link(in.Link)
+	e, err := a.copyEnds(in)
 	if err != nil {
 		return lifecycle.Result{}, err
 	}
-	var srcSys, dstSys string
-	var src, dst *oneserve.Client
-	switch in.From {
-	case events.Primary:
-		srcSys, dstSys, src, dst = l.Primary.System, l.Secondary.System, primary, secondary
-	case events.Secondary:
-		srcSys, dstSys, src, dst = l.Secondary.System, l.Primary.System, secondary, primary
-	default:
-		return lifecycle.Result{}, invalidInput("from %q must be %q or %q", in.From, events.Primary, events.Secondary)
-	}
 	doc := in.Document
-	switch {
-	case doc.DocumentID == "":
-		return lifecycle.Result{}, invalidInput("document.documentId is required")
-	case strings.TrimSpace(doc.FileName) == "":
-		return lifecycle.Result{}, invalidInput("document.fileName is required")
-	case in.TargetJobRef == "":
-		return lifecycle.Result{}, invalidInput("targetJobRef is required")
-	case in.TargetCategory == "":
-		return lifecycle.Result{}, invalidInput("targetCategory is required")
-	}
 	limit := MaxDocumentBytes
-	marker := rules.DocumentClientRef(in.Link, srcSys, doc.DocumentID)
 	log := activity.GetLogger(ctx)
-	// Named by id, never by file name: what goes into errors, and so into
-	// lastError, the Web UI's details and log lines, which are not personal.
-	what := fmt.Sprintf("document %s of %s job %s", doc.DocumentID, srcSys, in.SourceJobRef)
 
 	// copyCtx ends the download once the upload is over, whatever happened,
 	// or when the source stalls.
 	copyCtx, endCopy := context.WithCancelCause(ctx)
 	defer endCopy(nil)
 	var progress copyProgress
-	stopBeats := heartbeatCopy(ctx, &progress, a.cfg.Systems[srcSys].Timeout.D(), endCopy)
+	stopBeats := heartbeatCopy(ctx, &progress, a.cfg.Systems[e.srcSys].Timeout.D(), endCopy)
 	defer stopBeats()
 
 	// An earlier attempt may have copied it and lost the answer.
-	existing, err := dst.Documents(ctx, in.TargetJobRef)
+	if res, found, err := e.earlierCopy(ctx, in); err != nil || found {
+		return res, err
+	}
+	if doc.Size > limit {
+		return lifecycle.Result{}, tooLarge(e.what, formatBytes(doc.Size), limit)
+	}
+	if err := e.checkOnSourceJob(ctx, in); err != nil {
+		return lifecycle.Result{}, err
+	}
+	dl, err := e.src.DownloadDocument(copyCtx, doc.DocumentID, 0)
 	if err != nil {
-		return lifecycle.Result{}, classify(dstSys, err)
+		return lifecycle.Result{}, classify(e.srcSys, err)
+	}
+	defer dl.Body.Close()
+	if err := e.checkDownload(dl, doc, limit); err != nil {
+		return lifecycle.Result{}, err
+	}
+
+	log.Info("Copying document", "link", in.Link, "sourceSystem", e.srcSys, "documentId", doc.DocumentID,
+		"size", dl.Size, "targetSystem", e.dstSys, "targetJobRef", in.TargetJobRef,
+		"targetCategory", in.TargetCategory)
+	start := time.Now()
+	c := &docCopier{
+		ctx: ctx, stop: copyCtx, progress: &progress, src: dl.Body, hash: sha256.New(), limit: limit,
+		what: e.what, srcSys: e.srcSys, size: dl.Size, eventSize: doc.Size,
+		sha: strings.ToLower(dl.SHA256), eventSHA: strings.ToLower(doc.SHA256),
+	}
+	stored, err := e.send(ctx, in, dl, c, endCopy)
+	if err != nil {
+		return lifecycle.Result{}, err
+	}
+	sum, err := e.checkStored(in, stored, c)
+	if err != nil {
+		return lifecycle.Result{}, err
+	}
+	stopBeats()
+	activity.RecordHeartbeat(ctx, c.n)
+	elapsed := time.Since(start)
+	log.Info("Copied document", "documentId", doc.DocumentID, "targetSystem", e.dstSys,
+		"targetDocumentId", stored.DocumentID, "bytes", c.n, "seconds", elapsed.Seconds())
+	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: stored.DocumentID, Size: c.n, SHA256: sum}, nil
+}
+
+// docCopyEnds are the two ends of one document copy and the names its
+// errors and its marker use.
+type docCopyEnds struct {
+	srcSys, dstSys string
+	src, dst       *oneserve.Client
+	// marker is the clientRef the copy carries, by which a later attempt
+	// finds it.
+	marker string
+	// what names the document by id, never by file name: it goes into
+	// errors, and so into lastError, the Web UI's details and log lines,
+	// which are not personal.
+	what string
+}
+
+// copyEnds checks a copy's input and resolves which system it goes from
+// and to.
+func (a *Activities) copyEnds(in CopyDocumentInput) (docCopyEnds, error) {
+	l, primary, secondary, err := a.link(in.Link)
+	if err != nil {
+		return docCopyEnds{}, err
+	}
+	var e docCopyEnds
+	switch in.From {
+	case events.Primary:
+		e.srcSys, e.dstSys, e.src, e.dst = l.Primary.System, l.Secondary.System, primary, secondary
+	case events.Secondary:
+		e.srcSys, e.dstSys, e.src, e.dst = l.Secondary.System, l.Primary.System, secondary, primary
+	default:
+		return docCopyEnds{}, invalidInput("from %q must be %q or %q", in.From, events.Primary, events.Secondary)
+	}
+	doc := in.Document
+	switch {
+	case doc.DocumentID == "":
+		return docCopyEnds{}, invalidInput("document.documentId is required")
+	case strings.TrimSpace(doc.FileName) == "":
+		return docCopyEnds{}, invalidInput("document.fileName is required")
+	case in.TargetJobRef == "":
+		return docCopyEnds{}, invalidInput("targetJobRef is required")
+	case in.TargetCategory == "":
+		return docCopyEnds{}, invalidInput("targetCategory is required")
+	}
+	e.marker = rules.DocumentClientRef(in.Link, e.srcSys, doc.DocumentID)
+	e.what = fmt.Sprintf("document %s of %s job %s", doc.DocumentID, e.srcSys, in.SourceJobRef)
+	return e, nil
+}
+
+// earlierCopy looks for the copy an earlier attempt made (by its marker)
+// and, when there is one whose checksum agrees, returns it as the result.
+func (e docCopyEnds) earlierCopy(ctx context.Context, in CopyDocumentInput) (lifecycle.Result, bool, error) {
+	doc := in.Document
+	existing, err := e.dst.Documents(ctx, in.TargetJobRef)
+	if err != nil {
+		return lifecycle.Result{}, false, classify(e.dstSys, err)
 	}
 	for _, d := range existing {
-		if d.ClientRef != marker {
+		if d.ClientRef != e.marker {
 			continue
 		}
 		if doc.SHA256 != "" && d.SHA256 != "" && !strings.EqualFold(doc.SHA256, d.SHA256) {
-			return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return lifecycle.Result{}, false, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"the copy of %s in %s job %s (document %s) has sha256 %s, but %s declares %s; check the copy",
-				what, dstSys, in.TargetJobRef, d.DocumentID, d.SHA256, srcSys, doc.SHA256), ErrTypeCopyCorrupted, nil)
+				e.what, e.dstSys, in.TargetJobRef, d.DocumentID, d.SHA256, e.srcSys, doc.SHA256), ErrTypeCopyCorrupted, nil)
 		}
-		log.Info("Document already copied; not copying again", "documentId", doc.DocumentID,
-			"targetSystem", dstSys, "targetJobRef", in.TargetJobRef, "targetDocumentId", d.DocumentID)
-		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: d.DocumentID, Size: d.Size, SHA256: strings.ToLower(d.SHA256), Existed: true}, nil
+		activity.GetLogger(ctx).Info("Document already copied; not copying again", "documentId", doc.DocumentID,
+			"targetSystem", e.dstSys, "targetJobRef", in.TargetJobRef, "targetDocumentId", d.DocumentID)
+		return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: d.DocumentID, Size: d.Size, SHA256: strings.ToLower(d.SHA256), Existed: true}, true, nil
 	}
+	return lifecycle.Result{}, false, nil
+}
 
-	if doc.Size > limit {
-		return lifecycle.Result{}, tooLarge(what, formatBytes(doc.Size), limit)
-	}
-
-	// The document must belong to the job the event named: an event cannot
-	// make O2O copy another job's (or another client's) document.
-	srcDocs, err := src.Documents(ctx, in.SourceJobRef)
+// checkOnSourceJob checks that the document belongs to the job the event
+// named: an event cannot make O2O copy another job's (or another client's)
+// document.
+func (e docCopyEnds) checkOnSourceJob(ctx context.Context, in CopyDocumentInput) error {
+	srcDocs, err := e.src.Documents(ctx, in.SourceJobRef)
 	if err != nil {
-		return lifecycle.Result{}, classify(srcSys, err)
+		return classify(e.srcSys, err)
 	}
-	if !slices.ContainsFunc(srcDocs, func(d oneserve.Document) bool { return d.DocumentID == doc.DocumentID }) {
-		return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"%s: document %s is not on job %s; not copied", srcSys, doc.DocumentID, in.SourceJobRef), ErrTypeNotFound, nil)
+	if !slices.ContainsFunc(srcDocs, func(d oneserve.Document) bool { return d.DocumentID == in.Document.DocumentID }) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s: document %s is not on job %s; not copied", e.srcSys, in.Document.DocumentID, in.SourceJobRef), ErrTypeNotFound, nil)
 	}
+	return nil
+}
 
-	dl, err := src.DownloadDocument(copyCtx, doc.DocumentID, 0)
-	if err != nil {
-		return lifecycle.Result{}, classify(srcSys, err)
-	}
-	defer dl.Body.Close()
+// checkDownload checks what the download's headers declare against the
+// limit and the event before any byte is sent.
+func (e docCopyEnds) checkDownload(dl *oneserve.Download, doc events.Document, limit int64) error {
 	switch {
 	case dl.Offset != 0:
-		return lifecycle.Result{}, fmt.Errorf("%s: download of %s started at byte %d, not 0", srcSys, what, dl.Offset)
+		return fmt.Errorf("%s: download of %s started at byte %d, not 0", e.srcSys, e.what, dl.Offset)
 	case dl.Size > limit:
-		return lifecycle.Result{}, tooLarge(what, formatBytes(dl.Size), limit)
+		return tooLarge(e.what, formatBytes(dl.Size), limit)
 	case dl.Size >= 0 && doc.Size > 0 && dl.Size != doc.Size:
-		return lifecycle.Result{}, mismatch("%s: %s is %d bytes to download, but its event declared %d", srcSys, what, dl.Size, doc.Size)
+		return mismatch("%s: %s is %d bytes to download, but its event declared %d", e.srcSys, e.what, dl.Size, doc.Size)
 	case dl.SHA256 != "" && doc.SHA256 != "" && !strings.EqualFold(dl.SHA256, doc.SHA256):
 		// One of them is wrong whatever the bytes are: do not send them.
-		return lifecycle.Result{}, mismatch("%s: %s is downloaded with sha256 %s, but its event declared %s", srcSys, what, dl.SHA256, doc.SHA256)
+		return mismatch("%s: %s is downloaded with sha256 %s, but its event declared %s", e.srcSys, e.what, dl.SHA256, doc.SHA256)
 	}
+	return nil
+}
+
+// send streams the download through c into the target's upload and returns
+// what the target stored. When the upload's answer is lost after all of it
+// was sent, it looks for the copy by its marker before failing.
+func (e docCopyEnds) send(ctx context.Context, in CopyDocumentInput, dl *oneserve.Download, c *docCopier, endCopy context.CancelCauseFunc) (*oneserve.Document, error) {
+	doc := in.Document
 	declared := strings.ToLower(dl.SHA256)
 	if declared == "" {
 		declared = strings.ToLower(doc.SHA256)
 	}
-
-	log.Info("Copying document", "link", in.Link, "sourceSystem", srcSys, "documentId", doc.DocumentID,
-		"size", dl.Size, "targetSystem", dstSys, "targetJobRef", in.TargetJobRef,
-		"targetCategory", in.TargetCategory)
-	start := time.Now()
-
 	pr, pw := io.Pipe()
-	c := &docCopier{
-		ctx: ctx, stop: copyCtx, progress: &progress, src: dl.Body, dst: pw, hash: sha256.New(), limit: limit,
-		what: what, srcSys: srcSys, size: dl.Size, eventSize: doc.Size,
-		sha: strings.ToLower(dl.SHA256), eventSHA: strings.ToLower(doc.SHA256),
-	}
+	c.dst = pw
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		c.run()
 	}()
-	stored, upErr := dst.UploadDocument(ctx, in.TargetJobRef, oneserve.Upload{
-		FileName: doc.FileName, Category: in.TargetCategory, ClientRef: marker,
+	stored, upErr := e.dst.UploadDocument(ctx, in.TargetJobRef, oneserve.Upload{
+		FileName: doc.FileName, Category: in.TargetCategory, ClientRef: e.marker,
 		ContentType: dl.ContentType, SHA256: declared, Size: dl.Size, Body: pr,
 	})
 	// Stop the copier wherever it is (writing to a finished upload, or
@@ -215,24 +282,24 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 	<-done
 
 	if err := ctx.Err(); err != nil {
-		log.Info("Document copy cancelled", "documentId", doc.DocumentID, "bytes", c.n)
-		return lifecycle.Result{}, err
+		activity.GetLogger(ctx).Info("Document copy cancelled", "documentId", doc.DocumentID, "bytes", c.n)
+		return nil, err
 	}
 	if c.err != nil {
 		// The copier's reason (too large, checksum, source failure) is why
 		// the upload failed, whatever the upload itself reports.
-		return lifecycle.Result{}, c.err
+		return nil, c.err
 	}
 	if upErr != nil {
 		// All of it was sent but no answer came: look for the copy (by
 		// its marker) before failing, and check it like any other.
 		look := func(ctx context.Context) (bool, error) {
-			docs, err := dst.Documents(ctx, in.TargetJobRef)
+			docs, err := e.dst.Documents(ctx, in.TargetJobRef)
 			if err != nil {
 				return false, err
 			}
 			for i := range docs {
-				if docs[i].ClientRef == marker {
+				if docs[i].ClientRef == e.marker {
 					stored = &docs[i]
 					return true, nil
 				}
@@ -240,28 +307,29 @@ func (a *Activities) CopyDocument(ctx context.Context, in CopyDocumentInput) (re
 			return false, nil
 		}
 		if !c.finished || !settled(ctx, upErr, look) {
-			return lifecycle.Result{}, classify(dstSys, upErr)
+			return nil, classify(e.dstSys, upErr)
 		}
 	}
+	return stored, nil
+}
+
+// checkStored checks that the target stored the whole document, with the
+// size and checksum that were sent, and returns that checksum.
+func (e docCopyEnds) checkStored(in CopyDocumentInput, stored *oneserve.Document, c *docCopier) (string, error) {
 	if !c.finished {
 		// A success before the whole document was sent: what was stored
 		// (with the marker, so a retry would stop at it) is incomplete.
-		return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s accepted %s as document %s in job %s after only %d bytes; check the copy",
-			dstSys, what, stored.DocumentID, in.TargetJobRef, c.n), ErrTypeCopyCorrupted, nil)
+			e.dstSys, e.what, stored.DocumentID, in.TargetJobRef, c.n), ErrTypeCopyCorrupted, nil)
 	}
 	sum := hex.EncodeToString(c.hash.Sum(nil))
 	if (stored.SHA256 != "" && !strings.EqualFold(stored.SHA256, sum)) || (stored.Size >= 0 && stored.Size != c.n) {
-		return lifecycle.Result{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"%s stored %s as document %s in job %s with %d bytes and sha256 %s, but %d bytes with sha256 %s were sent; check the copy",
-			dstSys, what, stored.DocumentID, in.TargetJobRef, stored.Size, stored.SHA256, c.n, sum), ErrTypeCopyCorrupted, nil)
+			e.dstSys, e.what, stored.DocumentID, in.TargetJobRef, stored.Size, stored.SHA256, c.n, sum), ErrTypeCopyCorrupted, nil)
 	}
-	stopBeats()
-	activity.RecordHeartbeat(ctx, c.n)
-	elapsed := time.Since(start)
-	log.Info("Copied document", "documentId", doc.DocumentID, "targetSystem", dstSys,
-		"targetDocumentId", stored.DocumentID, "bytes", c.n, "seconds", elapsed.Seconds())
-	return lifecycle.Result{Outcome: lifecycle.OutcomeApplied, TargetDocumentID: stored.DocumentID, Size: c.n, SHA256: sum}, nil
+	return sum, nil
 }
 
 // errUploadOver stops the copier once the upload has returned.

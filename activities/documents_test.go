@@ -128,6 +128,19 @@ func (f *docFixture) copyDoc(in activities.CopyDocumentInput) (lifecycle.Result,
 	return executeCopy(f.t, f.env, f.acts, in)
 }
 
+// copyActivityEnv is an activity environment whose acme-fixit link copies
+// from src to dst (tweak, when not nil, edits the configuration's text);
+// both are closed when the test ends.
+func copyActivityEnv(t *testing.T, src *fakeSource, dst *fakeTarget, tweak func(string) string) (*activities.Activities, *testsuite.TestActivityEnvironment) {
+	t.Cleanup(src.Close)
+	t.Cleanup(dst.Close)
+	acts := fakeLinkActivities(t, src.URL(), dst.URL(), tweak)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return acts, env
+}
+
 func executeCopy(t *testing.T, env *testsuite.TestActivityEnvironment, acts *activities.Activities, in activities.CopyDocumentInput) (lifecycle.Result, error) {
 	t.Helper()
 	v, err := env.ExecuteActivity(acts.CopyDocument, in)
@@ -339,13 +352,8 @@ func TestCopyDocumentTooLargeIsNonRetryableAndStoresNothing(t *testing.T) {
 func TestCopyDocumentTooLargeWithoutDeclaredSizeAbortsTheUpload(t *testing.T) {
 	lowerMaxDocumentBytes(t, 256<<10)
 	src := newFakeSource(1<<20, false, false) // chunked, no checksum
-	t.Cleanup(src.Close)
 	dst := newFakeTarget()
-	t.Cleanup(dst.Close)
-	acts := fakeLinkActivities(t, src.URL(), dst.URL(), nil)
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	acts, env := copyActivityEnv(t, src, dst, nil)
 
 	_, err := executeCopy(t, env, acts, activities.CopyDocumentInput{
 		Link: "acme-fixit", From: events.Primary, SourceJobRef: "AC1", TargetJobRef: "FX1",
@@ -383,14 +391,9 @@ func TestCopyDocumentCorruptDownloadIsRetryableAndStoresNothing(t *testing.T) {
 	// transit); its Content-Length is right, so only the held-back last
 	// chunk keeps the target from storing it.
 	src := newFakeSource(3<<20, true, true)
-	t.Cleanup(src.Close)
 	src.sha = sha256Hex([]byte("not the content"))
 	dst := newFakeTarget()
-	t.Cleanup(dst.Close)
-	acts := fakeLinkActivities(t, src.URL(), dst.URL(), nil)
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	acts, env := copyActivityEnv(t, src, dst, nil)
 
 	_, err := executeCopy(t, env, acts, activities.CopyDocumentInput{
 		Link: "acme-fixit", From: events.Primary, SourceJobRef: "AC1", TargetJobRef: "FX1",
@@ -405,14 +408,9 @@ func TestCopyDocumentStoredWithAnotherChecksumNeedsAttention(t *testing.T) {
 	// Nobody declares a checksum, so the target cannot refuse a damaged
 	// copy; it reports what it stored, which is not what was sent.
 	src := newFakeSource(100_000, true, false)
-	t.Cleanup(src.Close)
 	dst := newFakeTarget()
-	t.Cleanup(dst.Close)
 	dst.answerSHA = sha256Hex([]byte("damaged"))
-	acts := fakeLinkActivities(t, src.URL(), dst.URL(), nil)
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	acts, env := copyActivityEnv(t, src, dst, nil)
 
 	_, err := executeCopy(t, env, acts, activities.CopyDocumentInput{
 		Link: "acme-fixit", From: events.Primary, SourceJobRef: "AC1", TargetJobRef: "FX1",
@@ -581,15 +579,10 @@ func TestCopyDocumentHeartbeatsProgress(t *testing.T) {
 func TestCopyDocumentStalledSourceIsRetryable(t *testing.T) {
 	src := newFakeSource(1<<20, true, true)
 	src.stallAfter = 100_000
-	t.Cleanup(src.Close)
 	dst := newFakeTarget()
-	t.Cleanup(dst.Close)
-	acts := fakeLinkActivities(t, src.URL(), dst.URL(), func(doc string) string {
+	acts, env := copyActivityEnv(t, src, dst, func(doc string) string {
 		return strings.Replace(doc, "timeout: 30s", "timeout: 1s", 1) // acme's call timeout
 	})
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
 
 	start := time.Now()
 	_, err := executeCopy(t, env, acts, activities.CopyDocumentInput{

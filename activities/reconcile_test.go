@@ -51,10 +51,7 @@ func keys(facts []events.Event) map[string]events.Event {
 // in shared categories only.
 func TestReadFactsFindsWhatWebhooksWouldHaveSaid(t *testing.T) {
 	f := newFixture(t, nil)
-	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
-	res, err := f.create(ref, act)
-	require.NoError(t, err)
-	fx := res.SecondaryJobRef
+	ref, act, fx := f.linkedJob()
 
 	require.Equal(t, http.StatusOK, f.sim(http.MethodPost, "/fixit/sim/jobs/"+fx+"/status", map[string]string{"status": "Accepted"}, nil))
 	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
@@ -150,10 +147,7 @@ func TestReadFactsSaysWhichLinesTheLinkedJobLacks(t *testing.T) {
 // status, a booking still to come) carries the read's time (issue 17).
 func TestReadFactsCarryTheSourcesTimeWhereTheReadHasOne(t *testing.T) {
 	f := newFixture(t, nil)
-	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
-	res, err := f.create(ref, act)
-	require.NoError(t, err)
-	fx := res.SecondaryJobRef
+	ref, _, fx := f.linkedJob()
 
 	start := time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)
 	var done, coming struct {

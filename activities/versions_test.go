@@ -218,10 +218,7 @@ func TestCreateLinkedJobOnASupersededVersionsRefCreatesNothing(t *testing.T) {
 // jobs hold, read from each job's versions (issue 17).
 func TestReadFactsOffersSupersededVersionsRefs(t *testing.T) {
 	f := newFixture(t, nil)
-	ref, act := f.assignedJob("SITE-001", "Emergency", "7")
-	linked, err := f.create(ref, act)
-	require.NoError(t, err)
-	fx := linked.SecondaryJobRef
+	ref, act, fx := f.linkedJob()
 	var pv, sv simulator.SimVersionResponse
 	require.Equal(t, http.StatusCreated, f.sim(http.MethodPost, "/acme/sim/jobs/"+ref+"/versions", map[string]any{
 		"changes": []map[string]string{{"change": "quantity", "activityId": act, "quantity": "3"}}}, &pv))

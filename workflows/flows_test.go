@@ -25,6 +25,16 @@ func (s *linkedJobSuite) linked() {
 	s.signal(0, assigned("msg_a", "137001", "7"))
 }
 
+// endedOnBothSides links the job and has it completed in the primary
+// (after a second) and then in the secondary (after two), which starts the
+// grace period before the link closes.
+func (s *linkedJobSuite) endedOnBothSides() {
+	s.linked()
+	s.jobEvents()
+	s.signal(time.Second, statusEvent("p-done", events.Primary, "Completed", t0))
+	s.signal(2*time.Second, statusEvent("s-done", events.Secondary, "Completed", t0))
+}
+
 // jobEvents records every AddJobEvent call.
 func (s *linkedJobSuite) jobEvents() *[]activities.JobEventInput {
 	var calls []activities.JobEventInput
@@ -126,10 +136,7 @@ func (s *linkedJobSuite) TestDocumentsInSharedCategoriesAreCopiedAndEchoesAreNot
 }
 
 func (s *linkedJobSuite) TestLinkClosesAfterTheGracePeriodOnceBothSidesEnded() {
-	s.linked()
-	s.jobEvents()
-	s.signal(time.Second, statusEvent("p-done", events.Primary, "Completed", t0))
-	s.signal(2*time.Second, statusEvent("s-done", events.Secondary, "Completed", t0))
+	s.endedOnBothSides()
 	var closing lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { closing = s.query() }, time.Hour)
 	s.env.ExecuteWorkflow(workflows.WorkflowName, input)
@@ -161,10 +168,7 @@ func (s *linkedJobSuite) TestPrimaryCancellationIsPropagatedThenCloses() {
 }
 
 func (s *linkedJobSuite) TestReopeningCallsOffTheClose() {
-	s.linked()
-	s.jobEvents()
-	s.signal(time.Second, statusEvent("p-done", events.Primary, "Completed", t0))
-	s.signal(2*time.Second, statusEvent("s-done", events.Secondary, "Completed", t0))
+	s.endedOnBothSides()
 	s.signal(time.Hour, statusEvent("s-reopen", events.Secondary, "In Progress", t0.Add(time.Hour)))
 	var st lifecycle.LinkState
 	s.env.RegisterDelayedCallback(func() { st = s.query() }, 100*time.Hour)

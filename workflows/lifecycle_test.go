@@ -129,10 +129,7 @@ func (s *linkedJobSuite) TestEventNotYetTakenInTravelsWithContinueAsNew() {
 // period is applied, not treated as late: a reopening that races the close
 // keeps the link open.
 func (s *linkedJobSuite) TestEventArrivingAsTheGracePeriodEndsIsNotLost() {
-	s.linked()
-	s.jobEvents()
-	s.signal(time.Second, statusEvent("p-done", events.Primary, "Completed", t0))
-	s.signal(2*time.Second, statusEvent("s-done", events.Secondary, "Completed", t0))
+	s.endedOnBothSides()
 	var closesAt time.Time
 	s.env.RegisterDelayedCallback(func() {
 		st := s.query()

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -154,24 +155,44 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 	details := func(state string) { workflow.SetCurrentDetails(ctx, "**"+state+"** "+res.Summary()) }
 	res.From = windows[0].From
 
-	// 1. Read the windows, oldest first. A window that cannot be read ends
-	// the reading: what was read before it is handled and the mark stops
-	// there; with nothing read, the run fails and the next one reads the
-	// same windows again.
+	read, err := readPollWindows(ctx, in.System, windows, &res, details)
+	if err != nil {
+		return res, err
+	}
+	jobs := newPolledJobs(read, prev.Seen, &res)
+	retry := dispatchPolledJobs(ctx, in.System, jobs, &res, details)
+
+	// 4. The new mark, and the events the next run, reading the overlap
+	// again, must skip: those within the overlap, except the events of
+	// jobs to try again.
+	res.Mark = res.To
+	res.Seen = seenInOverlap(read, res.Mark.Add(-in.Overlap), retry)
+	recordPollMetrics(ctx, res)
+	details("Done")
+	log.Info("Polled", "system", in.System, "read", res.Read, "new", res.New, "reconciled", res.Reconciled,
+		"discovered", res.Discovered, "failed", res.Failed, "mark", res.Mark)
+	return res, nil
+}
+
+// readPollWindows is a poll's step 1: it reads the windows, oldest first. A
+// window that cannot be read ends the reading: what was read before it is
+// handled and the mark stops there; with nothing read, the run fails (the
+// error returned) and the next one reads the same windows again.
+func readPollWindows(ctx workflow.Context, system string, windows []oneserve.Window, res *PollResult, details func(string)) ([]activities.PolledEvent, error) {
 	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "Read the job events of " + in.System,
+		Summary:             "Read the job events of " + system,
 	})
 	var read []activities.PolledEvent
 	for _, w := range windows {
 		details("Reading")
 		var r activities.ReadJobEventsResult
-		err := workflow.ExecuteActivity(rctx, acts.ReadJobEvents, activities.ReadJobEventsInput{System: in.System, From: w.From, To: w.To}).Get(ctx, &r)
+		err := workflow.ExecuteActivity(rctx, acts.ReadJobEvents, activities.ReadJobEventsInput{System: system, From: w.From, To: w.To}).Get(ctx, &r)
 		if err != nil {
 			if res.Windows == 0 {
-				return res, err
+				return nil, err
 			}
 			res.failure(fmt.Sprintf("reading from %s: %s", w.From.Format(time.RFC3339), errorMessage(err)))
 			break
@@ -182,10 +203,14 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		read = append(read, r.Events...)
 	}
 	res.Read = len(read)
+	return read, nil
+}
 
-	// 2. The events not seen before, by job.
-	seen := make(map[string]bool, len(prev.Seen))
-	for _, k := range prev.Seen {
+// newPolledJobs is a poll's step 2: the jobs of the events read that were
+// not seen before, each with its latest event's date.
+func newPolledJobs(read []activities.PolledEvent, prevSeen []string, res *PollResult) []PollJob {
+	seen := make(map[string]bool, len(prevSeen))
+	for _, k := range prevSeen {
 		seen[k] = true
 	}
 	var jobs []PollJob
@@ -208,8 +233,13 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		}
 	}
 	res.Jobs = len(jobs)
+	return jobs
+}
 
-	// 3. Reconcile (or discover) the links of those jobs.
+// dispatchPolledJobs is a poll's step 3: it reconciles (or discovers) the
+// links of the jobs, a batch at a time, and returns the keys
+// (pollJobKey) of the jobs to try again.
+func dispatchPolledJobs(ctx workflow.Context, system string, jobs []PollJob, res *PollResult, details func(string)) map[string]bool {
 	retry := map[string]bool{}
 	for i := 0; i < len(jobs); i += pollDispatchBatch {
 		batch := jobs[i:min(i+pollDispatchBatch, len(jobs))]
@@ -218,8 +248,8 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
-			Summary:     fmt.Sprintf("Reconcile the links of jobs %d–%d of %d in %s", i+1, i+len(batch), len(jobs), in.System),
-		}), poller.PollDispatch, PollDispatchInput{System: in.System, Jobs: batch}).Get(ctx, &d)
+			Summary:     fmt.Sprintf("Reconcile the links of jobs %d–%d of %d in %s", i+1, i+len(batch), len(jobs), system),
+		}), poller.PollDispatch, PollDispatchInput{System: system, Jobs: batch}).Get(ctx, &d)
 		if err != nil {
 			d = PollDispatchResult{Failed: len(batch), Retry: batch,
 				Failures: []string{fmt.Sprintf("jobs %d–%d: %s", i+1, i+len(batch), errorMessage(err))}}
@@ -230,26 +260,23 @@ func Poll(ctx workflow.Context, in PollInput) (PollResult, error) {
 		}
 	}
 	res.Retry = len(retry)
+	return retry
+}
 
-	// 4. The new mark, and the events the next run, reading the overlap
-	// again, must skip: those within the overlap, except the events of
-	// jobs to try again.
-	res.Mark = res.To
-	cut := res.Mark.Add(-in.Overlap)
-	res.Seen = nil
+// seenInOverlap lists the keys of the events read at or after cut (the
+// overlap the next run reads again), except those of the jobs to try
+// again, once each.
+func seenInOverlap(read []activities.PolledEvent, cut time.Time, retry map[string]bool) []string {
+	var seen []string
 	kept := map[string]bool{}
 	for _, e := range read {
 		if e.At.Before(cut) || kept[e.Key] || retry[pollJobKey(e.ClientID, e.JobRef)] {
 			continue
 		}
 		kept[e.Key] = true
-		res.Seen = append(res.Seen, e.Key)
+		seen = append(seen, e.Key)
 	}
-	recordPollMetrics(ctx, res)
-	details("Done")
-	log.Info("Polled", "system", in.System, "read", res.Read, "new", res.New, "reconciled", res.Reconciled,
-		"discovered", res.Discovered, "failed", res.Failed, "mark", res.Mark)
-	return res, nil
+	return seen
 }
 
 // pollWindows plans a run: from the mark less the overlap (with no mark
@@ -343,46 +370,12 @@ type Poller struct {
 // It waits for the reconciliations it starts, so that a job whose
 // reconciliation failed is handled again by the next poll.
 func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDispatchResult, error) {
-	var res PollDispatchResult
 	links, err := p.Acts.PollLinks(ctx, in.System)
 	if err != nil {
-		return res, err
+		return PollDispatchResult{}, err
 	}
 	defer activities.Heartbeat(ctx, 5*time.Second)()
-	log := activity.GetLogger(ctx)
-	// What became of each job; when several links concern a job, the
-	// highest wins.
-	const (
-		unhandled = iota
-		noLink
-		lookAgain // a secondary job no running link was found for (yet)
-		handled
-		failed
-	)
-	state := make([]int, len(in.Jobs))
-	set := func(i, s int) { state[i] = max(state[i], s) }
-	fail := func(i int, what string, err error) {
-		set(i, failed)
-		if len(res.Failures) < maxFailuresListed {
-			res.Failures = append(res.Failures, fmt.Sprintf("%s %s: %s", what, in.Jobs[i].JobRef, errorMessage(err)))
-		}
-		log.Warn("Polled job not handled", "system", in.System, "jobRef", in.Jobs[i].JobRef, "error", err)
-	}
-	type reconcile struct {
-		link, primaryJobRef string
-		jobs                []int
-		run                 client.WorkflowRun
-	}
-	var reconciles []*reconcile
-	toReconcile := func(link, primaryJobRef string, i int) {
-		for _, r := range reconciles {
-			if r.link == link && r.primaryJobRef == primaryJobRef {
-				r.jobs = append(r.jobs, i)
-				return
-			}
-		}
-		reconciles = append(reconciles, &reconcile{link: link, primaryJobRef: primaryJobRef, jobs: []int{i}})
-	}
+	d := &dispatch{in: in, log: activity.GetLogger(ctx), state: make([]int, len(in.Jobs))}
 
 	// Each job ref in its canonical form (events.CanonicalJobRef), the one
 	// workflow ids and search attributes hold; "" for a text that cannot be
@@ -402,92 +395,163 @@ func (p *Poller) PollDispatch(ctx context.Context, in PollDispatchInput) (PollDi
 			continue
 		}
 		if pl.Side == events.Secondary {
-			secondary := make([]string, len(mine))
-			for k, i := range mine {
-				secondary[k] = refs[i]
-			}
-			found, err := p.linksBySecondary(ctx, pl.Link.Name, secondary)
-			for _, i := range mine {
-				switch primaryJobRef, ok := found[refs[i]]; {
-				case err != nil:
-					fail(i, "looking up the link of "+in.System+" job", err)
-				case ok:
-					set(i, handled)
-					toReconcile(pl.Link.Name, primaryJobRef, i)
-				default:
-					set(i, lookAgain)
-				}
-			}
-			continue
-		}
-		for _, i := range mine {
-			j := in.Jobs[i]
-			j.JobRef = refs[i]
-			running, exists, err := p.linkStatus(ctx, pl.Link.Name, j.JobRef)
-			switch {
-			case err != nil:
-				fail(i, "looking up the link of "+in.System+" job", err)
-			case running:
-				set(i, handled)
-				toReconcile(pl.Link.Name, j.JobRef, i)
-			case exists:
-				set(i, handled) // closed: it stays closed
-			case j.Assignment && pl.Link.Discovery.AssignmentEventID != "":
-				n, err := p.discover(ctx, &res, pl.Link, j)
-				switch {
-				case err != nil:
-					fail(i, "discovering the assignments of "+in.System+" job", err)
-				case n > 0:
-					set(i, handled)
-				default:
-					set(i, noLink)
-				}
-			default:
-				set(i, noLink)
-			}
+			p.matchSecondary(ctx, d, pl, mine, refs)
+		} else {
+			p.matchPrimary(ctx, d, pl, mine, refs)
 		}
 	}
+	p.reconcileAll(ctx, d)
+	d.tally()
+	return d.res, nil
+}
 
-	// Reconcile, all at once, and wait for each.
-	for _, r := range reconciles {
+// What became of a polled job; when several links concern a job, the
+// highest wins.
+const (
+	jobUnhandled = iota
+	jobNoLink
+	jobLookAgain // a secondary job no running link was found for (yet)
+	jobHandled
+	jobFailed
+)
+
+// dispatch is one PollDispatch under way: what became of each job, and the
+// reconciliations to run.
+type dispatch struct {
+	in         PollDispatchInput
+	log        log.Logger
+	res        PollDispatchResult
+	state      []int // by job, one of the states above
+	reconciles []*dispatchReconcile
+}
+
+// dispatchReconcile is one link's reconciliation, for the jobs that asked for it.
+type dispatchReconcile struct {
+	link, primaryJobRef string
+	jobs                []int
+	run                 client.WorkflowRun
+}
+
+func (d *dispatch) set(i, s int) { d.state[i] = max(d.state[i], s) }
+
+// fail records that job i was not handled, and why.
+func (d *dispatch) fail(i int, what string, err error) {
+	d.set(i, jobFailed)
+	if len(d.res.Failures) < maxFailuresListed {
+		d.res.Failures = append(d.res.Failures, fmt.Sprintf("%s %s: %s", what, d.in.Jobs[i].JobRef, errorMessage(err)))
+	}
+	d.log.Warn("Polled job not handled", "system", d.in.System, "jobRef", d.in.Jobs[i].JobRef, "error", err)
+}
+
+// toReconcile adds job i to the reconciliation of a link's job, once per
+// link and job however many polled jobs ask for it.
+func (d *dispatch) toReconcile(link, primaryJobRef string, i int) {
+	for _, r := range d.reconciles {
+		if r.link == link && r.primaryJobRef == primaryJobRef {
+			r.jobs = append(r.jobs, i)
+			return
+		}
+	}
+	d.reconciles = append(d.reconciles, &dispatchReconcile{link: link, primaryJobRef: primaryJobRef, jobs: []int{i}})
+}
+
+// matchSecondary finds, all at once, the running links of the jobs (mine)
+// of a system that is pl's secondary, and marks them to reconcile.
+func (p *Poller) matchSecondary(ctx context.Context, d *dispatch, pl activities.PollLink, mine []int, refs []string) {
+	secondary := make([]string, len(mine))
+	for k, i := range mine {
+		secondary[k] = refs[i]
+	}
+	found, err := p.linksBySecondary(ctx, pl.Link.Name, secondary)
+	for _, i := range mine {
+		switch primaryJobRef, ok := found[refs[i]]; {
+		case err != nil:
+			d.fail(i, "looking up the link of "+d.in.System+" job", err)
+		case ok:
+			d.set(i, jobHandled)
+			d.toReconcile(pl.Link.Name, primaryJobRef, i)
+		default:
+			d.set(i, jobLookAgain)
+		}
+	}
+}
+
+// matchPrimary looks up the link of each job (mine) of a system that is
+// pl's primary: a running one is marked to reconcile, a closed one stays
+// closed, and a job with none is discovered when it has an assignment.
+func (p *Poller) matchPrimary(ctx context.Context, d *dispatch, pl activities.PollLink, mine []int, refs []string) {
+	for _, i := range mine {
+		j := d.in.Jobs[i]
+		j.JobRef = refs[i]
+		running, exists, err := p.linkStatus(ctx, pl.Link.Name, j.JobRef)
+		switch {
+		case err != nil:
+			d.fail(i, "looking up the link of "+d.in.System+" job", err)
+		case running:
+			d.set(i, jobHandled)
+			d.toReconcile(pl.Link.Name, j.JobRef, i)
+		case exists:
+			d.set(i, jobHandled) // closed: it stays closed
+		case j.Assignment && pl.Link.Discovery.AssignmentEventID != "":
+			n, err := p.discover(ctx, &d.res, pl.Link, j)
+			switch {
+			case err != nil:
+				d.fail(i, "discovering the assignments of "+d.in.System+" job", err)
+			case n > 0:
+				d.set(i, jobHandled)
+			default:
+				d.set(i, jobNoLink)
+			}
+		default:
+			d.set(i, jobNoLink)
+		}
+	}
+}
+
+// reconcileAll starts the reconciliations all at once, and waits for each.
+func (p *Poller) reconcileAll(ctx context.Context, d *dispatch) {
+	for _, r := range d.reconciles {
+		var err error
 		r.run, err = StartReconcile(ctx, p.Client, r.link, r.primaryJobRef)
 		if err != nil {
 			for _, i := range r.jobs {
-				fail(i, "starting the reconciliation of "+r.link+" job", err)
+				d.fail(i, "starting the reconciliation of "+r.link+" job", err)
 			}
 		}
 	}
-	for _, r := range reconciles {
+	for _, r := range d.reconciles {
 		if r.run == nil {
 			continue
 		}
 		rr, err := ReconcileRunResult(ctx, r.run)
-		res.Calls += rr.Calls
+		d.res.Calls += rr.Calls
 		if IsReconcileIncomplete(err) || err == nil && rr.Failed > 0 { // the latter: a run started before runs failed
 			err = errors.New(strings.Join(rr.Failures, "; "))
 		}
 		if err != nil {
 			for _, i := range r.jobs {
-				fail(i, "reconciling link "+r.link+" of job", err)
+				d.fail(i, "reconciling link "+r.link+" of job", err)
 			}
 			continue
 		}
-		res.Reconciled++
+		d.res.Reconciled++
 	}
+}
 
-	for i, s := range state {
+// tally counts the jobs by what became of them, and lists those to handle again.
+func (d *dispatch) tally() {
+	for i, s := range d.state {
 		switch s {
-		case failed:
-			res.Failed++
-			res.Retry = append(res.Retry, in.Jobs[i])
-		case lookAgain:
-			res.NoLink++
-			res.Retry = append(res.Retry, in.Jobs[i])
-		case noLink, unhandled:
-			res.NoLink++
+		case jobFailed:
+			d.res.Failed++
+			d.res.Retry = append(d.res.Retry, d.in.Jobs[i])
+		case jobLookAgain:
+			d.res.NoLink++
+			d.res.Retry = append(d.res.Retry, d.in.Jobs[i])
+		case jobNoLink, jobUnhandled:
+			d.res.NoLink++
 		}
 	}
-	return res, nil
 }
 
 // linkStatus says whether the link of a primary job runs, or exists at all.

@@ -194,37 +194,17 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error)
 // activity; beyond, an activity reads a few in a row, heartbeating its
 // progress so that a retried attempt resumes after the last link done.
 func reconcilePaced(ctx workflow.Context, in ReconcileInput, res *ReconcileResult, details func(string)) error {
-	var deadline time.Time
+	var deadline runDeadline
 	if in.Within > 0 {
-		deadline = workflow.GetInfo(ctx).WorkflowStartTime.Add(in.Within)
+		deadline = runDeadline(workflow.GetInfo(ctx).WorkflowStartTime.Add(in.Within))
 	}
 	heartbeat := in.HeartbeatTimeout
 	if heartbeat <= 0 {
 		heartbeat = config.DefaultReconcileHeartbeatTimeout
 	}
-	// bounded sets the options' ScheduleToClose to what is left of the
-	// run's time; false once none is left.
-	bounded := func(o workflow.ActivityOptions) (workflow.ActivityOptions, bool) {
-		if deadline.IsZero() {
-			return o, true
-		}
-		left := deadline.Sub(workflow.Now(ctx))
-		o.ScheduleToCloseTimeout = left
-		return o, left > 0
-	}
-
-	details("Listing open links")
-	lopts, ok := bounded(workflow.ActivityOptions{
-		StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
-		Summary:             "List open links of " + in.Link,
-	})
-	if !ok {
-		return fmt.Errorf("no time left to list the open links of %s (within %s of the run's start)", in.Link, in.Within)
-	}
-	var refs []LinkRef
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, lopts), rec.ListOpenLinks, in.Link, in.PrimaryJobRef).Get(ctx, &refs); err != nil {
-		return fmt.Errorf("list the open links of %s: %w", in.Link, err)
+	refs, err := listOpenLinksBefore(ctx, in, deadline, details)
+	if err != nil {
+		return err
 	}
 
 	n := len(refs)
@@ -239,7 +219,7 @@ func reconcilePaced(ctx workflow.Context, in ReconcileInput, res *ReconcileResul
 		name := linksName(i, len(links), n, links)
 		due := begin.Add(time.Duration(i) * pace)
 		if wait := due.Sub(workflow.Now(ctx)); wait > 0 {
-			if !deadline.IsZero() && !due.Before(deadline) {
+			if !deadline.none() && !due.Before(time.Time(deadline)) {
 				res.add(notReached(i, n, in.Within))
 				break
 			}
@@ -249,7 +229,7 @@ func reconcilePaced(ctx workflow.Context, in ReconcileInput, res *ReconcileResul
 				return err
 			}
 		}
-		opts, ok := bounded(workflow.ActivityOptions{
+		opts, ok := deadline.bound(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 10 * time.Minute,
 			HeartbeatTimeout:    heartbeat,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: min(time.Second, heartbeat), MaximumAttempts: 5},
@@ -268,6 +248,42 @@ func reconcilePaced(ctx workflow.Context, in ReconcileInput, res *ReconcileResul
 		res.add(b)
 	}
 	return nil
+}
+
+// runDeadline is when a reconciliation run must be over (ReconcileInput's
+// Within after its start); the zero time for none.
+type runDeadline time.Time
+
+func (d runDeadline) none() bool { return time.Time(d).IsZero() }
+
+// bound sets the options' ScheduleToClose to what is left of the run's
+// time; false once none is left.
+func (d runDeadline) bound(ctx workflow.Context, o workflow.ActivityOptions) (workflow.ActivityOptions, bool) {
+	if d.none() {
+		return o, true
+	}
+	left := time.Time(d).Sub(workflow.Now(ctx))
+	o.ScheduleToCloseTimeout = left
+	return o, left > 0
+}
+
+// listOpenLinksBefore lists the open links a paced run reconciles, within
+// the run's deadline.
+func listOpenLinksBefore(ctx workflow.Context, in ReconcileInput, deadline runDeadline, details func(string)) ([]LinkRef, error) {
+	details("Listing open links")
+	lopts, ok := deadline.bound(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+		Summary:             "List open links of " + in.Link,
+	})
+	if !ok {
+		return nil, fmt.Errorf("no time left to list the open links of %s (within %s of the run's start)", in.Link, in.Within)
+	}
+	var refs []LinkRef
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, lopts), rec.ListOpenLinks, in.Link, in.PrimaryJobRef).Get(ctx, &refs); err != nil {
+		return nil, fmt.Errorf("list the open links of %s: %w", in.Link, err)
+	}
+	return refs, nil
 }
 
 // linksName names links i+1..i+count of n for the Web UI: one link by its

@@ -250,7 +250,7 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	}()
 	req, err := c.newRequest(callCtx, http.MethodGet, expand(c.paths.DocumentDownload, "{documentId}", documentID), "", nil)
 	if err != nil {
-		return nil, &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
+		return nil, c.buildError(op, err)
 	}
 	// The body is the document, not JSON (errors still come as JSON).
 	req.Header.Set("Accept", "*/*")
@@ -270,11 +270,8 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The timer still runs: a stalled error body must not hang the call.
 		defer resp.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-		if err != nil {
-			return nil, c.transportError(op, ctx, callCtx, err)
-		}
-		return nil, c.statusError(op, resp, b)
+		_, e := c.readAnswer(op, ctx, callCtx, resp, maxResponse)
+		return nil, e
 	}
 	if !timer.Stop() {
 		// The timeout fired just as the headers arrived; callCtx is gone.
@@ -385,7 +382,7 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	defer body.stop()
 	req, err := c.newRequest(callCtx, http.MethodPost, expand(c.paths.DocumentUpload, "{jobRef}", jobRef), q.Encode(), body)
 	if err != nil {
-		return nil, &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
+		return nil, c.buildError(op, err)
 	}
 	switch {
 	case u.Size > 0:
@@ -409,11 +406,8 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	}
 	status = resp.StatusCode
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return nil, c.transportError(op, ctx, callCtx, err)
-	}
-	if e := c.statusError(op, resp, b); e != nil {
+	b, e := c.readAnswer(op, ctx, callCtx, resp, maxResponse)
+	if e != nil {
 		return nil, e
 	}
 	var out documentWire

@@ -361,12 +361,6 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	case u.Body == nil:
 		return nil, invalid(op, "Body is required")
 	}
-	q := url.Values{}
-	q.Set("fileName", u.FileName)
-	q.Set("category", u.Category)
-	if u.ClientRef != "" {
-		q.Set("clientRef", u.ClientRef)
-	}
 	release, e := c.acquire(ctx, op)
 	if e != nil {
 		return nil, e
@@ -380,23 +374,9 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	// a moment; stop it starting reads of the caller's reader, which the
 	// caller may close.
 	defer body.stop()
-	req, err := c.newRequest(callCtx, http.MethodPost, expand(c.paths.DocumentUpload, "{jobRef}", jobRef), q.Encode(), body)
+	req, err := c.uploadRequest(callCtx, jobRef, u, body)
 	if err != nil {
 		return nil, c.buildError(op, err)
-	}
-	switch {
-	case u.Size > 0:
-		req.ContentLength = u.Size
-	case u.Size < 0:
-		req.ContentLength = -1 // unknown: sent chunked
-	} // 0: net/http checks whether the body is really empty
-	ct := u.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	req.Header.Set("Content-Type", ct)
-	if u.SHA256 != "" {
-		req.Header.Set("X-Checksum-SHA256", u.SHA256)
 	}
 	start, status := time.Now(), 0
 	defer func() { c.observe(op, status, start, err) }()
@@ -414,19 +394,61 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	if err := c.decode(op, resp.StatusCode, b, &out); err != nil {
 		return nil, err
 	}
+	return c.storedDocument(op, resp.StatusCode, out, u)
+}
+
+// uploadContentType is the Content-Type an upload is sent with.
+func uploadContentType(u Upload) string {
+	if u.ContentType == "" {
+		return "application/octet-stream"
+	}
+	return u.ContentType
+}
+
+// uploadRequest builds the upload's request: the document's name, category
+// and client reference in the query, body as the raw request body, its
+// size, type and checksum in the headers.
+func (c *Client) uploadRequest(ctx context.Context, jobRef string, u Upload, body io.Reader) (*http.Request, error) {
+	q := url.Values{}
+	q.Set("fileName", u.FileName)
+	q.Set("category", u.Category)
+	if u.ClientRef != "" {
+		q.Set("clientRef", u.ClientRef)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, expand(c.paths.DocumentUpload, "{jobRef}", jobRef), q.Encode(), body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Size > 0:
+		req.ContentLength = u.Size
+	case u.Size < 0:
+		req.ContentLength = -1 // unknown: sent chunked
+	} // 0: net/http checks whether the body is really empty
+	req.Header.Set("Content-Type", uploadContentType(u))
+	if u.SHA256 != "" {
+		req.Header.Set("X-Checksum-SHA256", u.SHA256)
+	}
+	return req, nil
+}
+
+// storedDocument checks the upload's answer against what was sent and
+// returns the document as stored; what the answer leaves out is taken from
+// the upload.
+func (c *Client) storedDocument(op string, code int, out documentWire, u Upload) (*Document, error) {
 	if out.DocumentID == "" {
-		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent, Message: "answer has no documentId"}
+		return nil, &Error{Op: op, StatusCode: code, Kind: KindPermanent, Message: "answer has no documentId"}
 	}
 	d := Document{
 		DocumentID: string(out.DocumentID), FileName: u.FileName, Category: u.Category,
-		ContentType: ct, SHA256: string(out.SHA256), ClientRef: u.ClientRef, Size: sizeOf(out.Size),
+		ContentType: uploadContentType(u), SHA256: string(out.SHA256), ClientRef: u.ClientRef, Size: sizeOf(out.Size),
 	}
 	if d.SHA256 == "" {
 		d.SHA256 = u.SHA256
 	} else if u.SHA256 != "" && !strings.EqualFold(d.SHA256, u.SHA256) {
 		// The system is meant to refuse a mismatch with 400; a stored copy
 		// with another checksum is a corrupted copy and needs a person.
-		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent,
+		return nil, &Error{Op: op, StatusCode: code, Kind: KindPermanent,
 			Message: c.clean(fmt.Sprintf("document %s stored with sha256 %s, sent %s", d.DocumentID, d.SHA256, u.SHA256))}
 	}
 	if d.Size < 0 && u.Size > 0 {

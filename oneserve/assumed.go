@@ -248,17 +248,9 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 			cancel(nil)
 		}
 	}()
-	req, err := c.newRequest(callCtx, http.MethodGet, expand(c.paths.DocumentDownload, "{documentId}", documentID), "", nil)
+	req, err := c.downloadRequest(callCtx, documentID, offset)
 	if err != nil {
 		return nil, c.buildError(op, err)
-	}
-	// The body is the document, not JSON (errors still come as JSON).
-	req.Header.Set("Accept", "*/*")
-	// Offsets, sizes and the checksum refer to the stored bytes, so the
-	// transport must not negotiate a compressed encoding.
-	req.Header.Set("Accept-Encoding", "identity")
-	if offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 	}
 	start, status := time.Now(), 0
 	defer func() { c.observe(op, status, start, err) }()
@@ -278,6 +270,37 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 		resp.Body.Close()
 		return nil, c.transportError(op, ctx, callCtx, errCallTimeout)
 	}
+	d, e := c.download(op, resp)
+	if e != nil {
+		resp.Body.Close()
+		return nil, e
+	}
+	d.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	ok = true
+	return d, nil
+}
+
+// downloadRequest builds the download's request: the document's bytes as
+// stored, from offset on.
+func (c *Client) downloadRequest(ctx context.Context, documentID string, offset int64) (*http.Request, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, expand(c.paths.DocumentDownload, "{documentId}", documentID), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	// The body is the document, not JSON (errors still come as JSON).
+	req.Header.Set("Accept", "*/*")
+	// Offsets, sizes and the checksum refer to the stored bytes, so the
+	// transport must not negotiate a compressed encoding.
+	req.Header.Set("Accept-Encoding", "identity")
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	return req, nil
+}
+
+// download reads what a 2xx download answer's headers say of the document:
+// its size, type and checksum, and for a 206 where the body starts.
+func (c *Client) download(op string, resp *http.Response) (*Download, *Error) {
 	d := &Download{
 		Size:        resp.ContentLength,
 		ContentType: resp.Header.Get("Content-Type"),
@@ -289,13 +312,10 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	if resp.StatusCode == http.StatusPartialContent {
 		start, total, err := parseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil {
-			resp.Body.Close()
 			return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent, Message: c.clean(err.Error()), Err: err}
 		}
 		d.Offset, d.Size = start, total
 	}
-	d.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	ok = true
 	return d, nil
 }
 

@@ -222,8 +222,21 @@ func (c *checker) system(ctx context.Context, name string, links []*config.Link)
 		return
 	}
 	c.clients[name] = cl
+	c.reachable(ctx, name, cl, links)
+	if why, broken := c.broken[name]; broken {
+		c.note(1, "the endpoint checks of %s are skipped: %s", name, why)
+		return
+	}
+	c.endpoints(ctx, name, cl)
+}
 
+// reachable checks that system name answers, and takes O2O's token, with
+// the documented site lookup of a site that does not exist; a failure marks
+// the system broken.
+func (c *checker) reachable(ctx context.Context, name string, cl *oneserve.Client, links []*config.Link) {
+	s := c.cfg.Systems[name]
 	client := clientFor(name, links)
+	_, err := cl.Site(ctx, client.ID, preflightRef)
 	_, err = cl.Site(ctx, client.ID, preflightRef)
 	p := classify(err)
 	switch {
@@ -243,11 +256,12 @@ func (c *checker) system(ctx context.Context, name string, links []*config.Link)
 		c.broken[name] = "its site lookup failed"
 		c.fail(1, "%s: the site lookup (GET /rest/contact/sites/{clientId}/{siteRef}) answered %s; expected 404 for an unknown site", name, p.answer())
 	}
-	if why, broken := c.broken[name]; broken {
-		c.note(1, "the endpoint checks of %s are skipped: %s", name, why)
-		return
-	}
+}
 
+// endpoints checks that the assumed endpoints O2O reads answer 404 for a job
+// or document that does not exist, as a configured path should.
+func (c *checker) endpoints(ctx context.Context, name string, cl *oneserve.Client) {
+	s := c.cfg.Systems[name]
 	endpoints := []struct {
 		what, key, path, unknown string
 		call                     func() error

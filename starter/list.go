@@ -161,6 +161,19 @@ func listLinks(ctx context.Context, c client.Client, query string, limit int) (r
 	return rows, len(token) > 0, nil
 }
 
+// checkListFlags refuses a --limit below 1 and a filter given empty.
+func checkListFlags(cmd *cobra.Command, limit int) error {
+	if limit < 1 {
+		return usageErrorf("--limit must be at least 1")
+	}
+	for _, name := range []string{"state", "link", "job"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed && strings.TrimSpace(fl.Value.String()) == "" {
+			return usageErrorf("--%s is empty", name)
+		}
+	}
+	return nil
+}
+
 func (a *app) listCmd() *cobra.Command {
 	var (
 		f      listFilter
@@ -188,13 +201,8 @@ may take a second to show here. starter state reads the link itself.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 1 {
-				return usageErrorf("--limit must be at least 1")
-			}
-			for _, name := range []string{"state", "link", "job"} {
-				if fl := cmd.Flags().Lookup(name); fl.Changed && strings.TrimSpace(fl.Value.String()) == "" {
-					return usageErrorf("--%s is empty", name)
-				}
+			if err := checkListFlags(cmd, limit); err != nil {
+				return err
 			}
 			query, err := buildQuery(f)
 			if err != nil {

@@ -52,6 +52,31 @@ func (s *stack) job(system, ref string) simulator.Job {
 	return j
 }
 
+// waitAnswered waits until the latest webhook of system's outbox has been
+// delivered and answered 200: an event the link no longer acts on is still
+// answered.
+func (s *stack) waitAnswered(system string) {
+	s.t.Helper()
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		ob := s.sim.Outbox(system)
+		last := ob[len(ob)-1]
+		assert.True(c, last.Delivered)
+		assert.Equal(c, http.StatusOK, last.LastStatus)
+	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// documentNamed returns the document of docs named fileName (the last, if
+// several are), or nil.
+func documentNamed(docs []*simulator.Document, fileName string) *simulator.Document {
+	var found *simulator.Document
+	for _, d := range docs {
+		if d.FileName == fileName {
+			found = d
+		}
+	}
+	return found
+}
+
 // settle waits until the link has processed n events and has nothing pending.
 func (s *stack) settle(ref string, n int) lifecycle.LinkState {
 	s.t.Helper()
@@ -166,23 +191,13 @@ func TestFullJobLife(t *testing.T) {
 
 	// Documents: one copy each way, bytes intact, in the mapped category.
 	require.Len(t, fxJob.Documents, 2, "the subcontractor's photo and the copied certificate")
-	var copied *simulator.Document
-	for _, d := range fxJob.Documents {
-		if d.FileName == "gas-cert.pdf" {
-			copied = d
-		}
-	}
+	copied := documentNamed(fxJob.Documents, "gas-cert.pdf")
 	require.NotNil(t, copied)
 	require.Equal(t, "Certificates", copied.Category)
 	require.Equal(t, sum(cert), copied.SHA256)
 	require.True(t, strings.HasPrefix(copied.ClientRef, "o2o:acme-fixit:acme:"))
 	require.Len(t, acme.Documents, 3, "certificate, internal notes and the copied photo")
-	var photoCopy *simulator.Document
-	for _, d := range acme.Documents {
-		if d.FileName == "after.jpg" {
-			photoCopy = d
-		}
-	}
+	photoCopy := documentNamed(acme.Documents, "after.jpg")
 	require.NotNil(t, photoCopy)
 	require.Equal(t, "Photos", photoCopy.Category)
 	require.Equal(t, sum(photo), photoCopy.SHA256)
@@ -219,12 +234,7 @@ func TestFullJobLife(t *testing.T) {
 
 	// A late event for the closed link is answered, and revives nothing.
 	s.act("acme", http.MethodPost, "/jobs/"+ref+"/status", map[string]string{"status": "In Progress"})
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		ob := s.sim.Outbox("acme")
-		last := ob[len(ob)-1]
-		assert.True(c, last.Delivered)
-		assert.Equal(c, http.StatusOK, last.LastStatus)
-	}, 20*time.Second, 100*time.Millisecond)
+	s.waitAnswered("acme")
 	st, _ = s.linkState("acme-fixit", ref)
 	require.Equal(t, lifecycle.StateClosed, st.State)
 	require.Len(t, st.Events, 14)

@@ -52,6 +52,23 @@ func (s *stack) job(system, ref string) simulator.Job {
 	return j
 }
 
+// book books a two-hour appointment from start on fixit's job fx, as the
+// subcontractor would, and returns its id.
+func (s *stack) book(fx string, start time.Time) string {
+	s.t.Helper()
+	appt := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{
+		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)})
+	return fmt.Sprint(appt["appointmentId"])
+}
+
+// reschedule moves fixit's appointment apptID to two hours from start,
+// giving reason.
+func (s *stack) reschedule(apptID string, start time.Time, reason string) {
+	s.t.Helper()
+	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/reschedule", map[string]string{
+		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339), "reason": reason})
+}
+
 // waitAnswered waits until the latest webhook of system's outbox has been
 // delivered and answered 200: an event the link no longer acts on is still
 // answered.
@@ -134,13 +151,9 @@ func TestFullJobLife(t *testing.T) {
 
 	// 4. Appointment booked, rescheduled with a reason, completed.
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	appt := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{
-		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)})
-	apptID := fmt.Sprint(appt["appointmentId"])
+	apptID := s.book(fx, start)
 	s.settle(ref, 4)
-	moved := start.Add(48 * time.Hour)
-	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/reschedule", map[string]string{
-		"start": moved.Format(time.RFC3339), "end": moved.Add(2 * time.Hour).Format(time.RFC3339), "reason": "Tenant on holiday"})
+	s.reschedule(apptID, start.Add(48*time.Hour), "Tenant on holiday")
 	s.settle(ref, 5)
 	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/complete", map[string]string{})
 	s.settle(ref, 6)

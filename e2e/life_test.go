@@ -52,6 +52,48 @@ func (s *stack) job(system, ref string) simulator.Job {
 	return j
 }
 
+// book books a two-hour appointment from start on fixit's job fx, as the
+// subcontractor would, and returns its id.
+func (s *stack) book(fx string, start time.Time) string {
+	s.t.Helper()
+	appt := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{
+		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)})
+	return fmt.Sprint(appt["appointmentId"])
+}
+
+// reschedule moves fixit's appointment apptID to two hours from start,
+// giving reason.
+func (s *stack) reschedule(apptID string, start time.Time, reason string) {
+	s.t.Helper()
+	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/reschedule", map[string]string{
+		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339), "reason": reason})
+}
+
+// waitAnswered waits until the latest webhook of system's outbox has been
+// delivered and answered 200: an event the link no longer acts on is still
+// answered.
+func (s *stack) waitAnswered(system string) {
+	s.t.Helper()
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		ob := s.sim.Outbox(system)
+		last := ob[len(ob)-1]
+		assert.True(c, last.Delivered)
+		assert.Equal(c, http.StatusOK, last.LastStatus)
+	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// documentNamed returns the document of docs named fileName (the last, if
+// several are), or nil.
+func documentNamed(docs []*simulator.Document, fileName string) *simulator.Document {
+	var found *simulator.Document
+	for _, d := range docs {
+		if d.FileName == fileName {
+			found = d
+		}
+	}
+	return found
+}
+
 // settle waits until the link has processed n events and has nothing pending.
 func (s *stack) settle(ref string, n int) lifecycle.LinkState {
 	s.t.Helper()
@@ -109,13 +151,9 @@ func TestFullJobLife(t *testing.T) {
 
 	// 4. Appointment booked, rescheduled with a reason, completed.
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	appt := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{
-		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)})
-	apptID := fmt.Sprint(appt["appointmentId"])
+	apptID := s.book(fx, start)
 	s.settle(ref, 4)
-	moved := start.Add(48 * time.Hour)
-	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/reschedule", map[string]string{
-		"start": moved.Format(time.RFC3339), "end": moved.Add(2 * time.Hour).Format(time.RFC3339), "reason": "Tenant on holiday"})
+	s.reschedule(apptID, start.Add(48*time.Hour), "Tenant on holiday")
 	s.settle(ref, 5)
 	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/complete", map[string]string{})
 	s.settle(ref, 6)
@@ -166,23 +204,13 @@ func TestFullJobLife(t *testing.T) {
 
 	// Documents: one copy each way, bytes intact, in the mapped category.
 	require.Len(t, fxJob.Documents, 2, "the subcontractor's photo and the copied certificate")
-	var copied *simulator.Document
-	for _, d := range fxJob.Documents {
-		if d.FileName == "gas-cert.pdf" {
-			copied = d
-		}
-	}
+	copied := documentNamed(fxJob.Documents, "gas-cert.pdf")
 	require.NotNil(t, copied)
 	require.Equal(t, "Certificates", copied.Category)
 	require.Equal(t, sum(cert), copied.SHA256)
 	require.True(t, strings.HasPrefix(copied.ClientRef, "o2o:acme-fixit:acme:"))
 	require.Len(t, acme.Documents, 3, "certificate, internal notes and the copied photo")
-	var photoCopy *simulator.Document
-	for _, d := range acme.Documents {
-		if d.FileName == "after.jpg" {
-			photoCopy = d
-		}
-	}
+	photoCopy := documentNamed(acme.Documents, "after.jpg")
 	require.NotNil(t, photoCopy)
 	require.Equal(t, "Photos", photoCopy.Category)
 	require.Equal(t, sum(photo), photoCopy.SHA256)
@@ -219,12 +247,7 @@ func TestFullJobLife(t *testing.T) {
 
 	// A late event for the closed link is answered, and revives nothing.
 	s.act("acme", http.MethodPost, "/jobs/"+ref+"/status", map[string]string{"status": "In Progress"})
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		ob := s.sim.Outbox("acme")
-		last := ob[len(ob)-1]
-		assert.True(c, last.Delivered)
-		assert.Equal(c, http.StatusOK, last.LastStatus)
-	}, 20*time.Second, 100*time.Millisecond)
+	s.waitAnswered("acme")
 	st, _ = s.linkState("acme-fixit", ref)
 	require.Equal(t, lifecycle.StateClosed, st.State)
 	require.Len(t, st.Events, 14)

@@ -109,14 +109,10 @@ func TestNothingPersonalOutsidePayloads(t *testing.T) {
 	// Appointments: booked, moved with a reason (acme fails once first, so
 	// the failure is logged), cancelled with a reason.
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	appt := s.act("fixit", http.MethodPost, "/jobs/"+fx+"/appointments", map[string]string{
-		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)})
-	apptID := fmt.Sprint(appt["appointmentId"])
+	apptID := s.book(fx, start)
 	s.settle(ref, 3)
 	s.act("acme", http.MethodPost, "/faults", map[string]any{"op": "addEventByClientRef", "status": 503, "count": 1})
-	moved := start.Add(48 * time.Hour)
-	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/reschedule", map[string]string{
-		"start": moved.Format(time.RFC3339), "end": moved.Add(2 * time.Hour).Format(time.RFC3339), "reason": personal.rescheduleReason})
+	s.reschedule(apptID, start.Add(48*time.Hour), personal.rescheduleReason)
 	s.settle(ref, 4)
 	s.act("fixit", http.MethodPost, "/appointments/"+apptID+"/cancel", map[string]string{"reason": personal.cancelReason})
 	s.settle(ref, 5)

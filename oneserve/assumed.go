@@ -248,17 +248,9 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 			cancel(nil)
 		}
 	}()
-	req, err := c.newRequest(callCtx, http.MethodGet, expand(c.paths.DocumentDownload, "{documentId}", documentID), "", nil)
+	req, err := c.downloadRequest(callCtx, documentID, offset)
 	if err != nil {
-		return nil, &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
-	}
-	// The body is the document, not JSON (errors still come as JSON).
-	req.Header.Set("Accept", "*/*")
-	// Offsets, sizes and the checksum refer to the stored bytes, so the
-	// transport must not negotiate a compressed encoding.
-	req.Header.Set("Accept-Encoding", "identity")
-	if offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		return nil, c.buildError(op, err)
 	}
 	start, status := time.Now(), 0
 	defer func() { c.observe(op, status, start, err) }()
@@ -270,17 +262,45 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The timer still runs: a stalled error body must not hang the call.
 		defer resp.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-		if err != nil {
-			return nil, c.transportError(op, ctx, callCtx, err)
-		}
-		return nil, c.statusError(op, resp, b)
+		_, e := c.readAnswer(op, ctx, callCtx, resp, maxResponse)
+		return nil, e
 	}
 	if !timer.Stop() {
 		// The timeout fired just as the headers arrived; callCtx is gone.
 		resp.Body.Close()
 		return nil, c.transportError(op, ctx, callCtx, errCallTimeout)
 	}
+	d, e := c.download(op, resp)
+	if e != nil {
+		resp.Body.Close()
+		return nil, e
+	}
+	d.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	ok = true
+	return d, nil
+}
+
+// downloadRequest builds the download's request: the document's bytes as
+// stored, from offset on.
+func (c *Client) downloadRequest(ctx context.Context, documentID string, offset int64) (*http.Request, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, expand(c.paths.DocumentDownload, "{documentId}", documentID), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	// The body is the document, not JSON (errors still come as JSON).
+	req.Header.Set("Accept", "*/*")
+	// Offsets, sizes and the checksum refer to the stored bytes, so the
+	// transport must not negotiate a compressed encoding.
+	req.Header.Set("Accept-Encoding", "identity")
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	return req, nil
+}
+
+// download reads what a 2xx download answer's headers say of the document:
+// its size, type and checksum, and for a 206 where the body starts.
+func (c *Client) download(op string, resp *http.Response) (*Download, *Error) {
 	d := &Download{
 		Size:        resp.ContentLength,
 		ContentType: resp.Header.Get("Content-Type"),
@@ -292,13 +312,10 @@ func (c *Client) DownloadDocument(ctx context.Context, documentID string, offset
 	if resp.StatusCode == http.StatusPartialContent {
 		start, total, err := parseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil {
-			resp.Body.Close()
 			return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent, Message: c.clean(err.Error()), Err: err}
 		}
 		d.Offset, d.Size = start, total
 	}
-	d.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	ok = true
 	return d, nil
 }
 
@@ -364,12 +381,6 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	case u.Body == nil:
 		return nil, invalid(op, "Body is required")
 	}
-	q := url.Values{}
-	q.Set("fileName", u.FileName)
-	q.Set("category", u.Category)
-	if u.ClientRef != "" {
-		q.Set("clientRef", u.ClientRef)
-	}
 	release, e := c.acquire(ctx, op)
 	if e != nil {
 		return nil, e
@@ -383,23 +394,9 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	// a moment; stop it starting reads of the caller's reader, which the
 	// caller may close.
 	defer body.stop()
-	req, err := c.newRequest(callCtx, http.MethodPost, expand(c.paths.DocumentUpload, "{jobRef}", jobRef), q.Encode(), body)
+	req, err := c.uploadRequest(callCtx, jobRef, u, body)
 	if err != nil {
-		return nil, &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
-	}
-	switch {
-	case u.Size > 0:
-		req.ContentLength = u.Size
-	case u.Size < 0:
-		req.ContentLength = -1 // unknown: sent chunked
-	} // 0: net/http checks whether the body is really empty
-	ct := u.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	req.Header.Set("Content-Type", ct)
-	if u.SHA256 != "" {
-		req.Header.Set("X-Checksum-SHA256", u.SHA256)
+		return nil, c.buildError(op, err)
 	}
 	start, status := time.Now(), 0
 	defer func() { c.observe(op, status, start, err) }()
@@ -409,30 +406,69 @@ func (c *Client) UploadDocument(ctx context.Context, jobRef string, u Upload) (_
 	}
 	status = resp.StatusCode
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return nil, c.transportError(op, ctx, callCtx, err)
-	}
-	if e := c.statusError(op, resp, b); e != nil {
+	b, e := c.readAnswer(op, ctx, callCtx, resp, maxResponse)
+	if e != nil {
 		return nil, e
 	}
 	var out documentWire
 	if err := c.decode(op, resp.StatusCode, b, &out); err != nil {
 		return nil, err
 	}
+	return c.storedDocument(op, resp.StatusCode, out, u)
+}
+
+// uploadContentType is the Content-Type an upload is sent with.
+func uploadContentType(u Upload) string {
+	if u.ContentType == "" {
+		return "application/octet-stream"
+	}
+	return u.ContentType
+}
+
+// uploadRequest builds the upload's request: the document's name, category
+// and client reference in the query, body as the raw request body, its
+// size, type and checksum in the headers.
+func (c *Client) uploadRequest(ctx context.Context, jobRef string, u Upload, body io.Reader) (*http.Request, error) {
+	q := url.Values{}
+	q.Set("fileName", u.FileName)
+	q.Set("category", u.Category)
+	if u.ClientRef != "" {
+		q.Set("clientRef", u.ClientRef)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, expand(c.paths.DocumentUpload, "{jobRef}", jobRef), q.Encode(), body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Size > 0:
+		req.ContentLength = u.Size
+	case u.Size < 0:
+		req.ContentLength = -1 // unknown: sent chunked
+	} // 0: net/http checks whether the body is really empty
+	req.Header.Set("Content-Type", uploadContentType(u))
+	if u.SHA256 != "" {
+		req.Header.Set("X-Checksum-SHA256", u.SHA256)
+	}
+	return req, nil
+}
+
+// storedDocument checks the upload's answer against what was sent and
+// returns the document as stored; what the answer leaves out is taken from
+// the upload.
+func (c *Client) storedDocument(op string, code int, out documentWire, u Upload) (*Document, error) {
 	if out.DocumentID == "" {
-		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent, Message: "answer has no documentId"}
+		return nil, &Error{Op: op, StatusCode: code, Kind: KindPermanent, Message: "answer has no documentId"}
 	}
 	d := Document{
 		DocumentID: string(out.DocumentID), FileName: u.FileName, Category: u.Category,
-		ContentType: ct, SHA256: string(out.SHA256), ClientRef: u.ClientRef, Size: sizeOf(out.Size),
+		ContentType: uploadContentType(u), SHA256: string(out.SHA256), ClientRef: u.ClientRef, Size: sizeOf(out.Size),
 	}
 	if d.SHA256 == "" {
 		d.SHA256 = u.SHA256
 	} else if u.SHA256 != "" && !strings.EqualFold(d.SHA256, u.SHA256) {
 		// The system is meant to refuse a mismatch with 400; a stored copy
 		// with another checksum is a corrupted copy and needs a person.
-		return nil, &Error{Op: op, StatusCode: resp.StatusCode, Kind: KindPermanent,
+		return nil, &Error{Op: op, StatusCode: code, Kind: KindPermanent,
 			Message: c.clean(fmt.Sprintf("document %s stored with sha256 %s, sent %s", d.DocumentID, d.SHA256, u.SHA256))}
 	}
 	if d.Size < 0 && u.Size > 0 {

@@ -347,7 +347,7 @@ func (c *Client) doOnce(ctx context.Context, op, method, path, query string, bod
 	defer timer.Stop()
 	req, err := c.newRequest(callCtx, method, path, query, body)
 	if err != nil {
-		return &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
+		return c.buildError(op, err)
 	}
 	if prepare != nil {
 		if e := prepare(req); e != nil {
@@ -362,14 +362,31 @@ func (c *Client) doOnce(ctx context.Context, op, method, path, query string, bod
 	}
 	status = resp.StatusCode
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return c.transportError(op, ctx, callCtx, err)
-	}
-	if e := c.statusError(op, resp, b); e != nil {
+	b, e := c.readAnswer(op, ctx, callCtx, resp, limit)
+	if e != nil {
 		return e
 	}
 	return decode(resp.StatusCode, b)
+}
+
+// buildError is the permanent error of a request that could not be built.
+func (c *Client) buildError(op string, err error) *Error {
+	return &Error{Op: op, Kind: KindPermanent, Message: c.clean("build request: " + err.Error()), Err: err}
+}
+
+// readAnswer reads an answer whole (at most limit bytes, plus one to detect
+// a larger answer) and classifies it: a failed read by transportError, a
+// non-2xx status by statusError. The JSON calls, the document upload and a
+// download's error answer all read their answers this way.
+func (c *Client) readAnswer(op string, ctx, callCtx context.Context, resp *http.Response, limit int64) ([]byte, *Error) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, c.transportError(op, ctx, callCtx, err)
+	}
+	if e := c.statusError(op, resp, b); e != nil {
+		return nil, e
+	}
+	return b, nil
 }
 
 // transportError classifies a failure to get (or read) an answer: the

@@ -175,25 +175,36 @@ const (
 	outcomeValid     = "ok"
 )
 
-// backfill links every assignment of a file, one at a time, and reports
-// each line and a summary.
-func (a *app) backfill(ctx context.Context, l *config.Link, path string, dryRun bool) error {
+// readBackfill reads and parses the backfill file at path ("-" for standard
+// input); name is how the messages call it. A file without a single entry
+// is an error.
+func readBackfill(path string) (file *backfillFile, name string, err error) {
 	var r io.Reader = os.Stdin
-	name := "standard input"
+	name = "standard input"
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		defer f.Close()
 		r, name = f, path
 	}
-	file, err := parseBackfill(r)
+	file, err = parseBackfill(r)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, "", fmt.Errorf("%s: %w", name, err)
 	}
 	if file.Entries == 0 {
-		return fmt.Errorf("%s holds no primaryJobRef,activityId line", name)
+		return nil, "", fmt.Errorf("%s holds no primaryJobRef,activityId line", name)
+	}
+	return file, name, nil
+}
+
+// backfill links every assignment of a file, one at a time, and reports
+// each line and a summary.
+func (a *app) backfill(ctx context.Context, l *config.Link, path string, dryRun bool) error {
+	file, name, err := readBackfill(path)
+	if err != nil {
+		return err
 	}
 
 	counts := map[string]int{}
@@ -243,23 +254,28 @@ func (a *app) backfill(ctx context.Context, l *config.Link, path string, dryRun 
 		flushBad(0)
 	}
 
-	failed := counts[outcomeError]
-	fmt.Fprintln(a.stdout)
-	if dryRun {
-		fmt.Fprintf(a.stdout, "Dry run of %s for link %s: %d valid, %d duplicate, %d bad (%s); nothing was started.\n",
-			name, l.Name, counts[outcomeValid], counts[outcomeDuplicate], failed, plural.Count(file.Entries, "line", "lines"))
-	} else {
-		fmt.Fprintf(a.stdout, "Link %s from %s: %d started, %d already linked, %d closed, %d duplicate, %d failed (%s).\n",
-			l.Name, name, counts[outcomeStarted], counts[outcomeAlready], counts[outcomeClosed], counts[outcomeDuplicate], failed, plural.Count(file.Entries, "line", "lines"))
-	}
+	a.backfillSummary(l, name, file.Entries, counts, dryRun)
 	if interrupted {
 		fmt.Fprintln(a.stdout, "Interrupted: the lines not listed above were not attempted.")
 		return reported{}
 	}
-	if failed > 0 {
+	if counts[outcomeError] > 0 {
 		return reported{}
 	}
 	return nil
+}
+
+// backfillSummary prints the count of each outcome after the lines.
+func (a *app) backfillSummary(l *config.Link, name string, entries int, counts map[string]int, dryRun bool) {
+	failed := counts[outcomeError]
+	fmt.Fprintln(a.stdout)
+	if dryRun {
+		fmt.Fprintf(a.stdout, "Dry run of %s for link %s: %d valid, %d duplicate, %d bad (%s); nothing was started.\n",
+			name, l.Name, counts[outcomeValid], counts[outcomeDuplicate], failed, plural.Count(entries, "line", "lines"))
+	} else {
+		fmt.Fprintf(a.stdout, "Link %s from %s: %d started, %d already linked, %d closed, %d duplicate, %d failed (%s).\n",
+			l.Name, name, counts[outcomeStarted], counts[outcomeAlready], counts[outcomeClosed], counts[outcomeDuplicate], failed, plural.Count(entries, "line", "lines"))
+	}
 }
 
 // linkOne delivers one assignment and says what became of it.

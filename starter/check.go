@@ -22,6 +22,41 @@ import (
 // routes the path, without touching real data.
 const preflightRef = "O2O-PREFLIGHT-0"
 
+// checkJobRefs returns the --job refs in canonical form, each once, in the
+// order given.
+func checkJobRefs(jobs []string) ([]string, error) {
+	var refs []string
+	for _, j := range jobs {
+		ref, err := events.CanonicalJobRef(j)
+		if err != nil {
+			return nil, usageErrorf("--job %q: %v", j, err)
+		}
+		if !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	return refs, nil
+}
+
+// checkLinks returns the links named by --link, each once, or every link
+// when none is named.
+func checkLinks(cfg *config.Config, only []string) ([]*config.Link, error) {
+	if len(only) == 0 {
+		return cfg.Links, nil
+	}
+	var links []*config.Link
+	for _, name := range only {
+		l := cfg.Link(name)
+		if l == nil {
+			return nil, usageErrorf("unknown link %q (configured: %s)", name, linkNames(cfg))
+		}
+		if !slices.Contains(links, l) {
+			links = append(links, l)
+		}
+	}
+	return links, nil
+}
+
 func (a *app) checkCmd() *cobra.Command {
 	var jobs, only []string
 	cmd := &cobra.Command{
@@ -65,36 +100,18 @@ failed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for i, j := range jobs {
-				ref, err := events.CanonicalJobRef(j)
-				if err != nil {
-					return usageErrorf("--job %q: %v", j, err)
-				}
-				jobs[i] = ref
+			refs, err := checkJobRefs(jobs)
+			if err != nil {
+				return err
 			}
 			// This command needs the tokens: load everything, as the worker does.
 			cfg, err := config.LoadFromEnv(config.Options{TokensOnly: true})
 			if err != nil {
 				return err
 			}
-			links := cfg.Links
-			if len(only) > 0 {
-				links = nil
-				for _, name := range only {
-					l := cfg.Link(name)
-					if l == nil {
-						return usageErrorf("unknown link %q (configured: %s)", name, linkNames(cfg))
-					}
-					if !slices.Contains(links, l) {
-						links = append(links, l)
-					}
-				}
-			}
-			var refs []string
-			for _, j := range jobs {
-				if !slices.Contains(refs, j) {
-					refs = append(refs, j)
-				}
+			links, err := checkLinks(cfg, only)
+			if err != nil {
+				return err
 			}
 			if !runCheck(cmd.Context(), a.stdout, cfg, links, refs) {
 				return reported{}
@@ -205,8 +222,21 @@ func (c *checker) system(ctx context.Context, name string, links []*config.Link)
 		return
 	}
 	c.clients[name] = cl
+	c.reachable(ctx, name, cl, links)
+	if why, broken := c.broken[name]; broken {
+		c.note(1, "the endpoint checks of %s are skipped: %s", name, why)
+		return
+	}
+	c.endpoints(ctx, name, cl)
+}
 
+// reachable checks that system name answers, and takes O2O's token, with
+// the documented site lookup of a site that does not exist; a failure marks
+// the system broken.
+func (c *checker) reachable(ctx context.Context, name string, cl *oneserve.Client, links []*config.Link) {
+	s := c.cfg.Systems[name]
 	client := clientFor(name, links)
+	_, err := cl.Site(ctx, client.ID, preflightRef)
 	_, err = cl.Site(ctx, client.ID, preflightRef)
 	p := classify(err)
 	switch {
@@ -226,11 +256,12 @@ func (c *checker) system(ctx context.Context, name string, links []*config.Link)
 		c.broken[name] = "its site lookup failed"
 		c.fail(1, "%s: the site lookup (GET /rest/contact/sites/{clientId}/{siteRef}) answered %s; expected 404 for an unknown site", name, p.answer())
 	}
-	if why, broken := c.broken[name]; broken {
-		c.note(1, "the endpoint checks of %s are skipped: %s", name, why)
-		return
-	}
+}
 
+// endpoints checks that the assumed endpoints O2O reads answer 404 for a job
+// or document that does not exist, as a configured path should.
+func (c *checker) endpoints(ctx context.Context, name string, cl *oneserve.Client) {
+	s := c.cfg.Systems[name]
 	endpoints := []struct {
 		what, key, path, unknown string
 		call                     func() error

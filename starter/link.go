@@ -13,6 +13,33 @@ import (
 	"github.com/o2o-sync/o2o/workflows"
 )
 
+// startLink starts link l for one job, delivering the assignment of
+// activityID as the primary's webhook would have.
+func (a *app) startLink(ctx context.Context, l *config.Link, jobRef, activityID string) error {
+	ref, err := primaryJobRef(jobRef)
+	if err != nil {
+		return err
+	}
+	if err := checkActivityID(activityID); err != nil {
+		return usageErrorf("ACTIVITY_ID %q: %v", activityID, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	c, err := a.temporal(ctx)
+	if err != nil {
+		return err
+	}
+	err = workflows.Deliver(ctx, c, l, ref, assignmentEvent(l, ref, activityID), true)
+	if errors.Is(err, workflows.ErrLinkClosed) {
+		return fmt.Errorf("the link for %s has closed; it is not restarted", ref)
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", workflows.WorkflowID(l.Name, ref), err)
+	}
+	fmt.Fprintf(a.stdout, "Started %s.\nFollow it with: starter state %s %s\n", workflows.WorkflowID(l.Name, ref), l.Name, ref)
+	return nil
+}
+
 func (a *app) linkCmd() *cobra.Command {
 	var (
 		file   string
@@ -64,29 +91,7 @@ does not stop the others; the exit status is 1 if any line failed.
 			if file != "" {
 				return a.backfill(cmd.Context(), l, file, dryRun)
 			}
-			ref, err := primaryJobRef(args[1])
-			if err != nil {
-				return err
-			}
-			activityID := args[2]
-			if err := checkActivityID(activityID); err != nil {
-				return usageErrorf("ACTIVITY_ID %q: %v", activityID, err)
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
-			defer cancel()
-			c, err := a.temporal(ctx)
-			if err != nil {
-				return err
-			}
-			err = workflows.Deliver(ctx, c, l, ref, assignmentEvent(l, ref, activityID), true)
-			if errors.Is(err, workflows.ErrLinkClosed) {
-				return fmt.Errorf("the link for %s has closed; it is not restarted", ref)
-			}
-			if err != nil {
-				return fmt.Errorf("start %s: %w", workflows.WorkflowID(l.Name, ref), err)
-			}
-			fmt.Fprintf(a.stdout, "Started %s.\nFollow it with: starter state %s %s\n", workflows.WorkflowID(l.Name, ref), l.Name, ref)
-			return nil
+			return a.startLink(cmd.Context(), l, args[1], args[2])
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "link every primaryJobRef,activityId line of this file (- for standard input)")

@@ -15,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/o2o-sync/o2o/events"
@@ -136,6 +137,43 @@ type linkRow struct {
 // maxPage is the most executions asked for per visibility call.
 const maxPage = 1000
 
+// listLinks reads the links query selects, page by page, up to limit of
+// them; more says whether visibility has more beyond the last page read.
+func listLinks(ctx context.Context, c client.Client, query string, limit int) (rows []linkRow, more bool, err error) {
+	var token []byte
+	for len(rows) < limit {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			PageSize: int32(min(limit-len(rows), maxPage)), Query: query, NextPageToken: token,
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("list links (query %s): %w", query, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			if len(rows) < limit {
+				rows = append(rows, rowOf(e))
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	return rows, len(token) > 0, nil
+}
+
+// checkListFlags refuses a --limit below 1 and a filter given empty.
+func checkListFlags(cmd *cobra.Command, limit int) error {
+	if limit < 1 {
+		return usageErrorf("--limit must be at least 1")
+	}
+	for _, name := range []string{"state", "link", "job"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed && strings.TrimSpace(fl.Value.String()) == "" {
+			return usageErrorf("--%s is empty", name)
+		}
+	}
+	return nil
+}
+
 func (a *app) listCmd() *cobra.Command {
 	var (
 		f      listFilter
@@ -163,13 +201,8 @@ may take a second to show here. starter state reads the link itself.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 1 {
-				return usageErrorf("--limit must be at least 1")
-			}
-			for _, name := range []string{"state", "link", "job"} {
-				if fl := cmd.Flags().Lookup(name); fl.Changed && strings.TrimSpace(fl.Value.String()) == "" {
-					return usageErrorf("--%s is empty", name)
-				}
+			if err := checkListFlags(cmd, limit); err != nil {
+				return err
 			}
 			query, err := buildQuery(f)
 			if err != nil {
@@ -181,24 +214,9 @@ may take a second to show here. starter state reads the link itself.`,
 			if err != nil {
 				return err
 			}
-			var rows []linkRow
-			var token []byte
-			for len(rows) < limit {
-				resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-					PageSize: int32(min(limit-len(rows), maxPage)), Query: query, NextPageToken: token,
-				})
-				if err != nil {
-					return fmt.Errorf("list links (query %s): %w", query, err)
-				}
-				for _, e := range resp.GetExecutions() {
-					if len(rows) < limit {
-						rows = append(rows, rowOf(e))
-					}
-				}
-				token = resp.GetNextPageToken()
-				if len(token) == 0 {
-					break
-				}
+			rows, more, err := listLinks(ctx, c, query, limit)
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				if rows == nil {
@@ -207,7 +225,7 @@ may take a second to show here. starter state reads the link itself.`,
 				return writeJSON(a.stdout, rows)
 			}
 			printRows(a.stdout, rows)
-			if len(rows) == limit && len(token) > 0 {
+			if len(rows) == limit && more {
 				fmt.Fprintf(a.stderr, "(showing the first %d; there are more: raise --limit or narrow the filters)\n", limit)
 			}
 			return nil

@@ -60,23 +60,79 @@ type proc struct {
 	done chan error
 }
 
-func run(bin, dataDir, cfgPath, seed string, keep bool) error {
+// prepare checks that the stack's ports are free and readies the data
+// directory, returning the path of Temporal's database.
+func prepare(dataDir string, keep bool) (db string, _ error) {
 	for _, port := range []int{7233, 8233, 9100, 8080, 9464} {
 		if inUse(fmt.Sprintf(":%d", port)) {
-			return fmt.Errorf("port %d is already in use%s; stop it (an earlier make run?) and try again", port, portHolder(port))
+			return "", fmt.Errorf("port %d is already in use%s; stop it (an earlier make run?) and try again", port, portHolder(port))
 		}
 	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return err
+		return "", err
 	}
-	db := filepath.Join(dataDir, "temporal.db")
+	db = filepath.Join(dataDir, "temporal.db")
 	if !keep {
 		// The simulated systems start empty each run; links from an earlier
 		// run would point at jobs that no longer exist. Keep the last run's
 		// data beside, for a look.
 		if err := os.Rename(db, db+".prev"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+			return "", err
 		}
+	}
+	return db, nil
+}
+
+// stopAll stops the started processes, the last started first: each is
+// asked to stop, and killed if it has not within 35s.
+func stopAll(started []*proc) {
+	for i := len(started) - 1; i >= 0; i-- {
+		p := started[i]
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.done:
+		case <-time.After(35 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		fmt.Printf("devstack: %s stopped\n", p.name)
+	}
+}
+
+// step is one process of the stack.
+type step struct {
+	name  string
+	path  string
+	args  []string
+	ready string // URL or host:port that answers once the process is up
+}
+
+// steps lists the stack's processes in the order they start.
+func steps(bin, db, seed string) []step {
+	temporalArgs := []string{"server", "start-dev",
+		"--db-filename", db, "--ip", "127.0.0.1",
+		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
+		"--ui-codec-endpoint", codecEndpoint,
+	}
+	// Search attributes are registered at start, so links are filterable in
+	// the Web UI from the first workflow.
+	temporalArgs = append(temporalArgs, platform.DevServerFlags(workflows.SearchAttributes)...)
+	return []step{
+		// The Web UI answers last: waiting for it keeps the banner below
+		// the dev server's own lines (the worker waits for Temporal anyway).
+		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "http://127.0.0.1:8233/"},
+		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", "127.0.0.1:9100"}, "http://127.0.0.1:9100/"},
+		{"worker", filepath.Join(bin, "worker"), nil, "http://127.0.0.1:9464/readyz"},
+		{"webhook", filepath.Join(bin, "webhook"), nil, "http://127.0.0.1:8080/readyz"},
+	}
+}
+
+// run starts the stack, prints the banner and waits for Ctrl-C or for a
+// process to exit, then stops them all.
+func run(bin, dataDir, cfgPath, seed string, keep bool) error {
+	db, err := prepare(dataDir, keep)
+	if err != nil {
+		return err
 	}
 	// A closed terminal (SIGHUP) stops everything like Ctrl-C does. Output
 	// piped into a program that has gone (make run | tee, then Ctrl-C)
@@ -90,20 +146,7 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 	env = append(env, "O2O_CONFIG="+cfgPath, "TEMPORAL_ADDRESS=127.0.0.1:7233", "TEMPORAL_NAMESPACE=default", "O2O_LOG_FORMAT=console")
 
 	var started []*proc
-	stopAll := func() {
-		for i := len(started) - 1; i >= 0; i-- {
-			p := started[i]
-			_ = p.cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-p.done:
-			case <-time.After(35 * time.Second):
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
-			fmt.Printf("devstack: %s stopped\n", p.name)
-		}
-	}
-	defer stopAll()
+	defer func() { stopAll(started) }()
 
 	// Everything listens on the loopback only: the dev tokens are public.
 	env = append(env, "O2O_WEBHOOK_ADDR=127.0.0.1:8080", "O2O_METRICS_ADDR=127.0.0.1:9464")
@@ -118,28 +161,7 @@ func run(bin, dataDir, cfgPath, seed string, keep bool) error {
 		"TEMPORAL_CODEC_ENDPOINT="+codecEndpoint, "TEMPORAL_CODEC_AUTH=Bearer dev-operator-token-0001")); err != nil {
 		return err
 	}
-	temporalArgs := []string{"server", "start-dev",
-		"--db-filename", db, "--ip", "127.0.0.1",
-		"--port", "7233", "--ui-port", "8233", "--log-level", "error",
-		"--ui-codec-endpoint", codecEndpoint,
-	}
-	// Search attributes are registered at start, so links are filterable in
-	// the Web UI from the first workflow.
-	temporalArgs = append(temporalArgs, platform.DevServerFlags(workflows.SearchAttributes)...)
-	steps := []struct {
-		name  string
-		path  string
-		args  []string
-		ready string // URL or host:port that answers once the process is up
-	}{
-		// The Web UI answers last: waiting for it keeps the banner below
-		// the dev server's own lines (the worker waits for Temporal anyway).
-		{"temporal", filepath.Join(bin, "temporal"), temporalArgs, "http://127.0.0.1:8233/"},
-		{"simulator", filepath.Join(bin, "oneserve-sim"), []string{"-seed", seed, "-addr", "127.0.0.1:9100"}, "http://127.0.0.1:9100/"},
-		{"worker", filepath.Join(bin, "worker"), nil, "http://127.0.0.1:9464/readyz"},
-		{"webhook", filepath.Join(bin, "webhook"), nil, "http://127.0.0.1:8080/readyz"},
-	}
-	for _, s := range steps {
+	for _, s := range steps(bin, db, seed) {
 		p, err := start(s.name, s.path, s.args, env)
 		if err != nil {
 			return err

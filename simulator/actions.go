@@ -333,7 +333,8 @@ func simComplete(sys *system, r *http.Request, _ *struct{}) (any, *apiError) {
 }
 
 // simUploadDocument: POST /{system}/sim/jobs/{jobRef}/documents?category=..&fileName=..[&clientRef=..]
-// with the raw bytes as the body.
+// with the raw bytes as the body. Not a simAction: storeDocument streams
+// the body outside the lock, taking it only to check and to record.
 func (s *Simulator) simUploadDocument(sys *system, w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	doc, eventID, err := s.storeDocument(sys, w, r, upload{
@@ -344,10 +345,7 @@ func (s *Simulator) simUploadDocument(sys *system, w http.ResponseWriter, r *htt
 		writeSimError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Document
-		EventID string `json:"eventId"`
-	}{*doc, eventID})
+	writeJSON(w, http.StatusCreated, eventReply{*doc, eventID})
 }
 
 // simDecideDocument: POST /{system}/sim/documents/{documentId}/approve

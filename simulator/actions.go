@@ -41,8 +41,8 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("POST /contacts", simAction(s, http.StatusCreated, false, simAddContact))
 	route("POST /sorCodes", simAction(s, http.StatusCreated, false, simAddSORCode))
 	route("POST /jobs", simAction(s, http.StatusCreated, false, simCreateJob))
-	route("GET /jobs", s.simListJobs)
-	route("GET /jobs/{jobRef}", s.simGetJob)
+	route("GET /jobs", simAction(s, http.StatusOK, false, simListJobs))
+	route("GET /jobs/{jobRef}", simAction(s, http.StatusOK, false, simGetJob))
 	route("DELETE /jobs/{jobRef}", simAction(s, http.StatusNoContent, false, simDeleteJob))
 	route("POST /jobs/{jobRef}/status", simAction(s, http.StatusOK, false, simSetStatus))
 	route("POST /jobs/{jobRef}/appointments", simAction(s, http.StatusCreated, false, simAddAppointment))
@@ -56,11 +56,11 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("POST /appointments/{id}/reschedule", simAction(s, http.StatusOK, false, simReschedule))
 	route("POST /appointments/{id}/cancel", simAction(s, http.StatusOK, true, simCancel))
 	route("POST /appointments/{id}/complete", simAction(s, http.StatusOK, true, simComplete))
-	route("GET /outbox", s.simOutbox)
-	route("GET /requests", s.simRequests)
-	route("GET /faults", s.simListFaults)
+	route("GET /outbox", simAction(s, http.StatusOK, false, simOutbox))
+	route("GET /requests", simAction(s, http.StatusOK, false, simRequests))
+	route("GET /faults", simAction(s, http.StatusOK, false, simListFaults))
 	route("POST /faults", s.simAddFault)
-	route("DELETE /faults", s.simClearFaults)
+	route("DELETE /faults", simAction(s, http.StatusOK, false, simClearFaults))
 }
 
 func writeSimError(w http.ResponseWriter, err *apiError) {
@@ -96,7 +96,7 @@ func simAction[In any](s *Simulator, status int, emptyOK bool, act func(sys *sys
 	}
 }
 
-// noBody is the In of a /sim action that reads no body (a DELETE).
+// noBody is the In of a /sim action that reads no body (a GET or DELETE).
 type noBody struct{}
 
 // eventReply is a /sim reply followed by the id of the event the action
@@ -194,34 +194,24 @@ func simCreateJob(sys *system, _ *http.Request, in *SimJobRequest) (any, *apiErr
 }
 
 // simListJobs: GET /{system}/sim/jobs[?clientRef=...].
-func (s *Simulator) simListJobs(sys *system, w http.ResponseWriter, r *http.Request) {
+func simListJobs(sys *system, r *http.Request, _ *noBody) (any, *apiError) {
 	q := r.URL.Query()
-	filter := q.Has("clientRef")
-	s.mu.Lock()
 	out := []Job{}
 	for _, j := range sys.jobs {
-		if !filter || j.ClientRef == q.Get("clientRef") {
+		if !q.Has("clientRef") || j.ClientRef == q.Get("clientRef") {
 			out = append(out, j.snapshot())
 		}
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // simGetJob: GET /{system}/sim/jobs/{jobRef}.
-func (s *Simulator) simGetJob(sys *system, w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
+func simGetJob(sys *system, r *http.Request, _ *noBody) (any, *apiError) {
 	job, err := sys.job(r.PathValue("jobRef"))
-	var snap Job
-	if err == nil {
-		snap = job.snapshot()
-	}
-	s.mu.Unlock()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, snap)
+	return job.snapshot(), nil
 }
 
 // simDeleteJob: DELETE /{system}/sim/jobs/{jobRef}: the job is gone (no
@@ -368,30 +358,22 @@ type reasonRequest struct {
 }
 
 // simOutbox: GET /{system}/sim/outbox.
-func (s *Simulator) simOutbox(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
-	out := sys.outbox.list()
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+func simOutbox(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
+	return sys.outbox.list(), nil
 }
 
 // simRequests: GET /{system}/sim/requests.
-func (s *Simulator) simRequests(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
-	out := append([]RequestLogEntry{}, sys.requests...)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+func simRequests(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
+	return append([]RequestLogEntry{}, sys.requests...), nil
 }
 
 // simListFaults: GET /{system}/sim/faults.
-func (s *Simulator) simListFaults(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
+func simListFaults(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
 	out := []Fault{}
 	for _, f := range sys.faults {
 		out = append(out, *f)
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // simAddFault: POST /{system}/sim/faults
@@ -416,12 +398,10 @@ func (s *Simulator) simAddFault(sys *system, w http.ResponseWriter, r *http.Requ
 }
 
 // simClearFaults: DELETE /{system}/sim/faults.
-func (s *Simulator) simClearFaults(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
+func simClearFaults(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
 	n := len(sys.faults)
 	sys.faults = nil
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"cleared": fmt.Sprint(n)})
+	return map[string]string{"cleared": fmt.Sprint(n)}, nil
 }
 
 // simAddSite: POST /{system}/sim/sites {"clientId","siteRef","name","address1","postcode","contactRefs"}.

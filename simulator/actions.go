@@ -59,7 +59,7 @@ func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route("GET /outbox", simAction(s, http.StatusOK, false, simOutbox))
 	route("GET /requests", simAction(s, http.StatusOK, false, simRequests))
 	route("GET /faults", simAction(s, http.StatusOK, false, simListFaults))
-	route("POST /faults", s.simAddFault)
+	route("POST /faults", simAction(s, http.StatusCreated, false, s.simAddFault))
 	route("DELETE /faults", simAction(s, http.StatusOK, false, simClearFaults))
 }
 
@@ -379,22 +379,14 @@ func simListFaults(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
 // simAddFault: POST /{system}/sim/faults
 // {"op":"createJob","status":503,"count":3,"retryAfter":"1","delay":"0s"}.
 // Faults are tried in the order they were added.
-func (s *Simulator) simAddFault(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in faultRequest
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func (s *Simulator) simAddFault(sys *system, _ *http.Request, in *faultRequest) (any, *apiError) {
 	f, err := in.fault()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	s.mu.Lock()
 	sys.faults = append(sys.faults, f)
-	s.mu.Unlock()
 	s.log.Info("fault injected", "system", sys.seed.Name, "op", f.Op, "status", f.Status, "count", f.Count, "delay", f.delay.String())
-	writeJSON(w, http.StatusCreated, f)
+	return *f, nil // a copy: the fault's count changes as it fires
 }
 
 // simClearFaults: DELETE /{system}/sim/faults.

@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -35,34 +37,93 @@ func (s *Simulator) simRoute(mux *http.ServeMux) func(pattern string, serve func
 
 func (s *Simulator) simRoutes(mux *http.ServeMux) {
 	route := s.simRoute(mux)
-	route("POST /sites", s.simAddSite)
-	route("POST /contacts", s.simAddContact)
-	route("POST /sorCodes", s.simAddSORCode)
-	route("POST /jobs", s.simCreateJob)
-	route("GET /jobs", s.simListJobs)
-	route("GET /jobs/{jobRef}", s.simGetJob)
-	route("DELETE /jobs/{jobRef}", s.simDeleteJob)
-	route("POST /jobs/{jobRef}/status", s.simSetStatus)
-	route("POST /jobs/{jobRef}/appointments", s.simAddAppointment)
+	route("POST /sites", simAction(s, http.StatusCreated, false, simAddSite))
+	route("POST /contacts", simAction(s, http.StatusCreated, false, simAddContact))
+	route("POST /sorCodes", simAction(s, http.StatusCreated, false, simAddSORCode))
+	route("POST /jobs", simAction(s, http.StatusCreated, false, simCreateJob))
+	route("GET /jobs", simAction(s, http.StatusOK, false, simListJobs))
+	route("GET /jobs/{jobRef}", simAction(s, http.StatusOK, false, simGetJob))
+	route("DELETE /jobs/{jobRef}", simAction(s, http.StatusNoContent, false, simDeleteJob))
+	route("POST /jobs/{jobRef}/status", simAction(s, http.StatusOK, false, simSetStatus))
+	route("POST /jobs/{jobRef}/appointments", simAction(s, http.StatusCreated, false, simAddAppointment))
 	route("POST /jobs/{jobRef}/documents", s.simUploadDocument)
-	route("POST /jobs/{jobRef}/versions", s.simRaiseVersion)
-	route("POST /jobs/{jobRef}/versions/{version}/{decision}", s.simDecideVersion)
-	route("POST /documents/{documentId}/approve", s.simApproveDocument)
-	route("POST /documents/{documentId}/reject", s.simRejectDocument)
-	route("POST /activities/{id}/assign", s.simAssign)
-	route("DELETE /activities/{id}", s.simDeleteActivity)
-	route("POST /appointments/{id}/reschedule", s.simReschedule)
-	route("POST /appointments/{id}/cancel", s.simCancel)
-	route("POST /appointments/{id}/complete", s.simComplete)
-	route("GET /outbox", s.simOutbox)
-	route("GET /requests", s.simRequests)
-	route("GET /faults", s.simListFaults)
-	route("POST /faults", s.simAddFault)
-	route("DELETE /faults", s.simClearFaults)
+	route("POST /jobs/{jobRef}/versions", simAction(s, http.StatusCreated, false, simRaiseVersion))
+	route("POST /jobs/{jobRef}/versions/{version}/{decision}", simDecideVersion(s))
+	route("POST /documents/{documentId}/approve", simAction(s, http.StatusOK, true, simDecideDocument(DocumentApproved)))
+	route("POST /documents/{documentId}/reject", simAction(s, http.StatusOK, true, simDecideDocument(DocumentRejected)))
+	route("POST /activities/{id}/assign", simAction(s, http.StatusOK, false, simAssign))
+	route("DELETE /activities/{id}", simAction(s, http.StatusNoContent, false, simDeleteActivity))
+	route("POST /appointments/{id}/reschedule", simAction(s, http.StatusOK, false, simReschedule))
+	route("POST /appointments/{id}/cancel", simAction(s, http.StatusOK, true, simCancel))
+	route("POST /appointments/{id}/complete", simAction(s, http.StatusOK, true, simComplete))
+	route("GET /outbox", simAction(s, http.StatusOK, false, simOutbox))
+	route("GET /requests", simAction(s, http.StatusOK, false, simRequests))
+	route("GET /faults", simAction(s, http.StatusOK, false, simListFaults))
+	route("POST /faults", simAction(s, http.StatusCreated, false, s.simAddFault))
+	route("DELETE /faults", simAction(s, http.StatusOK, false, simClearFaults))
 }
 
 func writeSimError(w http.ResponseWriter, err *apiError) {
 	writeJSON(w, err.status, map[string]string{"error": err.msg})
+}
+
+// simAction is the one way a /sim user action is written: it decodes the
+// JSON body into a fresh In (an empty body allowed when emptyOK; a noBody
+// In reads none), runs act with s.mu held, and answers status with the reply
+// act returns (no body for 204), or with the error. act returns copies, not
+// the store's own records, since the reply is encoded after the unlock; it
+// wraps the reply with withEvent when the action emitted an event.
+func simAction[In any](s *Simulator, status int, emptyOK bool, act func(sys *system, r *http.Request, in *In) (any, *apiError)) func(*system, http.ResponseWriter, *http.Request) {
+	return func(sys *system, w http.ResponseWriter, r *http.Request) {
+		var in In
+		if _, none := any(&in).(*noBody); !none {
+			if err := decodeJSON(w, r, &in, emptyOK); err != nil {
+				writeSimError(w, err)
+				return
+			}
+		}
+		s.mu.Lock()
+		reply, err := act(sys, r, &in)
+		s.mu.Unlock()
+		switch {
+		case err != nil:
+			writeSimError(w, err)
+		case status == http.StatusNoContent:
+			w.WriteHeader(status)
+		default:
+			writeJSON(w, status, reply)
+		}
+	}
+}
+
+// noBody is the In of a /sim action that reads no body (a GET or DELETE).
+type noBody struct{}
+
+// eventReply is a /sim reply followed by the id of the event the action
+// emitted, as "eventId", the object's last field.
+type eventReply struct {
+	reply   any
+	eventID string
+}
+
+// withEvent adds the id of the event the action just emitted to reply,
+// which must encode as a JSON object. s.mu must be held.
+func (sys *system) withEvent(reply any) eventReply {
+	return eventReply{reply, sys.lastEventID()}
+}
+
+// MarshalJSON writes the reply's fields, then "eventId".
+func (e eventReply) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(e.reply)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := json.Marshal(e.eventID)
+	b = bytes.TrimSuffix(b, []byte("}"))
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	return append(append(append(b, `"eventId":`...), id...), '}'), nil
 }
 
 // lastEventID is the id of the event the operation just emitted, which the
@@ -109,159 +170,92 @@ type SimActivityBrief struct {
 
 // simCreateJob: POST /{system}/sim/jobs. Validated like createJob; emits
 // nothing, because creating a job is not an Integration Event O2O needs.
-func (s *Simulator) simCreateJob(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in SimJobRequest
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simCreateJob(sys *system, _ *http.Request, in *SimJobRequest) (any, *apiError) {
 	spec := jobSpec{
 		ClientID: text(in.ClientID), ClientRef: text(in.ClientRef), SiteRef: text(in.SiteRef),
 		ContactRef: text(in.ContactRef), PriorityName: text(in.Priority), PriorityID: text(in.PriorityID),
 		Description: string(in.Description), ReportedDate: text(in.ReportedDate),
 	}
 	if spec.PriorityName == "" && spec.PriorityID == "" {
-		writeSimError(w, badRequest("priority is required"))
-		return
+		return nil, badRequest("priority is required")
 	}
 	for _, a := range in.Activities {
 		spec.Activities = append(spec.Activities, activitySpec{Code: text(a.Code), Quantity: text(a.Quantity), Description: string(a.Description)})
 	}
-	s.mu.Lock()
 	job, err := sys.createJob(spec, SimActor)
-	var resp SimJobResponse
-	if err == nil {
-		resp.JobRef = job.JobRef
-		resp.Activities = []SimActivityBrief{}
-		for _, a := range job.Activities {
-			resp.Activities = append(resp.Activities, SimActivityBrief{a.ID, a.Code, a.Quantity, a.Description})
-		}
-	}
-	s.mu.Unlock()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	resp := SimJobResponse{JobRef: job.JobRef, Activities: []SimActivityBrief{}}
+	for _, a := range job.Activities {
+		resp.Activities = append(resp.Activities, SimActivityBrief{a.ID, a.Code, a.Quantity, a.Description})
+	}
+	return resp, nil
 }
 
 // simListJobs: GET /{system}/sim/jobs[?clientRef=...].
-func (s *Simulator) simListJobs(sys *system, w http.ResponseWriter, r *http.Request) {
+func simListJobs(sys *system, r *http.Request, _ *noBody) (any, *apiError) {
 	q := r.URL.Query()
-	filter := q.Has("clientRef")
-	s.mu.Lock()
 	out := []Job{}
 	for _, j := range sys.jobs {
-		if !filter || j.ClientRef == q.Get("clientRef") {
+		if !q.Has("clientRef") || j.ClientRef == q.Get("clientRef") {
 			out = append(out, j.snapshot())
 		}
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // simGetJob: GET /{system}/sim/jobs/{jobRef}.
-func (s *Simulator) simGetJob(sys *system, w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
+func simGetJob(sys *system, r *http.Request, _ *noBody) (any, *apiError) {
 	job, err := sys.job(r.PathValue("jobRef"))
-	var snap Job
-	if err == nil {
-		snap = job.snapshot()
-	}
-	s.mu.Unlock()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, snap)
+	return job.snapshot(), nil
 }
 
 // simDeleteJob: DELETE /{system}/sim/jobs/{jobRef}: the job is gone (no
 // event is sent), for trying reconciliation's drift detection.
-func (s *Simulator) simDeleteJob(sys *system, w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	err := sys.deleteJob(r.PathValue("jobRef"))
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func simDeleteJob(sys *system, r *http.Request, _ *noBody) (any, *apiError) {
+	return nil, sys.deleteJob(r.PathValue("jobRef"))
 }
 
 // simDeleteActivity: DELETE /{system}/sim/activities/{id}: an administrator
 // deletes a line (no event).
-func (s *Simulator) simDeleteActivity(sys *system, w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	err := sys.deleteActivity(r.PathValue("id"))
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func simDeleteActivity(sys *system, r *http.Request, _ *noBody) (any, *apiError) {
+	return nil, sys.deleteActivity(r.PathValue("id"))
 }
 
 // simAssign: POST /{system}/sim/activities/{id}/assign {"teamId":"7"}.
-func (s *Simulator) simAssign(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		TeamID events.Text `json:"teamId"`
-	}
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simAssign(sys *system, r *http.Request, in *struct {
+	TeamID events.Text `json:"teamId"`
+}) (any, *apiError) {
 	if text(in.TeamID) == "" {
-		writeSimError(w, badRequest("teamId is required"))
-		return
+		return nil, badRequest("teamId is required")
 	}
-	s.mu.Lock()
 	act, err := sys.assign(r.PathValue("id"), text(in.TeamID), SimActor)
-	var resp struct {
-		Activity
-		EventID string `json:"eventId"`
-	}
-	if err == nil {
-		resp.Activity, resp.EventID = *act, sys.lastEventID()
-	}
-	s.mu.Unlock()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return sys.withEvent(*act), nil
 }
 
 // simSetStatus: POST /{system}/sim/jobs/{jobRef}/status {"status":"Accepted"}
 // (or {"statusId":"2"}).
-func (s *Simulator) simSetStatus(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Status   events.Text `json:"status"`
-		StatusID events.Text `json:"statusId"`
-	}
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
-	s.mu.Lock()
+func simSetStatus(sys *system, r *http.Request, in *struct {
+	Status   events.Text `json:"status"`
+	StatusID events.Text `json:"statusId"`
+}) (any, *apiError) {
 	job, previous, err := sys.setStatus(r.PathValue("jobRef"), text(in.Status), text(in.StatusID), SimActor)
-	var resp struct {
+	if err != nil {
+		return nil, err
+	}
+	return sys.withEvent(struct {
 		JobRef         string `json:"jobRef"`
 		Status         string `json:"status"`
 		StatusID       string `json:"statusId"`
 		PreviousStatus string `json:"previousStatus"`
-		EventID        string `json:"eventId"`
-	}
-	if err == nil {
-		resp.JobRef, resp.Status, resp.StatusID, resp.PreviousStatus = job.JobRef, job.Status, job.StatusID, previous
-		resp.EventID = sys.lastEventID()
-	}
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	}{job.JobRef, job.Status, job.StatusID, previous}), nil
 }
 
 // appointmentRequest is the body of the appointment actions.
@@ -289,90 +283,48 @@ func (in appointmentRequest) slot() (start, end time.Time, err *apiError) {
 	return
 }
 
-type appointmentResponse struct {
-	Appointment
-	EventID string `json:"eventId"`
-}
-
-// respondAppointment runs an appointment operation under the lock and
-// answers with the appointment and the id of the event it emitted.
-func (s *Simulator) respondAppointment(sys *system, w http.ResponseWriter, status int, op func() (*Appointment, *apiError)) {
-	s.mu.Lock()
-	a, err := op()
-	var resp appointmentResponse
-	if err == nil {
-		resp.Appointment, resp.EventID = *a, sys.lastEventID()
-	}
-	s.mu.Unlock()
+// appointmentReply answers an appointment action with the appointment and
+// the id of the event it emitted.
+func (sys *system) appointmentReply(a *Appointment, err *apiError) (any, *apiError) {
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, status, resp)
+	return sys.withEvent(*a), nil
 }
 
 // simAddAppointment: POST /{system}/sim/jobs/{jobRef}/appointments
 // {"start":"<RFC 3339>","end":"<RFC 3339>"}.
-func (s *Simulator) simAddAppointment(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in appointmentRequest
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simAddAppointment(sys *system, r *http.Request, in *appointmentRequest) (any, *apiError) {
 	start, end, err := in.slot()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	s.respondAppointment(sys, w, http.StatusCreated, func() (*Appointment, *apiError) {
-		return sys.addAppointment(r.PathValue("jobRef"), start, end, SimActor)
-	})
+	return sys.appointmentReply(sys.addAppointment(r.PathValue("jobRef"), start, end, SimActor))
 }
 
 // simReschedule: POST /{system}/sim/appointments/{id}/reschedule
 // {"start","end","reason"}.
-func (s *Simulator) simReschedule(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in appointmentRequest
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simReschedule(sys *system, r *http.Request, in *appointmentRequest) (any, *apiError) {
 	start, end, err := in.slot()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	s.respondAppointment(sys, w, http.StatusOK, func() (*Appointment, *apiError) {
-		return sys.rescheduleAppointment(r.PathValue("id"), start, end, string(in.Reason), SimActor)
-	})
+	return sys.appointmentReply(sys.rescheduleAppointment(r.PathValue("id"), start, end, string(in.Reason), SimActor))
 }
 
 // simCancel: POST /{system}/sim/appointments/{id}/cancel {"reason"}.
-func (s *Simulator) simCancel(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in appointmentRequest
-	if err := decodeJSON(w, r, &in, true); err != nil {
-		writeSimError(w, err)
-		return
-	}
-	s.respondAppointment(sys, w, http.StatusOK, func() (*Appointment, *apiError) {
-		return sys.cancelAppointment(r.PathValue("id"), string(in.Reason), SimActor)
-	})
+func simCancel(sys *system, r *http.Request, in *appointmentRequest) (any, *apiError) {
+	return sys.appointmentReply(sys.cancelAppointment(r.PathValue("id"), string(in.Reason), SimActor))
 }
 
 // simComplete: POST /{system}/sim/appointments/{id}/complete {}.
-func (s *Simulator) simComplete(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in struct{}
-	if err := decodeJSON(w, r, &in, true); err != nil {
-		writeSimError(w, err)
-		return
-	}
-	s.respondAppointment(sys, w, http.StatusOK, func() (*Appointment, *apiError) {
-		return sys.completeAppointment(r.PathValue("id"), SimActor)
-	})
+func simComplete(sys *system, r *http.Request, _ *struct{}) (any, *apiError) {
+	return sys.appointmentReply(sys.completeAppointment(r.PathValue("id"), SimActor))
 }
 
 // simUploadDocument: POST /{system}/sim/jobs/{jobRef}/documents?category=..&fileName=..[&clientRef=..]
-// with the raw bytes as the body.
+// with the raw bytes as the body. Not a simAction: storeDocument streams
+// the body outside the lock, taking it only to check and to record.
 func (s *Simulator) simUploadDocument(sys *system, w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	doc, eventID, err := s.storeDocument(sys, w, r, upload{
@@ -383,176 +335,109 @@ func (s *Simulator) simUploadDocument(sys *system, w http.ResponseWriter, r *htt
 		writeSimError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Document
-		EventID string `json:"eventId"`
-	}{*doc, eventID})
+	writeJSON(w, http.StatusCreated, eventReply{*doc, eventID})
 }
 
-// simApproveDocument: POST /{system}/sim/documents/{documentId}/approve
-// [{"reason":"..."}]. Approving again is allowed and emits again.
-func (s *Simulator) simApproveDocument(sys *system, w http.ResponseWriter, r *http.Request) {
-	s.decideDocument(sys, w, r, DocumentApproved)
+// simDecideDocument: POST /{system}/sim/documents/{documentId}/approve
+// [{"reason":"..."}] (approving again is allowed and emits again), or
+// .../reject {"reason":"..."} (the reason is required; rejecting an approved
+// document is a withdrawn approval).
+func simDecideDocument(decision string) func(*system, *http.Request, *reasonRequest) (any, *apiError) {
+	return func(sys *system, r *http.Request, in *reasonRequest) (any, *apiError) {
+		doc, err := sys.decideDocument(r.PathValue("documentId"), decision, text(in.Reason), SimActor)
+		if err != nil {
+			return nil, err
+		}
+		return sys.withEvent(*doc), nil
+	}
 }
 
-// simRejectDocument: POST /{system}/sim/documents/{documentId}/reject
-// {"reason":"..."}. The reason is required. Rejecting an approved document
-// is a withdrawn approval.
-func (s *Simulator) simRejectDocument(sys *system, w http.ResponseWriter, r *http.Request) {
-	s.decideDocument(sys, w, r, DocumentRejected)
-}
-
-func (s *Simulator) decideDocument(sys *system, w http.ResponseWriter, r *http.Request, decision string) {
-	var in struct {
-		Reason events.Text `json:"reason"`
-	}
-	if err := decodeJSON(w, r, &in, true); err != nil {
-		writeSimError(w, err)
-		return
-	}
-	s.mu.Lock()
-	doc, err := sys.decideDocument(r.PathValue("documentId"), decision, text(in.Reason), SimActor)
-	var resp struct {
-		Document
-		EventID string `json:"eventId"`
-	}
-	if err == nil {
-		resp.Document, resp.EventID = *doc, sys.lastEventID()
-	}
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+// reasonRequest is the body of the decisions, whose reason may be optional.
+type reasonRequest struct {
+	Reason events.Text `json:"reason"`
 }
 
 // simOutbox: GET /{system}/sim/outbox.
-func (s *Simulator) simOutbox(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
-	out := sys.outbox.list()
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+func simOutbox(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
+	return sys.outbox.list(), nil
 }
 
 // simRequests: GET /{system}/sim/requests.
-func (s *Simulator) simRequests(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
-	out := append([]RequestLogEntry{}, sys.requests...)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+func simRequests(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
+	return append([]RequestLogEntry{}, sys.requests...), nil
 }
 
 // simListFaults: GET /{system}/sim/faults.
-func (s *Simulator) simListFaults(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
+func simListFaults(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
 	out := []Fault{}
 	for _, f := range sys.faults {
 		out = append(out, *f)
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // simAddFault: POST /{system}/sim/faults
 // {"op":"createJob","status":503,"count":3,"retryAfter":"1","delay":"0s"}.
 // Faults are tried in the order they were added.
-func (s *Simulator) simAddFault(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in faultRequest
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func (s *Simulator) simAddFault(sys *system, _ *http.Request, in *faultRequest) (any, *apiError) {
 	f, err := in.fault()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	s.mu.Lock()
 	sys.faults = append(sys.faults, f)
-	s.mu.Unlock()
 	s.log.Info("fault injected", "system", sys.seed.Name, "op", f.Op, "status", f.Status, "count", f.Count, "delay", f.delay.String())
-	writeJSON(w, http.StatusCreated, f)
+	return *f, nil // a copy: the fault's count changes as it fires
 }
 
 // simClearFaults: DELETE /{system}/sim/faults.
-func (s *Simulator) simClearFaults(sys *system, w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
+func simClearFaults(sys *system, _ *http.Request, _ *noBody) (any, *apiError) {
 	n := len(sys.faults)
 	sys.faults = nil
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"cleared": fmt.Sprint(n)})
+	return map[string]string{"cleared": fmt.Sprint(n)}, nil
 }
 
 // simAddSite: POST /{system}/sim/sites {"clientId","siteRef","name","address1","postcode","contactRefs"}.
 // It plays an administrator adding a missing site, which is how a person
 // fixes a link that needs attention because the site is missing. No event.
-func (s *Simulator) simAddSite(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ClientID    events.Text `json:"clientId"`
-		SiteRef     string      `json:"siteRef"`
-		Name        string      `json:"name"`
-		Address1    string      `json:"address1"`
-		Postcode    string      `json:"postcode"`
-		ContactRefs []string    `json:"contactRefs"`
-	}
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simAddSite(sys *system, _ *http.Request, in *struct {
+	ClientID    events.Text `json:"clientId"`
+	SiteRef     string      `json:"siteRef"`
+	Name        string      `json:"name"`
+	Address1    string      `json:"address1"`
+	Postcode    string      `json:"postcode"`
+	ContactRefs []string    `json:"contactRefs"`
+}) (any, *apiError) {
 	site := Site{ClientID: text(in.ClientID), SiteRef: in.SiteRef, Name: in.Name, Address1: in.Address1, Postcode: in.Postcode, ContactRefs: in.ContactRefs}
-	s.mu.Lock()
-	err := sys.addSite(site)
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
+	if err := sys.addSite(site); err != nil {
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, site)
+	return site, nil
 }
 
 // simAddContact: POST /{system}/sim/contacts {"contactRef","name"}: an
 // administrator adding a contact person (for a site or a job). No event.
-func (s *Simulator) simAddContact(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ContactRef events.Text `json:"contactRef"`
-		Name       events.Text `json:"name"`
-	}
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simAddContact(sys *system, _ *http.Request, in *struct {
+	ContactRef events.Text `json:"contactRef"`
+	Name       events.Text `json:"name"`
+}) (any, *apiError) {
 	c := Contact{ContactRef: text(in.ContactRef), Name: text(in.Name)}
-	s.mu.Lock()
-	err := sys.addContact(c)
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
+	if err := sys.addContact(c); err != nil {
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, c)
+	return c, nil
 }
 
 // simAddSORCode: POST /{system}/sim/sorCodes {"clientId","code","description"}:
 // an administrator adding a schedule-of-rates code, which is how a person
 // fixes a link refused for an SOR code the system does not know. No event.
-func (s *Simulator) simAddSORCode(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ClientID    events.Text `json:"clientId"`
-		Code        events.Text `json:"code"`
-		Description events.Text `json:"description"`
-	}
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simAddSORCode(sys *system, _ *http.Request, in *struct {
+	ClientID    events.Text `json:"clientId"`
+	Code        events.Text `json:"code"`
+	Description events.Text `json:"description"`
+}) (any, *apiError) {
 	c := SORCode{ClientID: text(in.ClientID), Code: text(in.Code), Description: text(in.Description)}
-	s.mu.Lock()
-	err := sys.addSORCode(c)
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
+	if err := sys.addSORCode(c); err != nil {
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"clientId": c.ClientID, "code": c.Code, "description": c.Description})
+	return map[string]string{"clientId": c.ClientID, "code": c.Code, "description": c.Description}, nil
 }

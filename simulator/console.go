@@ -82,22 +82,31 @@ const consoleMaxForm = 1 << 20
 type consoleAction func(sys *system, w http.ResponseWriter, r *http.Request) (msg, anchor string, err *apiError)
 
 func (s *Simulator) consoleRoutes(mux *http.ServeMux) {
-	route := func(pattern string, act consoleAction) {
+	serve := func(pattern string, act consoleAction) {
 		mux.HandleFunc("POST /{system}/console"+pattern, func(w http.ResponseWriter, r *http.Request) {
 			s.serveConsoleAction(w, r, act)
 		})
 	}
-	route("/jobs", s.conRaiseJob)
-	route("/sites", s.conAddSite)
-	route("/contacts", s.conAddContact)
-	route("/activities/assign", s.conAssign)
-	route("/jobs/{jobRef}/status", s.conSetStatus)
-	route("/jobs/{jobRef}/appointments", s.conBook)
-	route("/appointments/{id}/{action}", s.conAppointment)
-	route("/jobs/{jobRef}/documents", s.conUpload)
-	route("/documents/{documentId}/{decision}", s.conDecideDocument)
-	route("/jobs/{jobRef}/versions", s.conRaiseVersion)
-	route("/jobs/{jobRef}/versions/{version}", s.conDecideVersion)
+	// route serves a form whose action runs whole under the lock, as every
+	// console action but the upload does.
+	route := func(pattern string, act func(sys *system, r *http.Request) (msg, anchor string, err *apiError)) {
+		serve(pattern, func(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return act(sys, r)
+		})
+	}
+	route("/jobs", conRaiseJob)
+	route("/sites", conAddSite)
+	route("/contacts", conAddContact)
+	route("/activities/assign", conAssign)
+	route("/jobs/{jobRef}/status", conSetStatus)
+	route("/jobs/{jobRef}/appointments", conBook)
+	route("/appointments/{id}/{action}", conAppointment)
+	serve("/jobs/{jobRef}/documents", s.conUpload) // streams the file outside the lock
+	route("/documents/{documentId}/{decision}", conDecideDocument)
+	route("/jobs/{jobRef}/versions", conRaiseVersion)
+	route("/jobs/{jobRef}/versions/{version}", conDecideVersion)
 	mux.HandleFunc("GET /{system}/console/jobs/{jobRef}/link", s.serveLinkState)
 }
 
@@ -160,7 +169,7 @@ func (sys *system) sent(t events.Type) string {
 	return fmt.Sprintf("%s %s", t, sys.lastEventID())
 }
 
-func (s *Simulator) conRaiseJob(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conRaiseJob(sys *system, r *http.Request) (string, string, *apiError) {
 	spec := jobSpec{
 		ClientID: field(r, "clientId"), ClientRef: field(r, "clientRef"), SiteRef: field(r, "siteRef"),
 		ContactRef: field(r, "contactRef"), PriorityID: field(r, "priorityId"),
@@ -169,8 +178,6 @@ func (s *Simulator) conRaiseJob(sys *system, _ http.ResponseWriter, r *http.Requ
 	if code := field(r, "code"); code != "" {
 		spec.Activities = []activitySpec{{Code: code, Quantity: field(r, "quantity"), Description: r.PostFormValue("activityDescription")}}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	job, err := sys.createJob(spec, SimActor)
 	if err != nil {
 		return "", "", err
@@ -182,7 +189,7 @@ func (s *Simulator) conRaiseJob(sys *system, _ http.ResponseWriter, r *http.Requ
 	return msg + " (no event: raising a job is not one)", job.JobRef, nil
 }
 
-func (s *Simulator) conAssign(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conAssign(sys *system, r *http.Request) (string, string, *apiError) {
 	id, team := field(r, "activityId"), field(r, "teamId")
 	if id == "" {
 		return "", "", badRequest("activityId is required")
@@ -190,8 +197,6 @@ func (s *Simulator) conAssign(sys *system, _ http.ResponseWriter, r *http.Reques
 	if team == "" {
 		return "", "", badRequest("teamId is required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	act, err := sys.assign(id, team, SimActor)
 	if err != nil {
 		return "", "", err
@@ -199,10 +204,8 @@ func (s *Simulator) conAssign(sys *system, _ http.ResponseWriter, r *http.Reques
 	return fmt.Sprintf("Assigned activity %s of job %s to %s: %s", act.ID, act.JobRef, act.SupplierName, sys.sent(events.ActivityAssigned)), act.JobRef, nil
 }
 
-func (s *Simulator) conSetStatus(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conSetStatus(sys *system, r *http.Request) (string, string, *apiError) {
 	ref := r.PathValue("jobRef")
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	job, previous, err := sys.setStatus(ref, "", field(r, "statusId"), SimActor)
 	if err != nil {
 		return "", ref, err
@@ -236,14 +239,12 @@ func slotFromForm(r *http.Request) (start, end time.Time, _ *apiError) {
 	return start, end, err
 }
 
-func (s *Simulator) conBook(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conBook(sys *system, r *http.Request) (string, string, *apiError) {
 	ref := r.PathValue("jobRef")
 	start, end, err := slotFromForm(r)
 	if err != nil {
 		return "", ref, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	a, err := sys.addAppointment(ref, start, end, SimActor)
 	if err != nil {
 		return "", ref, err
@@ -251,7 +252,7 @@ func (s *Simulator) conBook(sys *system, _ http.ResponseWriter, r *http.Request)
 	return fmt.Sprintf("Booked appointment %s on job %s for %s: %s", a.ID, ref, slotText(a), sys.sent(events.AppointmentCreated)), ref, nil
 }
 
-func (s *Simulator) conAppointment(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conAppointment(sys *system, r *http.Request) (string, string, *apiError) {
 	id, action := r.PathValue("id"), r.PathValue("action")
 	var start, end time.Time
 	if action == "reschedule" {
@@ -260,8 +261,6 @@ func (s *Simulator) conAppointment(sys *system, _ http.ResponseWriter, r *http.R
 			return "", "", err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	anchor := ""
 	if a := sys.appointments[id]; a != nil {
 		anchor = a.JobRef
@@ -314,7 +313,7 @@ func (s *Simulator) conUpload(sys *system, w http.ResponseWriter, r *http.Reques
 		doc.FileName, doc.Size, ref, doc.DocumentID, doc.Category, events.DocumentUploaded, eventID), ref, nil
 }
 
-func (s *Simulator) conDecideDocument(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conDecideDocument(sys *system, r *http.Request) (string, string, *apiError) {
 	id := r.PathValue("documentId")
 	decision, t := "", events.Type("")
 	switch r.PathValue("decision") {
@@ -325,8 +324,6 @@ func (s *Simulator) conDecideDocument(sys *system, _ http.ResponseWriter, r *htt
 	default:
 		return "", "", notFound("no decision %q on a document (approve or reject)", r.PathValue("decision"))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	anchor := ""
 	if d := sys.documents[id]; d != nil {
 		anchor = d.JobRef
@@ -339,7 +336,7 @@ func (s *Simulator) conDecideDocument(sys *system, _ http.ResponseWriter, r *htt
 		strings.ToLower(doc.ApprovalStatus), sys.sent(t)), anchor, nil
 }
 
-func (s *Simulator) conRaiseVersion(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conRaiseVersion(sys *system, r *http.Request) (string, string, *apiError) {
 	ref := r.PathValue("jobRef")
 	c := lineChange{LineChange: events.LineChange{Change: field(r, "change"), Quantity: field(r, "quantity")},
 		Description: r.PostFormValue("description")}
@@ -352,8 +349,6 @@ func (s *Simulator) conRaiseVersion(sys *system, _ http.ResponseWriter, r *http.
 	if field(r, "submit") == "" {
 		status = events.VersionNew
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	job, v, previous, err := sys.raiseAsUser(ref, status, r.PostFormValue("reason"), []lineChange{c}, SimActor)
 	if err != nil {
 		return "", ref, err
@@ -362,7 +357,7 @@ func (s *Simulator) conRaiseVersion(sys *system, _ http.ResponseWriter, r *http.
 		v.Number-1, previous, sys.sent(events.VersionCreated)), ref, nil
 }
 
-func (s *Simulator) conDecideVersion(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conDecideVersion(sys *system, r *http.Request) (string, string, *apiError) {
 	ref := r.PathValue("jobRef")
 	status, ok := map[string]string{
 		"approve": events.VersionApproved, "reject": events.VersionRejected, "cancel": events.VersionCancelled,
@@ -374,8 +369,6 @@ func (s *Simulator) conDecideVersion(sys *system, _ http.ResponseWriter, r *http
 	if err != nil {
 		return "", ref, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	job, v, err := sys.setVersionStatus(ref, number, status, r.PostFormValue("reason"), SimActor)
 	if err != nil {
 		return "", ref, err
@@ -383,7 +376,7 @@ func (s *Simulator) conDecideVersion(sys *system, _ http.ResponseWriter, r *http
 	return fmt.Sprintf("Version %d of job %s is %s: %s", v.Number, job.JobRef, v.Status, sys.sent(events.VersionStatusChanged)), ref, nil
 }
 
-func (s *Simulator) conAddSite(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conAddSite(sys *system, r *http.Request) (string, string, *apiError) {
 	site := Site{ClientID: field(r, "clientId"), SiteRef: field(r, "siteRef"), Name: field(r, "name"),
 		Address1: field(r, "address1"), Postcode: field(r, "postcode")}
 	for _, c := range r.PostForm["contactRefs"] {
@@ -391,18 +384,14 @@ func (s *Simulator) conAddSite(sys *system, _ http.ResponseWriter, r *http.Reque
 			site.ContactRefs = append(site.ContactRefs, c)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := sys.addSite(site); err != nil {
 		return "", "sites", err
 	}
 	return fmt.Sprintf("Added site %s for client %s (no event)", site.SiteRef, site.ClientID), "sites", nil
 }
 
-func (s *Simulator) conAddContact(sys *system, _ http.ResponseWriter, r *http.Request) (string, string, *apiError) {
+func conAddContact(sys *system, r *http.Request) (string, string, *apiError) {
 	c := Contact{ContactRef: field(r, "contactRef"), Name: field(r, "name")}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := sys.addContact(c); err != nil {
 		return "", "sites", err
 	}

@@ -34,48 +34,88 @@ type upload struct {
 // checks X-Checksum-SHA256 when sent, and records the document. It returns
 // a copy of the document and the id of the DOCUMENT_UPLOADED event emitted.
 func (s *Simulator) storeDocument(sys *system, w http.ResponseWriter, r *http.Request, up upload) (doc *Document, eventID string, _ *apiError) {
+	want, contentType, err := up.check(r)
+	if err != nil {
+		return nil, "", err
+	}
+	// Check the job and category before reading a possibly large body.
+	s.mu.Lock()
+	err = sys.checkUploadTarget(up)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, "", err
+	}
+	path, size, sum, err := s.receiveDocument(sys, w, r, want)
+	if err != nil {
+		return nil, "", err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	job, err := sys.job(up.jobRef) // a /sim user may have deleted it meanwhile
+	if err != nil {
+		os.Remove(path)
+		return nil, "", err
+	}
+	stored := sys.addDocument(job, &Document{
+		FileName: up.fileName, Category: up.category, Size: strconv.FormatInt(size, 10), SHA256: sum,
+		ContentType: contentType, ClientRef: up.clientRef, path: path,
+	}, up.actor)
+	c := *stored
+	return &c, sys.lastEventID(), nil
+}
+
+// check validates the upload's names and headers, returning the checksum
+// the client sent (lower case; "" when none) and the content type.
+func (up upload) check(r *http.Request) (want, contentType string, _ *apiError) {
 	switch {
 	case strings.TrimSpace(up.fileName) == "":
-		return nil, "", badRequest("fileName is required")
+		return "", "", badRequest("fileName is required")
 	case strings.ContainsAny(up.fileName, "/\\\x00"):
-		return nil, "", badRequest("fileName %q must be a plain file name, without path separators", up.fileName)
+		return "", "", badRequest("fileName %q must be a plain file name, without path separators", up.fileName)
 	}
 	if err := maxLen("fileName", up.fileName, 255); err != nil {
-		return nil, "", err
+		return "", "", err
 	}
 	if up.category == "" {
-		return nil, "", badRequest("category is required")
+		return "", "", badRequest("category is required")
 	}
 	if err := maxLen("clientRef", up.clientRef, 255); err != nil {
-		return nil, "", err
+		return "", "", err
 	}
-	want := strings.ToLower(strings.TrimSpace(r.Header.Get(ChecksumHeader)))
+	want = strings.ToLower(strings.TrimSpace(r.Header.Get(ChecksumHeader)))
 	if want != "" && !isHex64(want) {
-		return nil, "", badRequest("%s must be 64 hexadecimal characters", ChecksumHeader)
+		return "", "", badRequest("%s must be 64 hexadecimal characters", ChecksumHeader)
 	}
-	contentType := r.Header.Get("Content-Type")
+	contentType = r.Header.Get("Content-Type")
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
 	if err := maxLen("Content-Type", contentType, 255); err != nil {
-		return nil, "", err
+		return "", "", err
 	}
+	return want, contentType, nil
+}
 
-	// Check the job and category before reading a possibly large body.
-	s.mu.Lock()
-	_, jobErr := sys.job(up.jobRef)
-	knownCategory := sys.categories[up.category]
-	s.mu.Unlock()
-	if jobErr != nil {
-		return nil, "", jobErr
+// checkUploadTarget checks the upload's job and category. s.mu must be held.
+func (sys *system) checkUploadTarget(up upload) *apiError {
+	if _, err := sys.job(up.jobRef); err != nil {
+		return err
 	}
-	if !knownCategory {
-		return nil, "", badRequest("category %q is not a document category of this system", up.category)
+	if !sys.categories[up.category] {
+		return badRequest("category %q is not a document category of this system", up.category)
 	}
+	return nil
+}
 
+// receiveDocument streams the request body to a new file in the document
+// directory, hashing it on the way, and checks the hash against want when
+// set. It returns the file's path, size and hash; on an error the file is
+// gone.
+func (s *Simulator) receiveDocument(sys *system, w http.ResponseWriter, r *http.Request, want string) (path string, size int64, sum string, _ *apiError) {
 	f, err := os.CreateTemp(s.docDir, sys.seed.Name+"-*.bin")
 	if err != nil {
-		return nil, "", &apiError{http.StatusInternalServerError, "cannot store the document"}
+		return "", 0, "", &apiError{http.StatusInternalServerError, "cannot store the document"}
 	}
 	keep := false
 	defer func() {
@@ -89,31 +129,19 @@ func (s *Simulator) storeDocument(sys *system, w http.ResponseWriter, r *http.Re
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, "", &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("document must be at most %d bytes", mbe.Limit)}
+			return "", 0, "", &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("document must be at most %d bytes", mbe.Limit)}
 		}
-		return nil, "", badRequest("reading the document body: %v", err)
+		return "", 0, "", badRequest("reading the document body: %v", err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, "", &apiError{http.StatusInternalServerError, "cannot store the document"}
+		return "", 0, "", &apiError{http.StatusInternalServerError, "cannot store the document"}
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	sum = hex.EncodeToString(h.Sum(nil))
 	if want != "" && want != sum {
-		return nil, "", badRequest("%s does not match the body (body hashes to %s)", ChecksumHeader, sum)
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	job, jobErr := sys.job(up.jobRef) // jobs are never deleted; this cannot fail
-	if jobErr != nil {
-		return nil, "", jobErr
+		return "", 0, "", badRequest("%s does not match the body (body hashes to %s)", ChecksumHeader, sum)
 	}
 	keep = true
-	stored := sys.addDocument(job, &Document{
-		FileName: up.fileName, Category: up.category, Size: strconv.FormatInt(n, 10), SHA256: sum,
-		ContentType: contentType, ClientRef: up.clientRef, path: f.Name(),
-	}, up.actor)
-	c := *stored
-	return &c, sys.lastEventID(), nil
+	return f.Name(), n, sum, nil
 }
 
 func isHex64(s string) bool {

@@ -44,98 +44,19 @@ type jobEventsXMLJob struct {
 // most one month apart; a numeric client id of this system; event ids that
 // are numbers and configured here.
 func (s *Simulator) jobEventsXML(sys *system, w http.ResponseWriter, r *http.Request) {
-	start, err := jobEventsPathDate("startDate", r.PathValue("startDate"))
+	q, err := parseJobEventsPath(r)
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	end, err := jobEventsPathDate("endDate", r.PathValue("endDate"))
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	if end.Before(start) {
-		writeAPIError(w, badRequest("endDate %s is before startDate %s", end.Format(jobEventsPathLayout), start.Format(jobEventsPathLayout)))
-		return
-	}
-	if limit := addMonth(start); end.After(limit) {
-		writeAPIError(w, badRequest("the window %s to %s is longer than one month (endDate at most %s)",
-			start.Format(jobEventsPathLayout), end.Format(jobEventsPathLayout), limit.Format(jobEventsPathLayout)))
-		return
-	}
-	clientID := r.PathValue("clientRef")
-	if !isWhole(clientID) {
-		writeAPIError(w, badRequest("clientRef %q must be the client's numeric id", clientID))
-		return
-	}
-	rawIDs := r.PathValue("eventIdList")
-	wanted := map[string]bool{}
-	for i, id := range strings.Split(rawIDs, ",") {
-		if !isWhole(id) {
-			writeAPIError(w, badRequest("eventIdList %q: item %d (%q) must be a numeric event id", rawIDs, i, id))
-			return
-		}
-		wanted[normID(id)] = true
-	}
-
-	type found struct {
-		job *Job
-		ev  HistoryEvent
-		at  time.Time
-		seq int
-	}
-	var list []found
 	s.mu.Lock()
-	_, knownClient := sys.clients[clientID]
-	var unknown []string
-	known := map[string]bool{}
-	for _, id := range sys.eventIDs {
-		known[normID(id)] = true
-	}
-	for id := range wanted {
-		if !known[id] {
-			unknown = append(unknown, id)
-		}
-	}
-	if knownClient && len(unknown) == 0 {
-		for _, job := range sys.jobs {
-			if job.ClientID != clientID {
-				continue
-			}
-			for _, e := range job.History {
-				if !wanted[normID(e.EventID)] {
-					continue
-				}
-				// Dates were validated when the events were recorded.
-				at, _ := time.ParseInLocation(eventDateLayout, e.Date, london)
-				if at.Before(start) || at.After(end) {
-					continue
-				}
-				seq, _ := strconv.Atoi(e.ID)
-				list = append(list, found{job, e, at, seq})
-			}
-		}
-	}
+	list, err := sys.findJobEvents(q)
 	s.mu.Unlock()
-	switch {
-	case !knownClient:
-		writeAPIError(w, notFound("clientRef %s is not a client of %s", clientID, sys.seed.Name))
-		return
-	case len(unknown) > 0:
-		slices.Sort(unknown)
-		writeAPIError(w, badRequest("eventIdList: %s is not an event id of %s", strings.Join(unknown, ", "), sys.seed.Name))
+	if err != nil {
+		writeAPIError(w, err)
 		return
 	}
-	slices.SortFunc(list, func(a, b found) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.seq, b.seq)) })
-	doc := jobEventsXMLDoc{Jobs: make([]jobEventsXMLJob, 0, len(list))}
-	for _, f := range list {
-		doc.Jobs = append(doc.Jobs, jobEventsXMLJob{
-			JobRef: f.job.JobRef, EventRecordedBy: f.ev.AddedBy, EventDateTime: f.at.Format(jobEventsPathLayout),
-			EventRef: f.ev.Code, EventDescription: f.ev.Name, EventNotes: f.ev.Note,
-			EventCount: strconv.Itoa(len(list)), SiteRef: f.job.SiteRef,
-		})
-	}
-	b, merr := xml.MarshalIndent(doc, "", "  ")
+	b, merr := xml.MarshalIndent(jobEventsDoc(list), "", "  ")
 	if merr != nil {
 		writeError(w, http.StatusInternalServerError, "encoding the answer: "+merr.Error())
 		return
@@ -144,6 +65,109 @@ func (s *Simulator) jobEventsXML(sys *system, w http.ResponseWriter, r *http.Req
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(xml.Header))
 	_, _ = w.Write(b)
+}
+
+// jobEventsQuery is what a jobEventsXML path asks for.
+type jobEventsQuery struct {
+	start, end time.Time
+	clientID   string
+	wanted     map[string]bool // normalised event ids
+}
+
+// parseJobEventsPath checks jobEventsXML's path strictly, part by part.
+func parseJobEventsPath(r *http.Request) (jobEventsQuery, *apiError) {
+	start, err := jobEventsPathDate("startDate", r.PathValue("startDate"))
+	if err != nil {
+		return jobEventsQuery{}, err
+	}
+	end, err := jobEventsPathDate("endDate", r.PathValue("endDate"))
+	if err != nil {
+		return jobEventsQuery{}, err
+	}
+	if end.Before(start) {
+		return jobEventsQuery{}, badRequest("endDate %s is before startDate %s", end.Format(jobEventsPathLayout), start.Format(jobEventsPathLayout))
+	}
+	if limit := addMonth(start); end.After(limit) {
+		return jobEventsQuery{}, badRequest("the window %s to %s is longer than one month (endDate at most %s)",
+			start.Format(jobEventsPathLayout), end.Format(jobEventsPathLayout), limit.Format(jobEventsPathLayout))
+	}
+	clientID := r.PathValue("clientRef")
+	if !isWhole(clientID) {
+		return jobEventsQuery{}, badRequest("clientRef %q must be the client's numeric id", clientID)
+	}
+	rawIDs := r.PathValue("eventIdList")
+	wanted := map[string]bool{}
+	for i, id := range strings.Split(rawIDs, ",") {
+		if !isWhole(id) {
+			return jobEventsQuery{}, badRequest("eventIdList %q: item %d (%q) must be a numeric event id", rawIDs, i, id)
+		}
+		wanted[normID(id)] = true
+	}
+	return jobEventsQuery{start, end, clientID, wanted}, nil
+}
+
+// foundEvent is an event jobEventsXML answers with.
+type foundEvent struct {
+	job *Job
+	ev  HistoryEvent
+	at  time.Time
+	seq int
+}
+
+// findJobEvents lists the events q asks for, oldest first (events with the
+// same date in the order they were recorded); an unknown client or event id
+// is an error. s.mu must be held.
+func (sys *system) findJobEvents(q jobEventsQuery) ([]foundEvent, *apiError) {
+	if _, ok := sys.clients[q.clientID]; !ok {
+		return nil, notFound("clientRef %s is not a client of %s", q.clientID, sys.seed.Name)
+	}
+	known := map[string]bool{}
+	for _, id := range sys.eventIDs {
+		known[normID(id)] = true
+	}
+	var unknown []string
+	for id := range q.wanted {
+		if !known[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, badRequest("eventIdList: %s is not an event id of %s", strings.Join(unknown, ", "), sys.seed.Name)
+	}
+	var list []foundEvent
+	for _, job := range sys.jobs {
+		if job.ClientID != q.clientID {
+			continue
+		}
+		for _, e := range job.History {
+			if !q.wanted[normID(e.EventID)] {
+				continue
+			}
+			// Dates were validated when the events were recorded.
+			at, _ := time.ParseInLocation(eventDateLayout, e.Date, london)
+			if at.Before(q.start) || at.After(q.end) {
+				continue
+			}
+			seq, _ := strconv.Atoi(e.ID)
+			list = append(list, foundEvent{job, e, at, seq})
+		}
+	}
+	slices.SortFunc(list, func(a, b foundEvent) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.seq, b.seq)) })
+	return list, nil
+}
+
+// jobEventsDoc is the XML answer listing the found events.
+func jobEventsDoc(list []foundEvent) jobEventsXMLDoc {
+	doc := jobEventsXMLDoc{Jobs: make([]jobEventsXMLJob, 0, len(list))}
+	for _, f := range list {
+		doc.Jobs = append(doc.Jobs, jobEventsXMLJob{
+			JobRef: f.job.JobRef, EventRecordedBy: f.ev.AddedBy, EventDateTime: f.at.Format(jobEventsPathLayout),
+			EventRef: f.ev.Code, EventDescription: f.ev.Name, EventNotes: f.ev.Note,
+			EventCount: strconv.Itoa(len(list)), SiteRef: f.job.SiteRef,
+		})
+	}
+	return doc
 }
 
 // jobEventsPathDate reads one of jobEventsXML's path dates (already

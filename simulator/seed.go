@@ -246,7 +246,29 @@ func (s Seed) Validate() error {
 	return nil
 }
 
+// validate checks the system's seed part by part; the first problem found
+// is returned.
 func (sys SystemSeed) validate() error {
+	if err := sys.validateAccess(); err != nil {
+		return err
+	}
+	clients, err := sys.validateParties()
+	if err != nil {
+		return err
+	}
+	if err := sys.validateRefLists(); err != nil {
+		return err
+	}
+	if err := sys.validateEventCodes(); err != nil {
+		return err
+	}
+	return sys.validateCatalogue(clients)
+}
+
+// validateAccess checks how O2O reaches the system and is told of events:
+// the token and API user, the event delivery, and the job ref prefix and
+// first activity id.
+func (sys SystemSeed) validateAccess() error {
 	if sys.AuthToken == "" {
 		return errors.New("auth token is empty (set the variable named by authTokenEnv)")
 	}
@@ -273,43 +295,54 @@ func (sys SystemSeed) validate() error {
 	if sys.FirstActivityID < 0 {
 		return errors.New("firstActivityId must not be negative")
 	}
+	return nil
+}
 
+// validateParties checks the clients, the contacts and the clients' sites,
+// and returns the clients by id.
+func (sys SystemSeed) validateParties() (map[string]string, error) {
 	clients, err := refIndex("clients", sys.Clients)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(clients) == 0 {
-		return errors.New("at least one client is required")
+		return nil, errors.New("at least one client is required")
 	}
 	contacts := map[string]bool{}
 	for i, c := range sys.Contacts {
 		if c.ContactRef == "" || len(c.ContactRef) > 50 {
-			return fmt.Errorf("contacts[%d]: contactRef is required (at most 50 characters)", i)
+			return nil, fmt.Errorf("contacts[%d]: contactRef is required (at most 50 characters)", i)
 		}
 		if contacts[c.ContactRef] {
-			return fmt.Errorf("contacts[%d]: contactRef %q is used twice", i, c.ContactRef)
+			return nil, fmt.Errorf("contacts[%d]: contactRef %q is used twice", i, c.ContactRef)
 		}
 		contacts[c.ContactRef] = true
 	}
 	sites := map[string]bool{}
 	for i, st := range sys.Sites {
 		if _, ok := clients[st.ClientID]; !ok {
-			return fmt.Errorf("sites[%d]: clientId %q is not one of the clients", i, st.ClientID)
+			return nil, fmt.Errorf("sites[%d]: clientId %q is not one of the clients", i, st.ClientID)
 		}
 		if st.SiteRef == "" || len(st.SiteRef) > 50 {
-			return fmt.Errorf("sites[%d]: siteRef is required (at most 50 characters)", i)
+			return nil, fmt.Errorf("sites[%d]: siteRef is required (at most 50 characters)", i)
 		}
 		key := st.ClientID + "/" + st.SiteRef
 		if sites[key] {
-			return fmt.Errorf("sites[%d]: siteRef %q is used twice for client %s", i, st.SiteRef, st.ClientID)
+			return nil, fmt.Errorf("sites[%d]: siteRef %q is used twice for client %s", i, st.SiteRef, st.ClientID)
 		}
 		sites[key] = true
 		for _, ref := range st.ContactRefs {
 			if !contacts[ref] {
-				return fmt.Errorf("sites[%d]: contactRef %q is not one of the contacts", i, ref)
+				return nil, fmt.Errorf("sites[%d]: contactRef %q is not one of the contacts", i, ref)
 			}
 		}
 	}
+	return clients, nil
+}
+
+// validateRefLists checks the id-and-name lists: teams, priorities, work
+// classifications and statuses (which must include Newly Created).
+func (sys SystemSeed) validateRefLists() error {
 	for _, list := range []struct {
 		key  string
 		refs []Ref
@@ -328,6 +361,12 @@ func (sys SystemSeed) validate() error {
 	if _, ok := byName(statuses, StatusNewlyCreated); !ok {
 		return fmt.Errorf("statuses must include %q, the status of every new job", StatusNewlyCreated)
 	}
+	return nil
+}
+
+// validateEventCodes checks the workflow event codes, the codes the
+// workflow events use, and the codes' event ids.
+func (sys SystemSeed) validateEventCodes() error {
 	codes := map[string]bool{}
 	for i, c := range sys.EventCodes {
 		if c.Code == "" || len(c.Code) > 6 {
@@ -361,6 +400,12 @@ func (sys SystemSeed) validate() error {
 		}
 		usedIDs[id] = code
 	}
+	return nil
+}
+
+// validateCatalogue checks the document categories and the clients' SOR
+// codes.
+func (sys SystemSeed) validateCatalogue(clients map[string]string) error {
 	cats := map[string]bool{}
 	for i, c := range sys.DocumentCategories {
 		if strings.TrimSpace(c) == "" || len(c) > 100 {

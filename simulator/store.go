@@ -334,13 +334,32 @@ type activitySpec struct {
 // The first problem found is returned.
 func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 	now := sys.sim.now().In(london)
+	if err := spec.checkRefs(now); err != nil {
+		return nil, err
+	}
+	if err := sys.checkContact(&spec); err != nil {
+		return nil, err
+	}
+	clientName, site, err := sys.checkClassification(&spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := sys.checkWork(&spec); err != nil {
+		return nil, err
+	}
+	return sys.storeJob(spec, clientName, site, actor, now), nil
+}
+
+// checkRefs checks the job's mandatory fields (a /sim user gets defaults
+// for the date and the contact mode), its refs and its reported date.
+func (spec *jobSpec) checkRefs(now time.Time) *apiError {
 	if spec.api {
 		for _, f := range []struct{ name, v string }{
 			{"clientRef", spec.ClientRef}, {"siteRef", spec.SiteRef},
 			{"reportedDate", spec.ReportedDate}, {"contactMode", spec.ContactMode},
 		} {
 			if strings.TrimSpace(f.v) == "" {
-				return nil, badRequest("%s is required", f.name)
+				return badRequest("%s is required", f.name)
 			}
 		}
 	} else {
@@ -355,58 +374,70 @@ func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 		}
 	}
 	if err := maxLen("clientRef", spec.ClientRef, 50); err != nil {
-		return nil, err
+		return err
 	}
 	if strings.TrimSpace(spec.SiteRef) == "" {
-		return nil, badRequest("siteRef is required")
+		return badRequest("siteRef is required")
 	}
 	if err := maxLen("siteRef", spec.SiteRef, 50); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := time.ParseInLocation(reportedDateLayout, spec.ReportedDate, london); err != nil {
-		return nil, badRequest("reportedDate %q must be dd/mm/yyyy hh:mm", spec.ReportedDate)
+		return badRequest("reportedDate %q must be dd/mm/yyyy hh:mm", spec.ReportedDate)
 	}
+	return nil
+}
+
+// checkContact checks the contact mode and, for mode 2, the contact; as in
+// Oneserve, a contactRef is only kept with mode 2.
+func (sys *system) checkContact(spec *jobSpec) *apiError {
 	mode, err := strconv.Atoi(spec.ContactMode)
 	if err != nil || mode < 0 || mode > 4 {
-		return nil, badRequest("contactMode %q must be a whole number from 0 to 4", spec.ContactMode)
+		return badRequest("contactMode %q must be a whole number from 0 to 4", spec.ContactMode)
 	}
 	switch mode {
 	case 0:
-		// As in Oneserve, a contactRef is only used with mode 2.
 		spec.ContactRef = ""
 	case 2:
 		if spec.ContactRef == "" {
-			return nil, badRequest("contactRef is required when contactMode is 2")
+			return badRequest("contactRef is required when contactMode is 2")
 		}
 		if err := maxLen("contactRef", spec.ContactRef, 50); err != nil {
-			return nil, err
+			return err
 		}
 		if _, ok := sys.contacts[spec.ContactRef]; !ok {
-			return nil, badRequest("contactRef %q does not exist", spec.ContactRef)
+			return badRequest("contactRef %q does not exist", spec.ContactRef)
 		}
 	default:
-		return nil, badRequest("contactMode %d is not supported by the simulator (use 0 or 2)", mode)
+		return badRequest("contactMode %d is not supported by the simulator (use 0 or 2)", mode)
 	}
+	return nil
+}
+
+// checkClassification checks the client and its site, then the priority
+// (resolving a name to its id) and the work classification ids, which only
+// an API call must give.
+func (sys *system) checkClassification(spec *jobSpec) (clientName string, site *siteState, _ *apiError) {
 	if spec.ClientID == "" {
-		return nil, badRequest("clientId is required")
+		return "", nil, badRequest("clientId is required")
 	}
 	clientName, ok := sys.clients[spec.ClientID]
 	if !ok {
-		return nil, badRequest("clientId %q is not a known client", spec.ClientID)
+		return "", nil, badRequest("clientId %q is not a known client", spec.ClientID)
 	}
-	site, ok := sys.sites[spec.ClientID+"/"+spec.SiteRef]
+	site, ok = sys.sites[spec.ClientID+"/"+spec.SiteRef]
 	if !ok {
-		return nil, badRequest("siteRef %q does not exist for clientId %s", spec.SiteRef, spec.ClientID)
+		return "", nil, badRequest("siteRef %q does not exist for clientId %s", spec.SiteRef, spec.ClientID)
 	}
 	if spec.PriorityID == "" && spec.PriorityName != "" {
 		id, ok := byName(sys.priorities, spec.PriorityName)
 		if !ok {
-			return nil, badRequest("priority %q is not a known priority", spec.PriorityName)
+			return "", nil, badRequest("priority %q is not a known priority", spec.PriorityName)
 		}
 		spec.PriorityID = id
 	}
 	if err := known("priorityId", spec.PriorityID, sys.priorities, "priority", true); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	for _, f := range []struct {
 		field, v, what string
@@ -418,32 +449,42 @@ func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 		{"serviceId", spec.ServiceID, "service", sys.services},
 	} {
 		if err := known(f.field, f.v, f.known, f.what, spec.api); err != nil {
-			return nil, err
+			return "", nil, err
 		}
 	}
+	return clientName, site, nil
+}
+
+// checkWork checks the description and the activity lines, giving a /sim
+// user's line a quantity of 1.
+func (sys *system) checkWork(spec *jobSpec) *apiError {
 	if err := maxLen("description", spec.Description, 2000); err != nil {
-		return nil, err
+		return err
 	}
 	for i, a := range spec.Activities {
 		if a.Code == "" {
-			return nil, badRequest("activities[%d].code is required", i)
+			return badRequest("activities[%d].code is required", i)
 		}
 		if _, ok := sys.sor[spec.ClientID+"/"+a.Code]; !ok {
-			return nil, badRequest("activities[%d].code %q is not an SOR code of clientId %s", i, a.Code, spec.ClientID)
+			return badRequest("activities[%d].code %q is not an SOR code of clientId %s", i, a.Code, spec.ClientID)
 		}
 		if a.Quantity == "" && !spec.api {
 			spec.Activities[i].Quantity = "1"
 			a.Quantity = "1"
 		}
 		if q, err := strconv.ParseFloat(a.Quantity, 64); err != nil || q <= 0 {
-			return nil, badRequest("activities[%d].quantity %q must be a positive decimal", i, a.Quantity)
+			return badRequest("activities[%d].quantity %q must be a positive decimal", i, a.Quantity)
 		}
 		if err := maxLen(fmt.Sprintf("activities[%d].description", i), a.Description, 1000); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	// Valid: store it.
+// storeJob numbers and stores a valid job with its activities in status
+// Newly Created.
+func (sys *system) storeJob(spec jobSpec, clientName string, site *siteState, actor string, now time.Time) *Job {
 	statusID, _ := byName(sys.statuses, StatusNewlyCreated)
 	n := sys.nextJob
 	sys.nextJob++
@@ -479,7 +520,7 @@ func (sys *system) createJob(spec jobSpec, actor string) (*Job, *apiError) {
 	sys.startVersions(job)
 	sys.jobs = append(sys.jobs, job)
 	sys.jobsByRef[job.JobRef] = job
-	return job, nil
+	return job
 }
 
 func maxLen(field, v string, n int) *apiError {

@@ -581,12 +581,7 @@ type SimVersionResponse struct {
 
 // simRaiseVersion: POST /{system}/sim/jobs/{jobRef}/versions, a user
 // raising a variation. Emits VERSION_CREATED with actor SimActor.
-func (s *Simulator) simRaiseVersion(sys *system, w http.ResponseWriter, r *http.Request) {
-	var in SimVersionRequest
-	if err := decodeJSON(w, r, &in, false); err != nil {
-		writeSimError(w, err)
-		return
-	}
+func simRaiseVersion(sys *system, r *http.Request, in *SimVersionRequest) (any, *apiError) {
 	status := events.VersionPending
 	if in.Submit != nil && !bool(*in.Submit) {
 		status = events.VersionNew
@@ -595,55 +590,47 @@ func (s *Simulator) simRaiseVersion(sys *system, w http.ResponseWriter, r *http.
 	for _, c := range in.Changes {
 		changes = append(changes, c.change())
 	}
-	s.mu.Lock()
 	job, v, previous, err := sys.raiseAsUser(r.PathValue("jobRef"), status, string(in.Reason), changes, SimActor)
-	var resp SimVersionResponse
-	if err == nil {
-		resp = SimVersionResponse{JobRef: job.JobRef, Version: *v, PreviousVersionJobRef: previous, EventID: sys.lastEventID()}
-		resp.Version.Changes = append([]events.LineChange{}, v.Changes...)
-	}
-	s.mu.Unlock()
 	if err != nil {
-		writeSimError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	return versionReply(sys, job, v, previous), nil
+}
+
+// versionReply answers a /sim version action. s.mu must be held.
+func versionReply(sys *system, job *Job, v *JobVersion, previous string) SimVersionResponse {
+	resp := SimVersionResponse{JobRef: job.JobRef, Version: *v, PreviousVersionJobRef: previous, EventID: sys.lastEventID()}
+	resp.Version.Changes = append([]events.LineChange{}, v.Changes...)
+	return resp
 }
 
 // simDecideVersion: POST /{system}/sim/jobs/{jobRef}/versions/{n}/approve,
 // .../reject or .../cancel, {"reason":"..."} optional. Emits
-// VERSION_STATUS_CHANGED with actor SimActor.
-func (s *Simulator) simDecideVersion(sys *system, w http.ResponseWriter, r *http.Request) {
-	status, ok := map[string]string{
-		"approve": events.VersionApproved, "reject": events.VersionRejected, "cancel": events.VersionCancelled,
-	}[r.PathValue("decision")]
-	if !ok {
-		writeSimError(w, notFound("no action %q on a version (approve, reject or cancel)", r.PathValue("decision")))
-		return
+// VERSION_STATUS_CHANGED with actor SimActor. An unknown decision is a 404
+// before the body is read.
+func simDecideVersion(s *Simulator) func(*system, http.ResponseWriter, *http.Request) {
+	decide := simAction(s, http.StatusOK, true, func(sys *system, r *http.Request, in *reasonRequest) (any, *apiError) {
+		number, err := versionParam(r)
+		if err != nil {
+			return nil, err
+		}
+		job, v, err := sys.setVersionStatus(r.PathValue("jobRef"), number, versionDecisions[r.PathValue("decision")], string(in.Reason), SimActor)
+		if err != nil {
+			return nil, err
+		}
+		return versionReply(sys, job, v, ""), nil
+	})
+	return func(sys *system, w http.ResponseWriter, r *http.Request) {
+		if _, ok := versionDecisions[r.PathValue("decision")]; !ok {
+			writeSimError(w, notFound("no action %q on a version (approve, reject or cancel)", r.PathValue("decision")))
+			return
+		}
+		decide(sys, w, r)
 	}
-	var in struct {
-		Reason events.Text `json:"reason"`
-	}
-	if err := decodeJSON(w, r, &in, true); err != nil {
-		writeSimError(w, err)
-		return
-	}
-	number, err := versionParam(r)
-	if err != nil {
-		writeSimError(w, err)
-		return
-	}
-	s.mu.Lock()
-	job, v, err := sys.setVersionStatus(r.PathValue("jobRef"), number, status, string(in.Reason), SimActor)
-	var resp SimVersionResponse
-	if err == nil {
-		resp = SimVersionResponse{JobRef: job.JobRef, Version: *v, EventID: sys.lastEventID()}
-		resp.Version.Changes = append([]events.LineChange{}, v.Changes...)
-	}
-	s.mu.Unlock()
-	if err != nil {
-		writeSimError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+}
+
+// versionDecisions maps the last step of a /sim version decision's path to
+// the status it sets.
+var versionDecisions = map[string]string{
+	"approve": events.VersionApproved, "reject": events.VersionRejected, "cancel": events.VersionCancelled,
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/o2o-sync/o2o/config"
 	"github.com/o2o-sync/o2o/events"
+	"github.com/o2o-sync/o2o/internal/plural"
 	"github.com/o2o-sync/o2o/lifecycle"
 	"github.com/o2o-sync/o2o/oneserve"
 	"github.com/o2o-sync/o2o/rules"
@@ -226,12 +227,9 @@ func existingLinkedJob(ctx context.Context, l *config.Link, secondary *oneserve.
 		return lifecycle.Result{}, err
 	}
 	res := lifecycle.Result{Outcome: lifecycle.OutcomeApplied, SecondaryJobRef: ref, ActivityIDs: held, Existed: true}
-	switch len(added) {
-	case 0:
-	case 1:
-		res.Detail = fmt.Sprintf("activity %s was not on it and was added", added[0])
-	default:
-		res.Detail = fmt.Sprintf("activities %s were not on it and were added", strings.Join(added, ", "))
+	if n := len(added); n > 0 {
+		res.Detail = fmt.Sprintf("%s %s %s not on it and %s added", plural.Word(n, "activity", "activities"),
+			strings.Join(added, ", "), plural.Word(n, "was", "were"), plural.Word(n, "was", "were"))
 	}
 	activity.GetLogger(ctx).Info("Linked job already exists; not creating another", "secondaryJobRef", ref, "added", len(added))
 	return res, nil
